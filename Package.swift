@@ -1,0 +1,47 @@
+// swift-tools-version:6.0
+//
+// PIMSim / PIMQAT / pimctl: a processing-in-memory simulator and PIM quantization-aware trainer.
+//
+// Dependencies flow one way: pimctl → PIMQAT → PIMSim → CNumerics (OpenBLAS + GSL).
+
+import PackageDescription
+
+let package = Package(
+    name: "pimsim",
+    products: [
+        .library(name: "PIMSim", targets: ["PIMSim"]),
+        .library(name: "PIMQAT", targets: ["PIMQAT"]),
+        .executable(name: "pimctl", targets: ["pimctl"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+    ],
+    targets: [
+        // OpenBLAS and GSL as one Clang module: both headers define CBLAS enums, so the
+        // shim includes <cblas.h> first and keeps GSL from pulling in its own copy.
+        .systemLibrary(
+            name: "CNumerics",
+            path: "Sources/CNumerics",
+            providers: [.apt(["libopenblas-dev", "libgsl-dev"])]
+        ),
+        .target(
+            name: "PIMSim",
+            dependencies: ["CNumerics", .product(name: "Yams", package: "Yams")]
+        ),
+        .target(
+            name: "PIMQAT",
+            dependencies: ["PIMSim"]
+        ),
+        .executableTarget(
+            name: "pimctl",
+            dependencies: [
+                "PIMQAT", "PIMSim",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "PIMSimTests", dependencies: ["PIMSim"]),
+        .testTarget(name: "PimctlTests", dependencies: ["pimctl"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

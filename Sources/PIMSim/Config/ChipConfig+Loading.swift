@@ -1,0 +1,507 @@
+import Foundation
+
+extension ChipConfig {
+    /// Loads and validates a chip file.
+    ///
+    /// - Throws: ``ConfigError`` (`file:line:column: field.path: message`) for an unreadable file,
+    ///   YAML syntax errors, unknown keys, wrong types, missing fields and impossible values.
+    public init(contentsOf path: String) throws(ConfigError) {
+        let text: String
+        do {
+            let data = try Data(contentsOf: URL(fileURLWithPath: path))
+            guard let decoded = String(data: data, encoding: .utf8) else {
+                throw ConfigError(SourceLocation(file: path, line: 1, column: 1), path: "file", "is not UTF-8 text")
+            }
+            text = decoded
+        } catch let error as ConfigError {
+            throw error
+        } catch {
+            let reason = (error as NSError).localizedFailureReason ?? "no such file or not readable"
+            throw ConfigError(SourceLocation(file: path, line: 1, column: 1), path: "file", "cannot be read (\(reason))")
+        }
+        try self.init(yaml: text, file: path,
+                      baseDirectory: URL(fileURLWithPath: path).deletingLastPathComponent().path)
+    }
+
+    /// Parses and validates a chip description.
+    ///
+    /// - Parameters:
+    ///   - file: the name used in error messages.
+    ///   - baseDirectory: where relative paths in the file (a transfer-curve CSV) are resolved.
+    public init(yaml: String, file: String, baseDirectory: String? = nil) throws(ConfigError) {
+        let root = try ConfigNode.parse(yaml, file: file)
+        var reader = ChipReader(context: root.context, baseDirectory: baseDirectory)
+        self = try reader.read(root)
+    }
+}
+
+/// Reads one chip document section by section, then checks the rules that span sections.
+private struct ChipReader {
+    let context: ConfigReadContext
+    let baseDirectory: String?
+
+    init(context: ConfigReadContext, baseDirectory: String?) {
+        self.context = context
+        self.baseDirectory = baseDirectory
+    }
+
+    mutating func read(_ root: ConfigNode) throws(ConfigError) -> ChipConfig {
+        let top = try root.mapping()
+        let chip = ChipConfig(
+            meta: try meta(top.required("meta")),
+            technology: try technology(top.optional("technology")),
+            memory: try memory(top.required("memory")),
+            array: try array(top.required("array")),
+            compute: try compute(top.optional("compute")),
+            inputs: try inputs(top.required("inputs")),
+            weights: try weights(top.required("weights")),
+            adc: try adc(top.required("adc")),
+            timing: try timing(top.required("timing")),
+            modes: try modes(top.optional("modes")),
+            defaultMode: try top.optional("default_mode")?.string(),
+            reported: try reported(top.optional("reported")),
+            provenance: [:])
+        try top.finish()
+        try validate(chip, root: root)
+        var result = chip
+        result.provenance = context.provenance
+        return result
+    }
+
+    // MARK: - Sections
+
+    func meta(_ node: ConfigNode) throws(ConfigError) -> ChipConfig.Meta {
+        let m = try node.mapping()
+        let idNode = try m.required("id")
+        let id = try idNode.string()
+        guard !id.isEmpty, id.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }) else {
+            throw idNode.error("an id is letters, digits, '-', '_' or '.', got '\(id)'")
+        }
+        let meta = ChipConfig.Meta(
+            id: id,
+            title: try m.required("title").string(),
+            authors: try m.optional("authors")?.list().map { node throws(ConfigError) in try node.string() } ?? [],
+            venue: try m.optional("venue")?.string(),
+            year: try m.optional("year").map { node throws(ConfigError) in try bounded(node, node.int(), 1900...2200) },
+            doi: try m.optional("doi")?.string(),
+            sources: try m.optional("sources")?.list().map { node throws(ConfigError) in try node.string() } ?? [],
+            notes: try m.optional("notes")?.string())
+        try m.finish()
+        return meta
+    }
+
+    func technology(_ node: ConfigNode?) throws(ConfigError) -> ChipConfig.Technology {
+        guard let node else { return ChipConfig.Technology() }
+        let m = try node.mapping()
+        let technology = ChipConfig.Technology(
+            nodeNm: try m.optional("node_nm").map { n throws(ConfigError) in try positive(n) },
+            supplyV: try m.optional("supply_v").map { n throws(ConfigError) in try positive(n) },
+            temperatureC: try m.optional("temperature_c").map { n throws(ConfigError) in
+                try bounded(n, n.double(), -273.15...1000)
+            })
+        try m.finish()
+        return technology
+    }
+
+    func memory(_ node: ConfigNode) throws(ConfigError) -> ChipConfig.Memory {
+        let m = try node.mapping()
+        let memory = ChipConfig.Memory(
+            type: try m.required("type").choice(),
+            cell: try m.optional("cell")?.string(),
+            bitsPerDevice: try m.optional("bits_per_device").map { n throws(ConfigError) in try bits(n) })
+        try m.finish()
+        return memory
+    }
+
+    func array(_ node: ConfigNode) throws(ConfigError) -> ChipConfig.ArrayGeometry {
+        let m = try node.mapping()
+        let array = ChipConfig.ArrayGeometry(
+            rows: try count(m.required("rows")),
+            cols: try count(m.required("cols")),
+            inputsPerConversion: try count(m.required("inputs_per_conversion")),
+            parallelOutputs: try m.optional("parallel_outputs").map { n throws(ConfigError) in try count(n) },
+            cellsShared: try m.optional("cells_shared").map { n throws(ConfigError) in try count(n) } ?? 1)
+        try m.finish()
+        return array
+    }
+
+    func compute(_ node: ConfigNode?) throws(ConfigError) -> ChipConfig.Compute {
+        guard let node else {
+            return ChipConfig.Compute(domain: .charge, transfer: .identity, cellMismatchRel: 0, macEnergyJ: nil)
+        }
+        let m = try node.mapping()
+        let compute = ChipConfig.Compute(
+            domain: try m.optional("domain")?.choice() ?? .charge,
+            transfer: try transfer(m.optional("transfer")),
+            cellMismatchRel: try m.optional("cell_mismatch_rel").map { n throws(ConfigError) in try sigma(n) } ?? 0,
+            macEnergyJ: try m.optional("mac_energy_j").map { n throws(ConfigError) in try nonNegative(n) })
+        try m.finish()
+        return compute
+    }
+
+    func transfer(_ node: ConfigNode?) throws(ConfigError) -> TransferCurve {
+        guard let node else { return .identity }
+        let m = try node.mapping()
+        let model: TransferCurve.Model = try m.required("model").choice()
+        var curve = TransferCurve(model: model)
+        if let gain = m.optional("gain") { curve.gain = try positive(gain) }
+        if let offset = m.optional("offset") { curve.offset = try offset.double() }
+        let aNode = m.optional("a"), coefficientsNode = m.optional("coefficients"), fileNode = m.optional("file")
+        func onlyFor(_ node: ConfigNode?, _ allowed: TransferCurve.Model) throws(ConfigError) {
+            if let node, model != allowed { throw node.error("only used with model \(allowed.rawValue), not \(model.rawValue)") }
+        }
+        try onlyFor(aNode, .rational)
+        try onlyFor(coefficientsNode, .polynomial)
+        try onlyFor(fileNode, .lut)
+        switch model {
+        case .linear:
+            break
+        case .rational:
+            curve.a = try nonNegative(m.required("a"))
+        case .polynomial:
+            let list = try m.required("coefficients")
+            let coefficients = try list.list().map { n throws(ConfigError) in try n.double() }
+            guard coefficients.count >= 2 else { throw list.error("a polynomial needs at least c0 and c1") }
+            curve.coefficients = coefficients
+        case .lut:
+            let file = try m.required("file")
+            curve.file = try file.string()
+            curve.points = try lookupTable(file)
+        }
+        try m.finish()
+        // The ADC must be able to tell partial sums apart: the curve has to rise over the full scale.
+        let samples = stride(from: -1.0, through: 1.0, by: 1.0 / 64).map { curve($0) }
+        if zip(samples, samples.dropFirst()).contains(where: { $0 >= $1 }) {
+            throw node.error("the transfer curve must be strictly increasing over the full scale −1…1")
+        }
+        return curve
+    }
+
+    /// Reads a lookup-table curve from a CSV of `input,output` rows (normalised units; an
+    /// optional header line; `#` comments).
+    func lookupTable(_ fileNode: ConfigNode) throws(ConfigError) -> [TransferCurve.Point] {
+        let name = try fileNode.string()
+        let path = name.hasPrefix("/") || baseDirectory == nil ? name : "\(baseDirectory!)/\(name)"
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            throw fileNode.error("cannot read the transfer-curve CSV '\(path)'")
+        }
+        var points: [TransferCurve.Point] = []
+        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = rawLine.trimmingCharacters(in: .whitespacesAndNewlines)
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            let fields = line.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            let location = SourceLocation(file: path, line: index + 1, column: 1)
+            guard fields.count == 2 else {
+                throw ConfigError(location, path: fileNode.path, "expected two columns 'input,output', got \(fields.count)")
+            }
+            guard let input = Double(fields[0]), let output = Double(fields[1]), input.isFinite, output.isFinite else {
+                if points.isEmpty && Double(fields[0]) == nil { continue }  // header line
+                throw ConfigError(location, path: fileNode.path, "'\(line)' is not two finite numbers")
+            }
+            if let last = points.last, input <= last.input {
+                throw ConfigError(location, path: fileNode.path, "inputs must increase strictly (\(input) after \(last.input))")
+            }
+            points.append(.init(input: input, output: output))
+        }
+        guard points.count >= 2 else { throw fileNode.error("the transfer-curve CSV '\(path)' needs at least two points") }
+        return points
+    }
+
+    func inputs(_ node: ConfigNode) throws(ConfigError) -> ChipConfig.Inputs {
+        let m = try node.mapping()
+        let dacNode = try m.required("dac")
+        let d = try dacNode.mapping()
+        let dac = ChipConfig.DAC(
+            type: try d.required("type").choice(),
+            bits: try bits(d.required("bits")),
+            count: try d.optional("count").map { n throws(ConfigError) in try count(n) },
+            energyJ: try d.optional("energy_j").map { n throws(ConfigError) in try nonNegative(n) })
+        try d.finish()
+        let inputs = ChipConfig.Inputs(
+            supportedBits: try bitsList(m.required("supported_bits")),
+            signed: try m.optional("signed")?.bool() ?? false,
+            dac: dac,
+            bitsPerCycle: try sliceWidth(m.required("bits_per_cycle")))
+        try m.finish()
+        return inputs
+    }
+
+    func weights(_ node: ConfigNode) throws(ConfigError) -> ChipConfig.Weights {
+        let m = try node.mapping()
+        let encodingsNode = try m.required("encodings")
+        let encodings: [ChipConfig.WeightEncoding] = try encodingsNode.list().map { n throws(ConfigError) in try n.choice() }
+        guard !encodings.isEmpty else { throw encodingsNode.error("list at least one encoding") }
+        guard Set(encodings).count == encodings.count else { throw encodingsNode.error("lists an encoding twice") }
+        let weights = ChipConfig.Weights(
+            supportedBits: try bitsList(m.required("supported_bits")),
+            encodings: encodings,
+            bitsPerCell: try sliceWidth(m.required("bits_per_cell")))
+        try m.finish()
+        return weights
+    }
+
+    func adc(_ node: ConfigNode) throws(ConfigError) -> ADCConfig {
+        let m = try node.mapping()
+        let type: ADCConfig.Kind = try m.required("type").choice()
+        let bitsNode = m.optional("bits")
+        var resolution: Int?
+        if type == .ideal {
+            if let bitsNode { throw bitsNode.error("an ideal ADC is lossless and has no resolution; remove bits or choose a physical type") }
+        } else {
+            guard let bitsNode else {
+                throw ConfigError(node.location, path: "\(node.path).bits", "missing required field 'bits'")
+            }
+            resolution = try adcBits(bitsNode)
+        }
+        let adc = ADCConfig(
+            type: type,
+            bits: resolution,
+            count: try count(m.required("count")),
+            signed: try m.optional("signed")?.bool() ?? false,
+            range: try range(m.optional("range"), defaultPolicy: .max),
+            enob: try m.optional("enob").map { n throws(ConfigError) in try positive(n) },
+            noiseSigmaLsb: try m.optional("noise_sigma_lsb").map { n throws(ConfigError) in try sigma(n) } ?? 0,
+            offsetSigmaLsb: try m.optional("offset_sigma_lsb").map { n throws(ConfigError) in try sigma(n) } ?? 0,
+            gainSigmaRel: try m.optional("gain_sigma_rel").map { n throws(ConfigError) in try sigma(n) } ?? 0,
+            inlSigmaLsb: try m.optional("inl_sigma_lsb").map { n throws(ConfigError) in try sigma(n) } ?? 0,
+            inlMaxLsb: try m.optional("inl_max_lsb").map { n throws(ConfigError) in try nonNegative(n) },
+            dnlSigmaLsb: try m.optional("dnl_sigma_lsb").map { n throws(ConfigError) in try sigma(n) } ?? 0,
+            sarUnitCapMismatchRel: try m.optional("sar_unit_cap_mismatch_rel").map { n throws(ConfigError) in try sigma(n) },
+            calibration: try m.optional("calibration")?.choice() ?? .none,
+            subtraction: try m.optional("subtraction")?.choice() ?? .digital,
+            conversionEnergyJ: try m.optional("conversion_energy_j").map { n throws(ConfigError) in try nonNegative(n) },
+            areaUm2: try m.optional("area_um2").map { n throws(ConfigError) in try positive(n) })
+        try m.finish()
+        return adc
+    }
+
+    func range(_ node: ConfigNode?, defaultPolicy: ADCConfig.RangePolicy) throws(ConfigError) -> ADCConfig.Range {
+        guard let node else { return ADCConfig.Range(policy: defaultPolicy) }
+        let m = try node.mapping()
+        let minNode = m.optional("min"), maxNode = m.optional("max"), percentileNode = m.optional("percentile")
+        let policy: ADCConfig.RangePolicy = try m.optional("policy")?.choice() ?? (minNode != nil || maxNode != nil ? .fixed : defaultPolicy)
+        var range = ADCConfig.Range(policy: policy)
+        if policy == .fixed {
+            let lowerNode = try m.required("min"), upperNode = try m.required("max")
+            let minimum = try lowerNode.double(), maximum = try upperNode.double()
+            guard minimum < maximum else { throw upperNode.error("max (\(maximum)) must be greater than min (\(minimum))") }
+            range.min = minimum
+            range.max = maximum
+        } else if let stray = minNode ?? maxNode {
+            throw stray.error("min and max are only used with policy fixed, not \(policy.rawValue)")
+        }
+        if policy == .calibrated {
+            if let percentileNode { range.percentile = try bounded(percentileNode, percentileNode.double(), 50...100) }
+            else { range.percentile = 99.99 }
+        } else if let percentileNode {
+            throw percentileNode.error("percentile is only used with policy calibrated, not \(policy.rawValue)")
+        }
+        try m.finish()
+        return range
+    }
+
+    func timing(_ node: ConfigNode) throws(ConfigError) -> ChipConfig.Timing {
+        let m = try node.mapping()
+        let timing = ChipConfig.Timing(
+            clockHz: try positive(m.required("clock_hz")),
+            cyclesPerConversion: try m.optional("cycles_per_conversion").map { n throws(ConfigError) in try positive(n) } ?? 1)
+        try m.finish()
+        return timing
+    }
+
+    func modes(_ node: ConfigNode?) throws(ConfigError) -> [ChipConfig.OperatingMode] {
+        guard let node else { return [] }
+        return try node.mapping().all().map { name, modeNode throws(ConfigError) in
+            let m = try modeNode.mapping()
+            var mode = ChipConfig.OperatingMode(
+                name: name,
+                description: try m.optional("description")?.string(),
+                encoding: try m.required("encoding").choice(),
+                weightBits: try m.optional("weight_bits").map { n throws(ConfigError) in try bitsList(n) },
+                subtraction: try m.optional("subtraction")?.choice())
+            if let adcNode = m.optional("adc") {
+                let a = try adcNode.mapping()
+                mode.adcBits = try a.optional("bits").map { n throws(ConfigError) in try adcBits(n) }
+                mode.adcSigned = try a.optional("signed")?.bool()
+                mode.adcRange = try a.optional("range").map { n throws(ConfigError) in try range(n, defaultPolicy: .max) }
+                try a.finish()
+            }
+            try m.finish()
+            return mode
+        }
+    }
+
+    func reported(_ node: ConfigNode?) throws(ConfigError) -> ChipConfig.Reported {
+        guard let node else { return ChipConfig.Reported(accuracy: []) }
+        let m = try node.mapping()
+        let reported = ChipConfig.Reported(
+            peakThroughputOpsPerS: try m.optional("peak_throughput_ops_per_s").map { n throws(ConfigError) in try positive(n) },
+            energyEfficiencyOpsPerJ: try m.optional("energy_efficiency_ops_per_j").map { n throws(ConfigError) in try positive(n) },
+            powerW: try m.optional("power_w").map { n throws(ConfigError) in try positive(n) },
+            areaMm2: try m.optional("area_mm2").map { n throws(ConfigError) in try positive(n) },
+            accuracy: try m.optional("accuracy")?.list().map { n throws(ConfigError) in
+                let a = try n.mapping()
+                let entry = ChipConfig.ReportedAccuracy(
+                    network: try a.required("network").string(),
+                    dataset: try a.required("dataset").string(),
+                    top1: try fraction(a.required("top1")),
+                    softwareTop1: try a.optional("software_top1").map { n throws(ConfigError) in try fraction(n) })
+                try a.finish()
+                return entry
+            } ?? [])
+        try m.finish()
+        return reported
+    }
+
+    // MARK: - Rules that span sections
+
+    func fail(_ path: String, _ message: String) -> ConfigError {
+        let location = context.locations[path] ?? SourceLocation(file: context.file, line: 1, column: 1)
+        return ConfigError(location, path: path, message)
+    }
+
+    func validate(_ chip: ChipConfig, root: ConfigNode) throws(ConfigError) {
+        if chip.array.inputsPerConversion > chip.array.rows {
+            throw fail("array.inputs_per_conversion",
+                       "\(chip.array.inputsPerConversion) inputs per conversion exceed the \(chip.array.rows) rows of the array")
+        }
+        if let parallel = chip.array.parallelOutputs, parallel > chip.array.cols {
+            throw fail("array.parallel_outputs", "\(parallel) parallel outputs exceed the \(chip.array.cols) columns")
+        }
+        if case let .bits(perCycle) = chip.inputs.bitsPerCycle {
+            if perCycle > chip.inputs.dac.bits {
+                throw fail("inputs.bits_per_cycle", "\(perCycle) bits per cycle exceed the \(chip.inputs.dac.bits)-bit DAC")
+            }
+        }
+        if case let .bits(perCell) = chip.weights.bitsPerCell, let perDevice = chip.memory.bitsPerDevice, perCell > perDevice {
+            throw fail("weights.bits_per_cell", "\(perCell) bits per cell exceed memory.bits_per_device (\(perDevice))")
+        }
+        if chip.adc.sarUnitCapMismatchRel != nil {
+            if chip.adc.type != .sar {
+                throw fail("adc.sar_unit_cap_mismatch_rel", "only a SAR ADC has a capacitor DAC; this ADC is \(chip.adc.type.rawValue)")
+            }
+            if context.locations["adc.inl_sigma_lsb"] != nil {
+                throw fail("adc.inl_sigma_lsb", "give either inl_sigma_lsb or sar_unit_cap_mismatch_rel, not both")
+            }
+        }
+        if let enob = chip.adc.enob, let bits = chip.adc.bits, enob > Double(bits) {
+            throw fail("adc.enob", "ENOB \(enob) exceeds the \(bits)-bit resolution")
+        }
+        if chip.adc.type == .ideal, chip.adc.noiseSigmaLsb + chip.adc.offsetSigmaLsb + chip.adc.gainSigmaRel + chip.adc.inlSigmaLsb + chip.adc.dnlSigmaLsb > 0 {
+            throw fail("adc.type", "an ideal ADC cannot carry offset, gain, INL, DNL or noise")
+        }
+        let inputMax = chip.inputs.supportedBits.max()!
+        if case let .bits(perCycle) = chip.inputs.bitsPerCycle, perCycle > inputMax {
+            throw fail("inputs.bits_per_cycle", "\(perCycle) bits per cycle exceed the widest supported input (\(inputMax) bits)")
+        }
+        try validateEncodings(chip, weightBits: chip.weights.supportedBits, encodings: chip.weights.encodings,
+                              bitsPath: "weights.supported_bits", encodingPath: "weights.encodings",
+                              anyEncoding: true)
+        var names = Set<String>()
+        for mode in chip.modes {
+            let base = "modes.\(mode.name)"
+            names.insert(mode.name)
+            guard chip.weights.encodings.contains(mode.encoding) else {
+                throw fail("\(base).encoding", "encoding \(mode.encoding.rawValue) is not supported by this chip (weights.encodings: \(chip.weights.encodings.map(\.rawValue).joined(separator: ", ")))")
+            }
+            if let bits = mode.weightBits {
+                for (index, b) in bits.enumerated() where !chip.weights.supportedBits.contains(b) {
+                    throw fail("\(base).weight_bits[\(index)]", "\(b)-bit weights are not in weights.supported_bits \(chip.weights.supportedBits)")
+                }
+            }
+            try validateEncodings(chip, weightBits: mode.weightBits ?? chip.weights.supportedBits, encodings: [mode.encoding],
+                                  bitsPath: "\(base).weight_bits", encodingPath: "\(base).encoding", anyEncoding: false)
+            if chip.adc.type == .ideal, mode.adcBits != nil {
+                throw fail("\(base).adc.bits", "the chip's ADC is ideal (lossless); a mode cannot give it a resolution")
+            }
+            if let modeBits = mode.adcBits, let bits = chip.adc.bits, modeBits > bits {
+                throw fail("\(base).adc.bits", "\(modeBits) effective bits exceed the \(bits)-bit ADC")
+            }
+        }
+        if let defaultMode = chip.defaultMode, !names.contains(defaultMode) {
+            throw fail("default_mode", chip.modes.isEmpty
+                       ? "names mode '\(defaultMode)' but the chip has no modes"
+                       : "'\(defaultMode)' is not one of the modes \(chip.modes.map(\.name).joined(separator: ", "))")
+        }
+    }
+
+    /// Each weight width must be representable in at least one (`anyEncoding`) or every listed encoding.
+    func validateEncodings(_ chip: ChipConfig, weightBits: [Int], encodings: [ChipConfig.WeightEncoding],
+                           bitsPath: String, encodingPath: String, anyEncoding: Bool) throws(ConfigError) {
+        for (index, b) in weightBits.enumerated() {
+            let usable = encodings.filter { !($0 == .ternarySignedDigit && b < 2) }
+            if anyEncoding ? usable.isEmpty : usable.count < encodings.count {
+                throw fail("\(bitsPath)[\(index)]", "1-bit weights cannot be held as ternary signed digits (b bits take b−1 digits)")
+            }
+        }
+    }
+
+    // MARK: - Field checks
+
+    func bounded<T: Comparable>(_ node: ConfigNode, _ value: T, _ range: ClosedRange<T>) throws(ConfigError) -> T {
+        guard range.contains(value) else { throw node.error("\(value) is outside \(range.lowerBound)…\(range.upperBound)") }
+        return value
+    }
+
+    func bits(_ node: ConfigNode) throws(ConfigError) -> Int {
+        let value = try node.int()
+        guard value >= 1 else { throw node.error("bits must be at least 1, got \(value)") }
+        guard value <= 16 else { throw node.error("\(value) bits is beyond what this simulator models (at most 16)") }
+        return value
+    }
+
+    func adcBits(_ node: ConfigNode) throws(ConfigError) -> Int {
+        let value = try node.int()
+        guard value >= 1 else { throw node.error("an ADC needs at least 1 bit, got \(value)") }
+        guard value <= 24 else { throw node.error("\(value) bits is not a physical ADC (at most 24); use type ideal for a lossless one") }
+        return value
+    }
+
+    func bitsList(_ node: ConfigNode) throws(ConfigError) -> [Int] {
+        let values = try node.list().map { n throws(ConfigError) in try bits(n) }
+        guard !values.isEmpty else { throw node.error("list at least one width") }
+        guard Set(values).count == values.count else { throw node.error("lists a width twice: \(values)") }
+        return values
+    }
+
+    func sliceWidth(_ node: ConfigNode) throws(ConfigError) -> ChipConfig.SliceWidth {
+        let inner = try node.unwrapped()
+        if case let .scalar(scalar) = inner.node, scalar.string == "all" { return .whole }
+        do {
+            return .bits(try bits(inner))
+        } catch {
+            if error.message.hasPrefix("expected") { throw inner.error("expected a number of bits or 'all', got \(inner.kind)") }
+            throw error
+        }
+    }
+
+    func count(_ node: ConfigNode) throws(ConfigError) -> Int {
+        let value = try node.int()
+        guard value >= 1 else { throw node.error("must be at least 1, got \(value)") }
+        return value
+    }
+
+    func positive(_ node: ConfigNode) throws(ConfigError) -> Double {
+        let value = try node.double()
+        guard value > 0 else { throw node.error("must be greater than 0, got \(value)") }
+        return value
+    }
+
+    func nonNegative(_ node: ConfigNode) throws(ConfigError) -> Double {
+        let value = try node.double()
+        guard value >= 0 else { throw node.error("must not be negative, got \(value)") }
+        return value
+    }
+
+    func sigma(_ node: ConfigNode) throws(ConfigError) -> Double {
+        let value = try node.double()
+        guard value >= 0 else { throw node.error("a standard deviation cannot be negative, got \(value)") }
+        return value
+    }
+
+    func fraction(_ node: ConfigNode) throws(ConfigError) -> Double {
+        let value = try node.double()
+        guard (0...1).contains(value) else { throw node.error("an accuracy is a fraction in 0…1, got \(value)") }
+        return value
+    }
+}

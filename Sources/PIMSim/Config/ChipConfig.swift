@@ -1,0 +1,192 @@
+/// A processing-in-memory chip design, as described by a YAML file under `chips/`.
+///
+/// The model follows the signal chain of one analog matrix multiply: inputs pass DACs
+/// (``Inputs``), weights sit in memory cells (``Weights``, ``Memory``), `inputs_per_conversion`
+/// products are summed on one line of the ``ArrayGeometry`` through a ``TransferCurve``
+/// (``Compute``), and every partial sum is digitised by an ADC (``ADCConfig``). Named
+/// ``OperatingMode``s override the encoding and the ADC's effective resolution, as real chips
+/// switch between single-ended and differential operation.
+///
+/// Units are in the YAML key suffixes (`_hz`, `_v`, `_j`, `_lsb`, `_rel`) and in the
+/// property names here. Where a value is a partial sum, its unit is the *MAC unit*: one
+/// product of an input slice level and a weight slice level (an ideal partial sum of
+/// `n` products of a 4-bit input cycle and a 1-bit slice lies in 0…15·n MAC units).
+///
+/// Values are validated on loading (``ChipConfig/init(yaml:file:baseDirectory:)``); a value of
+/// this type is always physically possible.
+public struct ChipConfig: Sendable, Hashable, Codable {
+    public var meta: Meta
+    public var technology: Technology
+    public var memory: Memory
+    public var array: ArrayGeometry
+    public var compute: Compute
+    public var inputs: Inputs
+    public var weights: Weights
+    public var adc: ADCConfig
+    public var timing: Timing
+    /// Operating modes in file order; empty when the chip has one way of working.
+    public var modes: [OperatingMode]
+    /// The mode used when none is asked for: `default_mode`, else the first mode.
+    public var defaultMode: String?
+    public var reported: Reported
+    /// Evidence for each value given as `{value, source, status}`, keyed by field path.
+    public var provenance: [String: Provenance]
+}
+
+extension ChipConfig {
+    /// Bibliographic identity of the design.
+    public struct Meta: Sendable, Hashable, Codable {
+        /// Short identifier used on the command line (`cap-ram`).
+        public var id: String
+        public var title: String
+        public var authors: [String]
+        public var venue: String?
+        public var year: Int?
+        public var doi: String?
+        /// Where each number comes from, in words; per-value sources sit in ``ChipConfig/provenance``.
+        public var sources: [String]
+        public var notes: String?
+    }
+
+    public struct Technology: Sendable, Hashable, Codable {
+        public var nodeNm: Double?
+        public var supplyV: Double?
+        public var temperatureC: Double?
+    }
+
+    public enum MemoryType: String, Sendable, Hashable, Codable, CaseIterable {
+        case sram, rram, pcm, fefet, mram, flash, dram
+        /// A lossless reference memory with no physical cell.
+        case ideal
+    }
+
+    public struct Memory: Sendable, Hashable, Codable {
+        public var type: MemoryType
+        /// Cell circuit, e.g. `6T`, `8T`, `1T1R`.
+        public var cell: String?
+        /// Bits one device stores (1 for SRAM; more for multi-level RRAM/PCM); `nil` = analog.
+        public var bitsPerDevice: Int?
+    }
+
+    /// The logical geometry of one macro, in compute units.
+    public struct ArrayGeometry: Sendable, Hashable, Codable {
+        /// Inputs that can drive one output line (word-line direction), ≥ 1.
+        public var rows: Int
+        /// Output lines (slices / bit lines), ≥ 1.
+        public var cols: Int
+        /// Products summed into one ADC sample, `n`, 1…``rows``. The fan-in K of a layer is
+        /// cut into ⌈K/n⌉ groups in im2col order.
+        public var inputsPerConversion: Int
+        /// Output lines converted at the same time; defaults to the ADC count.
+        public var parallelOutputs: Int?
+        /// Memory cells multiplexed onto one compute unit (one active per cycle), ≥ 1.
+        public var cellsShared: Int
+    }
+
+    public enum ComputeDomain: String, Sendable, Hashable, Codable, CaseIterable {
+        case charge, current, voltage, time, digital, ideal
+    }
+
+    public struct Compute: Sendable, Hashable, Codable {
+        public var domain: ComputeDomain
+        public var transfer: TransferCurve
+        /// Relative σ of each cell's contribution (static, per cell), ≥ 0. 0.006 = 0.6 %.
+        public var cellMismatchRel: Double
+        /// Energy of one multiply-accumulate in the array, joules; `nil` when folded into the conversion energy.
+        public var macEnergyJ: Double?
+    }
+
+    /// How a DAC cycle or a memory cell divides a multi-bit operand.
+    public enum SliceWidth: Sendable, Hashable, Codable, CustomStringConvertible {
+        /// This many bits per cycle or cell, ≥ 1.
+        case bits(Int)
+        /// The whole operand at once (a multi-level DAC, an analog multi-level cell).
+        case whole
+
+        /// The number of slices needed for `operandBits` bits.
+        public func slices(of operandBits: Int) -> Int {
+            switch self {
+            case let .bits(width): (operandBits + width - 1) / width
+            case .whole: 1
+            }
+        }
+
+        public var description: String {
+            switch self {
+            case let .bits(width): "\(width)"
+            case .whole: "all"
+            }
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            if let bits = try? container.decode(Int.self) { self = .bits(bits) } else {
+                let word = try container.decode(String.self)
+                guard word == "all" else {
+                    throw DecodingError.dataCorruptedError(in: container, debugDescription: "expected an integer or 'all'")
+                }
+                self = .whole
+            }
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.singleValueContainer()
+            switch self {
+            case let .bits(width): try container.encode(width)
+            case .whole: try container.encode("all")
+            }
+        }
+    }
+
+    public enum DACType: String, Sendable, Hashable, Codable, CaseIterable {
+        case currentSteering = "current_steering"
+        case capacitive, resistive
+        case pulseWidth = "pulse_width"
+        case pulseCount = "pulse_count"
+        case binary
+        case ideal
+    }
+
+    public struct DAC: Sendable, Hashable, Codable {
+        public var type: DACType
+        /// Resolution of one drive cycle, ≥ 1 bits.
+        public var bits: Int
+        /// Number of DACs (one per driven row, usually).
+        public var count: Int?
+        /// Energy of one DAC drive (one input, one cycle), joules.
+        public var energyJ: Double?
+    }
+
+    public struct Inputs: Sendable, Hashable, Codable {
+        /// Activation precisions the chip accepts, each ≥ 1.
+        public var supportedBits: [Int]
+        /// Whether the DAC drives signed levels. Unsigned chips run signed inputs as a positive
+        /// and a negative pass.
+        public var signed: Bool
+        public var dac: DAC
+        /// Input bits driven per DAC cycle: `1` = bit-serial; `all` = one multi-level cycle.
+        /// Inputs wider than this take several cycles, shift-added digitally.
+        public var bitsPerCycle: SliceWidth
+    }
+
+    /// How a signed weight is laid onto cells. See pim-model.md §1.1.
+    public enum WeightEncoding: String, Sendable, Hashable, Codable, CaseIterable {
+        /// Two's complement slices; the most significant slice counts negative.
+        case twosComplement = "twos_complement"
+        /// Unsigned cells holding w + 2^(b−1); the offset is removed digitally.
+        case offsetBinary = "offset_binary"
+        /// w⁺ and w⁻ in separate columns, subtracted digitally or in the analog domain.
+        case differential
+        /// Binary-weighted digits in {−1, 0, +1} on a +/− cell pair; b bits take b−1 digits.
+        case ternarySignedDigit = "ternary_signed_digit"
+    }
+
+    public struct Weights: Sendable, Hashable, Codable {
+        /// Weight precisions the chip accepts, each ≥ 1.
+        public var supportedBits: [Int]
+        /// Encodings the array can hold; modes choose among these.
+        public var encodings: [WeightEncoding]
+        /// Weight bits per cell (slice): `1` = fully bit-sliced; `all` = analog multi-level cell.
+        public var bitsPerCell: SliceWidth
+    }
+}

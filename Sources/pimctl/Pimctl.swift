@@ -1,0 +1,67 @@
+import ArgumentParser
+import Foundation
+import PIMQAT
+
+/// The `pimctl` command line: parse, call the libraries, print. No numerics here.
+@main
+struct Pimctl: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pimctl",
+        abstract: "Simulate processing-in-memory chips and train networks that survive them.",
+        discussion: """
+            Examples:
+              pimctl chips list
+              pimctl chips show cap-ram
+              pimctl chips validate chips/*.yaml
+              pimctl bench --suite sgemm
+            """,
+        version: ToolVersion.current,
+        subcommands: [Chips.self, Bench.self])
+
+    /// Runs the command; a user error (bad file, bad flag value) ends with one line on
+    /// standard error and exit status 1, never a trap.
+    static func main() {
+        let command: any ParsableCommand
+        do {
+            command = try parseAsRoot()
+        } catch {
+            exit(withError: error)
+        }
+        do {
+            var command = command
+            try command.run()
+        } catch let error as ExitCode {
+            exit(withError: error)
+        } catch let error as CleanExit {
+            exit(withError: error)
+        } catch let error as ValidationError {
+            exit(withError: error)
+        } catch {
+            Terminal.error("\(error)")
+            Foundation.exit(1)
+        }
+    }
+}
+
+/// Writing to the terminal: results to standard output, diagnostics to standard error.
+enum Terminal {
+    static func error(_ message: String) {
+        FileHandle.standardError.write(Data("pimctl: error: \(message)\n".utf8))
+    }
+
+    static func warning(_ message: String) {
+        FileHandle.standardError.write(Data("pimctl: warning: \(message)\n".utf8))
+    }
+
+    /// Whether standard error is an interactive terminal (progress bars only then).
+    static var isInteractive: Bool { isatty(STDERR_FILENO) != 0 }
+
+    /// Pretty-printed JSON with sorted, snake_case keys.
+    static func json<Value: Encodable>(_ value: Value) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+}

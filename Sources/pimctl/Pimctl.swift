@@ -30,15 +30,11 @@ struct Pimctl: ParsableCommand {
         do {
             var command = command
             try command.run()
-        } catch let error as ExitCode {
-            exit(withError: error)
-        } catch let error as CleanExit {
-            exit(withError: error)
-        } catch let error as ValidationError {
-            exit(withError: error)
-        } catch {
-            Terminal.error("\(error)")
+        } catch let error as any UserInputError {
+            Terminal.error(error.description)
             Foundation.exit(1)
+        } catch {
+            exit(withError: error)
         }
     }
 }

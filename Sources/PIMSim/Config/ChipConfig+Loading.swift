@@ -243,15 +243,13 @@ private struct ChipReader {
     func adc(_ node: ConfigNode) throws(ConfigError) -> ADCConfig {
         let m = try node.mapping()
         let type: ADCConfig.Kind = try m.required("type").choice()
-        let bitsNode = m.optional("bits")
         var resolution: Int?
         if type == .ideal {
-            if let bitsNode { throw bitsNode.error("an ideal ADC is lossless and has no resolution; remove bits or choose a physical type") }
-        } else {
-            guard let bitsNode else {
-                throw ConfigError(node.location, path: "\(node.path).bits", "missing required field 'bits'")
+            if let bitsNode = m.optional("bits") {
+                throw bitsNode.error("an ideal ADC is lossless and has no resolution; remove bits or choose a physical type")
             }
-            resolution = try adcBits(bitsNode)
+        } else {
+            resolution = try adcBits(m.required("bits"))
         }
         let adc = ADCConfig(
             type: type,
@@ -439,11 +437,13 @@ private struct ChipReader {
     // MARK: - Field checks
 
     func bounded<T: Comparable>(_ node: ConfigNode, _ value: T, _ range: ClosedRange<T>) throws(ConfigError) -> T {
+        let node = try node.unwrapped()
         guard range.contains(value) else { throw node.error("\(value) is outside \(range.lowerBound)…\(range.upperBound)") }
         return value
     }
 
     func bits(_ node: ConfigNode) throws(ConfigError) -> Int {
+        let node = try node.unwrapped()
         let value = try node.int()
         guard value >= 1 else { throw node.error("bits must be at least 1, got \(value)") }
         guard value <= 16 else { throw node.error("\(value) bits is beyond what this simulator models (at most 16)") }
@@ -451,6 +451,7 @@ private struct ChipReader {
     }
 
     func adcBits(_ node: ConfigNode) throws(ConfigError) -> Int {
+        let node = try node.unwrapped()
         let value = try node.int()
         guard value >= 1 else { throw node.error("an ADC needs at least 1 bit, got \(value)") }
         guard value <= 24 else { throw node.error("\(value) bits is not a physical ADC (at most 24); use type ideal for a lossless one") }
@@ -476,30 +477,35 @@ private struct ChipReader {
     }
 
     func count(_ node: ConfigNode) throws(ConfigError) -> Int {
+        let node = try node.unwrapped()
         let value = try node.int()
         guard value >= 1 else { throw node.error("must be at least 1, got \(value)") }
         return value
     }
 
     func positive(_ node: ConfigNode) throws(ConfigError) -> Double {
+        let node = try node.unwrapped()
         let value = try node.double()
         guard value > 0 else { throw node.error("must be greater than 0, got \(value)") }
         return value
     }
 
     func nonNegative(_ node: ConfigNode) throws(ConfigError) -> Double {
+        let node = try node.unwrapped()
         let value = try node.double()
         guard value >= 0 else { throw node.error("must not be negative, got \(value)") }
         return value
     }
 
     func sigma(_ node: ConfigNode) throws(ConfigError) -> Double {
+        let node = try node.unwrapped()
         let value = try node.double()
         guard value >= 0 else { throw node.error("a standard deviation cannot be negative, got \(value)") }
         return value
     }
 
     func fraction(_ node: ConfigNode) throws(ConfigError) -> Double {
+        let node = try node.unwrapped()
         let value = try node.double()
         guard (0...1).contains(value) else { throw node.error("an accuracy is a fraction in 0…1, got \(value)") }
         return value

@@ -27,7 +27,7 @@ struct ConfigNode {
     }
 
     func error(_ message: String) -> ConfigError {
-        ConfigError(location, path: path, message)
+        ConfigError(location, path: path.isEmpty ? "(top level)" : path, message)
     }
 
     /// Parses `text` and returns its root node; an empty document is an error.
@@ -226,6 +226,12 @@ final class ConfigMapping {
 
     func required(_ key: String) throws(ConfigError) -> ConfigNode {
         guard let node = optional(key) else {
+            // A misspelt key is the likelier story than a forgotten one: point at the typo.
+            let strays = entries.filter { !taken.contains($0.key) }
+            if let near = Self.nearest(key, in: strays.map(\.key)), let stray = strays.first(where: { $0.key == near }) {
+                let path = owner.path.isEmpty ? near : "\(owner.path).\(near)"
+                throw ConfigError(stray.keyLocation, path: path, "unknown field '\(near)' (did you mean '\(key)'?)")
+            }
             let path = owner.path.isEmpty ? key : "\(owner.path).\(key)"
             throw ConfigError(owner.location, path: path, "missing required field '\(key)'")
         }

@@ -57,7 +57,7 @@ struct ChipPresetTests {
         let ternary = try #require(figures.modes.first { $0.name == "ternary" })
         let w5 = try #require(ternary.precisions.first { $0.weightBits == 5 })
         #expect(w5.partialSumMin == -1920 && w5.partialSumMax == 1920)
-        #expect(w5.lsbMACUnits == 3840.0 / 127)
+        #expect(w5.lsbMACUnits == 1920.0 / 63)  // signed: 63 codes each side of zero
         #expect(w5.weightSlices == 4)
     }
 
@@ -172,6 +172,8 @@ struct ChipValidationTests {
              line: 21, column: 28, path: "adc.bits.status", message: "'guessed' is not one of measured, simulated, stated, inferred, default"),
         Case(name: "zero clock", edits: [26: "  clock_hz: 0"],
              line: 26, column: 13, path: "timing.clock_hz", message: "must be greater than 0, got 0.0"),
+        Case(name: "asymmetric range on a signed ADC", edits: [22: "  count: 32\n  signed: true"],
+             line: 24, column: 31, path: "adc.range.min", message: "a signed ADC has mid-scale zero"),
         Case(name: "a mapping where a number belongs", edits: [22: "  count: {n: 32}"],
              line: 22, column: 10, path: "adc.count", message: "expected an integer, got a mapping"),
     ]

@@ -1,9 +1,13 @@
 /// The analog-to-digital converters that digitise every partial sum.
 ///
-/// A conversion maps an analog partial sum y (MAC units) to a code
-/// `clamp(round_half_even((y − min) / Δ), 0, 2^b − 1)` with LSB `Δ = (max − min) / (2^b − 1)`;
-/// signed ADCs use mid-scale zero over a symmetric range. Static errors (offset, gain, INL)
-/// are drawn per ADC instance, temporal noise per conversion; σ values are in LSB of this ADC.
+/// A conversion maps an analog partial sum y (MAC units) to a code:
+/// - unsigned: `clamp(round_half_even((y − min) / Δ), 0, 2^b − 1)` with `Δ = (max − min) / (2^b − 1)`;
+/// - signed (differential, mid-scale zero): `clamp(round_half_even(y / Δ), −L, L)` with
+///   `L = 2^(b−1) − 1` and `Δ = R / L` over the symmetric range −R…R, so zero is a code
+///   (2^b − 1 codes; needs b ≥ 2).
+///
+/// Static errors (offset, gain, INL) are drawn per ADC instance, temporal noise per
+/// conversion; σ values are in LSB of this ADC.
 public struct ADCConfig: Sendable, Hashable, Codable {
     public enum Kind: String, Sendable, Hashable, Codable, CaseIterable {
         case sar, flash, pipeline, integrating, cco, ramp, sigmaDelta = "sigma_delta"

@@ -416,6 +416,18 @@ private struct ChipReader {
                 throw fail("\(base).adc.bits", "\(modeBits) effective bits exceed the \(bits)-bit ADC")
             }
         }
+        for (index, mode) in chip.resolvedModes.enumerated() where mode.adc.signed {
+            let base = chip.modes.isEmpty ? "adc" : "modes.\(chip.modes[index].name).adc"
+            let overridden = !chip.modes.isEmpty && chip.modes[index].adcRange != nil
+            if let bits = mode.adc.bits, bits < 2 {
+                let path = !chip.modes.isEmpty && chip.modes[index].adcBits != nil ? "\(base).bits" : "adc.bits"
+                throw fail(path, "a signed (mid-scale zero) ADC needs at least 2 bits")
+            }
+            if mode.adc.range.policy == .fixed, mode.adc.range.min! != -mode.adc.range.max! {
+                let path = overridden ? "\(base).range.min" : "adc.range.min"
+                throw fail(path, "a signed ADC has mid-scale zero: its range must be symmetric, −max…max (got \(mode.adc.range.min!)…\(mode.adc.range.max!))")
+            }
+        }
         if let defaultMode = chip.defaultMode, !names.contains(defaultMode) {
             throw fail("default_mode", chip.modes.isEmpty
                        ? "names mode '\(defaultMode)' but the chip has no modes"

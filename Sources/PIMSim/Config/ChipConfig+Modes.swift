@@ -50,31 +50,39 @@ extension ChipConfig {
 }
 
 extension ADCConfig {
-    /// The LSB Δ in MAC units for a conversion whose reachable partial sums are
-    /// `partialSums`: `(max − min) / (2^b − 1)` of the full-scale range the policy picks.
-    /// `1` for an ideal converter; `nil` when the range depends on data
-    /// (`calibrated`, `oracle`).
-    public func lsb(reachable partialSums: ClosedRange<Int>) -> Double? {
-        guard let bits else { return 1 }
-        let levels = Double((1 << bits) - 1)
+    /// The largest code magnitude: 2^b − 1 codes above zero for an unsigned converter,
+    /// 2^(b−1) − 1 on each side of zero for a signed one.
+    public var maxCode: Int? {
+        guard let bits else { return nil }
+        return signed ? (1 << (bits - 1)) - 1 : (1 << bits) - 1
+    }
+
+    /// The full-scale range in MAC units for a conversion whose reachable partial sums are
+    /// `partialSums`: the fixed range, or the reachable one (made symmetric for a signed
+    /// converter); `nil` when it depends on data or for an ideal (unbounded) converter.
+    public func fullScale(reachable partialSums: ClosedRange<Int>) -> ClosedRange<Double>? {
+        guard bits != nil else { return nil }
         switch range.policy {
         case .fixed:
-            return (range.max! - range.min!) / levels
+            return range.min!...range.max!
         case .max:
-            return Double(partialSums.upperBound - partialSums.lowerBound) / levels
+            if signed {
+                let r = Double(max(abs(partialSums.lowerBound), abs(partialSums.upperBound)))
+                return -r...r
+            }
+            return Double(partialSums.lowerBound)...Double(partialSums.upperBound)
         case .calibrated, .oracle:
             return nil
         }
     }
 
-    /// The full-scale range in MAC units for a conversion whose reachable partial sums are
-    /// `partialSums`; `nil` when data-dependent or for an ideal (unbounded) converter.
-    public func fullScale(reachable partialSums: ClosedRange<Int>) -> ClosedRange<Double>? {
-        guard bits != nil else { return nil }
-        switch range.policy {
-        case .fixed: return range.min!...range.max!
-        case .max: return Double(partialSums.lowerBound)...Double(partialSums.upperBound)
-        case .calibrated, .oracle: return nil
-        }
+    /// The LSB Δ in MAC units: the full-scale span over the number of code steps
+    /// (`(max − min) / (2^b − 1)` unsigned, `R / (2^(b−1) − 1)` signed). `1` for an ideal
+    /// converter; `nil` when the range depends on data (`calibrated`, `oracle`).
+    public func lsb(reachable partialSums: ClosedRange<Int>) -> Double? {
+        guard let maxCode else { return 1 }
+        guard let scale = fullScale(reachable: partialSums) else { return nil }
+        let span = signed ? scale.upperBound : scale.upperBound - scale.lowerBound
+        return span / Double(maxCode)
     }
 }

@@ -60,6 +60,26 @@ public enum BLAS {
         return c
     }
 
+    /// Computes `C ← A·B` in double precision for row-major m×k `a` and k×n `b`: exact for
+    /// integer operands whose products and sums stay below 2^53.
+    ///
+    /// - Complexity: 2·m·n·k floating-point operations.
+    public static func multiply(_ a: [Double], _ b: [Double], m: Int, n: Int, k: Int) -> [Double] {
+        precondition(a.count == m * k && b.count == k * n, "multiply: operand sizes do not match \(m)×\(k)×\(n)")
+        var c = [Double](repeating: 0, count: m * n)
+        guard m > 0, n > 0 else { return c }
+        a.withUnsafeBufferPointer { a in
+            b.withUnsafeBufferPointer { b in
+                c.withUnsafeMutableBufferPointer { c in
+                    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, blasint(m), blasint(n), blasint(k), 1,
+                                a.baseAddress, blasint(max(1, k)), b.baseAddress, blasint(max(1, n)), 0,
+                                c.baseAddress, blasint(max(1, n)))
+                }
+            }
+        }
+        return c
+    }
+
     /// The number of threads OpenBLAS uses for one call. Setting it affects the whole process.
     ///
     /// When work is already parallelised around BLAS calls, set this to 1 to avoid

@@ -1,0 +1,229 @@
+import Foundation
+
+/// The converter of one layer mapping, resolved: codes, LSB, and each ADC instance's static
+/// errors and digital calibration.
+///
+/// A conversion of an analog partial sum v (MAC units, after the transfer curve) works in LSB
+/// units `u = (v − zero) / Δ`:
+/// 1. temporal noise: `u += σ_n · z` (z standard normal, drawn per conversion);
+/// 2. static errors of ADC instance a: `u' = u · (1 + g_a) + o_a`;
+/// 3. quantization: the code k with `T_a[k] ≤ u' < T_a[k+1]`, clipped to `minCode…maxCode`;
+///    without INL the thresholds are `k − ½` and ties round half to even;
+/// 4. calibration: the output is `zero + Δ · value_a[k]`, where `value_a` is the raw code
+///    (`none`), a per-instance linear fit of the whole chain (`linear`), or that fit plus the
+///    mean residual curve over all instances (`linear+master`).
+///
+/// An ideal converter returns v unchanged (lossless: unit LSB, no clipping).
+public struct ADCModel: Sendable {
+    public let isIdeal: Bool
+    public let signed: Bool
+    public let bits: Int
+    /// Code range: 0…2^b−1 unsigned, −(2^(b−1)−1)…2^(b−1)−1 signed.
+    public let minCode: Int
+    public let maxCode: Int
+    /// LSB in MAC units.
+    public let lsb: Double
+    /// The MAC value of code 0: the range minimum (unsigned) or 0 (signed).
+    public let zero: Double
+    /// Temporal noise σ in LSB.
+    public let noiseSigma: Double
+    /// Per-instance static errors and calibration; empty when every instance is ideal.
+    public let instances: [Instance]
+    /// The instances' tables flattened for the conversion kernel: instance a's code k at
+    /// `a · codes + (k − minCode)`.
+    let gainTable: [Float]
+    let offsetTable: [Float]
+    let thresholdTable: [Float]
+    let valueTable: [Float]
+
+    /// One ADC instance's static behaviour.
+    public struct Instance: Sendable {
+        /// 1 + relative gain error.
+        public var gain: Float
+        /// Offset in LSB.
+        public var offset: Float
+        /// Lower threshold of each code in u' units, index k − minCode (the first is −∞).
+        public var thresholds: [Float]
+        /// Calibrated output of each code in LSB units, index k − minCode.
+        public var values: [Float]
+    }
+
+    /// The converter's full-scale range in MAC units.
+    public var fullScale: ClosedRange<Double> {
+        isIdeal ? -Double.infinity...Double.infinity : (zero + lsb * Double(minCode))...(zero + lsb * Double(maxCode))
+    }
+
+    /// Whether the conversion is exact rounding with no per-instance effects.
+    public var hasStaticErrors: Bool { !instances.isEmpty }
+
+    /// A lossless converter.
+    public static let ideal = ADCModel(isIdeal: true, signed: true, bits: 0, minCode: 0, maxCode: 0,
+                                       lsb: 1, zero: 0, noiseSigma: 0, instances: [])
+
+    init(isIdeal: Bool, signed: Bool, bits: Int, minCode: Int, maxCode: Int, lsb: Double, zero: Double,
+         noiseSigma: Double, instances: [Instance]) {
+        self.isIdeal = isIdeal
+        self.signed = signed
+        self.bits = bits
+        self.minCode = minCode
+        self.maxCode = maxCode
+        self.lsb = lsb
+        self.zero = zero
+        self.noiseSigma = noiseSigma
+        self.instances = instances
+        gainTable = instances.map(\.gain)
+        offsetTable = instances.map(\.offset)
+        thresholdTable = instances.flatMap(\.thresholds)
+        valueTable = instances.flatMap(\.values)
+    }
+
+    /// Builds the converter for a full-scale range.
+    ///
+    /// - Parameters:
+    ///   - config: the ADC as the operating mode sets it.
+    ///   - fullScale: the input range in MAC units (symmetric for a signed converter).
+    ///   - transfer: the analog transfer curve and its normalisation `y_fs` (MAC units), for calibration.
+    ///   - chipSeed: the chip instance whose static errors are drawn.
+    public init(config: ADCConfig, fullScale: ClosedRange<Double>, noise: Bool, staticErrors: Bool,
+                transfer: TransferCurve, transferScale: Double, chipSeed: UInt64) {
+        guard let bits = config.bits, let maxCode = config.maxCode else {
+            self = .ideal
+            return
+        }
+        let signed = config.signed
+        let minCode = signed ? -maxCode : 0
+        let lsb: Double, zero: Double
+        if signed {
+            let r = max(abs(fullScale.lowerBound), abs(fullScale.upperBound))
+            lsb = r / Double(maxCode)
+            zero = 0
+        } else {
+            lsb = (fullScale.upperBound - fullScale.lowerBound) / Double(maxCode)
+            zero = fullScale.lowerBound
+        }
+        precondition(lsb > 0 && lsb.isFinite, "ADCModel: empty full-scale range")
+        let hasErrors = staticErrors && (config.offsetSigmaLsb > 0 || config.gainSigmaRel > 0 || config.inlSigmaLsb > 0
+            || config.dnlSigmaLsb > 0 || config.sarUnitCapMismatchRel != nil)
+        let needsCalibrationTable = config.calibration != .none && !transfer.isIdentity
+        var instances: [Instance] = []
+        if hasErrors || needsCalibrationTable {
+            instances = ADCModel.drawInstances(
+                config: config, bits: bits, minCode: minCode, maxCode: maxCode, lsb: lsb, zero: zero,
+                staticErrors: hasErrors, transfer: transfer, transferScale: transferScale, chipSeed: chipSeed)
+        }
+        self.init(isIdeal: false, signed: signed, bits: bits, minCode: minCode, maxCode: maxCode, lsb: lsb, zero: zero,
+                  noiseSigma: noise ? config.noiseSigmaLsb : 0, instances: instances)
+    }
+}
+
+// MARK: - Static errors and calibration
+
+extension ADCModel {
+    /// Draws every instance's offset, gain and threshold errors and fits its calibration.
+    ///
+    /// Threshold errors: `e_k = clamp(σ_INL · z_k, ±INL_max) + (σ_DNL/√2) · z'_k`, or, with a
+    /// SAR unit-capacitor mismatch σ_u, the decision levels of a binary capacitor DAC whose
+    /// capacitor i is `2^i · C_u · (1 + ε_i)`, `ε_i ~ N(0, σ_u² / 2^i)`.
+    static func drawInstances(config: ADCConfig, bits: Int, minCode: Int, maxCode: Int, lsb: Double, zero: Double,
+                              staticErrors: Bool, transfer: TransferCurve, transferScale: Double,
+                              chipSeed: UInt64) -> [Instance] {
+        let codes = maxCode - minCode + 1
+        let stream = RandomStream(seed: chipSeed, purpose: .adcStatic)
+        var instances: [Instance] = []
+        instances.reserveCapacity(config.count)
+        // Per instance: index 0 offset, 1 gain, 2… thresholds (INL), then DNL, then capacitors.
+        let stride = UInt64(3 * codes + bits + 8)
+        for a in 0..<config.count {
+            let base = UInt64(a) * stride
+            var offset = 0.0, gain = 1.0
+            var errors = [Double](repeating: 0, count: codes)  // e_k for thresholds k = minCode+1…maxCode at index k − minCode
+            if staticErrors {
+                offset = config.offsetSigmaLsb * stream.normal(base)
+                gain = 1 + config.gainSigmaRel * stream.normal(base + 1)
+                if let sigmaUnit = config.sarUnitCapMismatchRel {
+                    let capacitors = (0..<bits).map { i in
+                        Double(1 << i) * (1 + sigmaUnit / Double(1 << i).squareRoot() * stream.normal(base + UInt64(2 + 3 * codes + i)))
+                    }
+                    let total = capacitors.reduce(0, +)
+                    for index in 1..<codes {
+                        let unsignedCode = index  // decision level between codes index−1 and index
+                        var level = 0.0
+                        for i in 0..<bits where unsignedCode >> i & 1 == 1 { level += capacitors[i] }
+                        errors[index] = level / total * Double((1 << bits) - 1) - Double(unsignedCode)
+                    }
+                } else {
+                    let cap = config.inlMaxLsb ?? .infinity
+                    for index in 1..<codes {
+                        let inl = min(max(config.inlSigmaLsb * stream.normal(base + 2 + UInt64(index)), -cap), cap)
+                        let dnl = config.dnlSigmaLsb / 2.0.squareRoot() * stream.normal(base + 2 + UInt64(codes + index))
+                        errors[index] = inl + dnl
+                    }
+                }
+            }
+            // Thresholds in u' units: T_k = k − ½ + e_k; monotone by construction of a real converter.
+            var thresholds = [Float](repeating: -.infinity, count: codes)
+            for index in 1..<codes {
+                thresholds[index] = Float(Double(index + minCode) - 0.5 + errors[index])
+            }
+            for index in 1..<codes where thresholds[index] < thresholds[index - 1] {
+                thresholds[index] = thresholds[index - 1]  // a missing code, not a non-monotone converter
+            }
+            instances.append(Instance(gain: Float(gain), offset: Float(offset), thresholds: thresholds,
+                                      values: (minCode...maxCode).map(Float.init)))
+        }
+        guard config.calibration != .none else { return instances }
+        calibrate(&instances, calibration: config.calibration, minCode: minCode, maxCode: maxCode,
+                  lsb: lsb, zero: zero, transfer: transfer, transferScale: transferScale)
+        return instances
+    }
+
+    /// Fits each instance's digital calibration on its whole chain (transfer curve, gain,
+    /// offset, thresholds), expressed against the ideal partial sum.
+    static func calibrate(_ instances: inout [Instance], calibration: ADCConfig.Calibration, minCode: Int, maxCode: Int,
+                          lsb: Double, zero: Double, transfer: TransferCurve, transferScale: Double) {
+        let codes = maxCode - minCode + 1
+        // τ_k: the ideal partial sum (LSB units) at which the chain crosses threshold k.
+        func idealBoundary(_ threshold: Float, _ instance: Instance) -> Double {
+            let u = (Double(threshold) - Double(instance.offset)) / Double(instance.gain)
+            let analog = zero + lsb * u
+            guard !transfer.isIdentity else { return u }
+            // Invert the increasing transfer curve by bisection in normalised units.
+            let target = analog / transferScale
+            var low = -4.0, high = 4.0
+            for _ in 0..<60 {
+                let mid = 0.5 * (low + high)
+                if transfer(mid) < target { low = mid } else { high = mid }
+            }
+            return (0.5 * (low + high) * transferScale - zero) / lsb
+        }
+        var fits: [(alpha: Double, beta: Double)] = []
+        var residuals: [[Double]] = []
+        for instance in instances {
+            let tau = (1..<codes).map { idealBoundary(instance.thresholds[$0], instance) }
+            // Least squares τ_k ≈ α + β·(k − ½) over the inner thresholds.
+            let ks = (1..<codes).map { Double($0 + minCode) - 0.5 }
+            let n = Double(ks.count)
+            let meanK = ks.reduce(0, +) / n, meanTau = tau.reduce(0, +) / n
+            var sxy = 0.0, sxx = 0.0
+            for (k, t) in zip(ks, tau) { sxy += (k - meanK) * (t - meanTau); sxx += (k - meanK) * (k - meanK) }
+            let beta = sxx > 0 ? sxy / sxx : 1
+            let alpha = meanTau - beta * meanK
+            fits.append((alpha, beta))
+            // Residual of each code's bin centre against the fit (end codes: none).
+            var residual = [Double](repeating: 0, count: codes)
+            for index in 1..<(codes - 1) {
+                let centre = 0.5 * (tau[index - 1] + tau[index])
+                residual[index] = centre - (alpha + beta * Double(index + minCode))
+            }
+            residuals.append(residual)
+        }
+        var master = [Double](repeating: 0, count: codes)
+        if calibration == .linearMaster {
+            for residual in residuals { for index in 0..<codes { master[index] += residual[index] / Double(instances.count) } }
+        }
+        for a in instances.indices {
+            let (alpha, beta) = fits[a]
+            instances[a].values = (0..<codes).map { index in Float(alpha + beta * Double(index + minCode) + master[index]) }
+        }
+    }
+}

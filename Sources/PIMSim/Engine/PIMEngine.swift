@@ -1,0 +1,290 @@
+import Dispatch
+import Foundation
+
+/// Options of one run of a programmed layer.
+public struct RunOptions: Sendable {
+    /// Seed of the temporal noise.
+    public var noiseSeed: UInt64
+    /// Global index of the first input column, so that a batch split across runs draws the
+    /// same noise as one run over the whole batch.
+    public var columnOffset: Int
+    /// Worker threads (column blocks run in parallel; OpenBLAS runs single-threaded inside).
+    public var threads: Int
+    /// Columns per block: bounds memory (partial sums of one block stay in cache) and never
+    /// changes results.
+    public var blockColumns: Int?
+    /// Gather conversion statistics (clip counts, histogram, errors); off is faster.
+    public var collectStatistics: Bool
+
+    public init(noiseSeed: UInt64 = 0, columnOffset: Int = 0, threads: Int = 1, blockColumns: Int? = nil,
+                collectStatistics: Bool = true) {
+        self.noiseSeed = noiseSeed
+        self.columnOffset = columnOffset
+        self.threads = threads
+        self.blockColumns = blockColumns
+        self.collectStatistics = collectStatistics
+    }
+}
+
+/// The result of one PIM matmul.
+public struct PIMResult: Sendable {
+    /// Y (M×N, row-major) in integer-product units: exactly `W·X` on a lossless chip.
+    public var output: [Double]
+    public var statistics: ConversionStatistics
+}
+
+extension ProgrammedLayer {
+    /// Runs `Y = W·X` through the chip for integer inputs `X` (K×N, row-major).
+    ///
+    /// Inputs are unsigned levels 0…2^b−1; negative levels (signed inputs) run as a positive
+    /// and a negative pass whose results are subtracted digitally.
+    ///
+    /// - Complexity: (input cycles × conversion matrices × passes) SGEMMs of M×K×N, plus one
+    ///   fused conversion step per partial sum; memory O(M·C·B + K·C·B) per worker for a block of
+    ///   B columns, never all partial sums at once.
+    /// - Throws: ``OperandRangeError`` for an input level the DAC cannot drive.
+    public func run(inputs: [Int32], columns: Int, options: RunOptions = RunOptions()) throws -> PIMResult {
+        precondition(inputs.count == fanIn * columns, "run: \(inputs.count) inputs for \(fanIn)×\(columns)")
+        let d = mapping.decomposition
+        let top = (1 << d.inputBits) - 1
+        if let index = inputs.firstIndex(where: { abs(Int($0)) > top }) {
+            throw OperandRangeError(description: "input \(inputs[index]) at row \(index / columns), column \(index % columns) is outside the \(d.inputBits)-bit range 0…\(top)")
+        }
+        let signedInputs = inputs.contains { $0 < 0 }
+        var layer = self
+        if mapping.adc.range.policy == .oracle, mapping.adc.type != .ideal {
+            layer = withFullScale(try partialSumExtent(inputs: inputs, columns: columns, threads: options.threads))
+        }
+        return layer.execute(inputs: inputs, columns: columns, passes: signedInputs ? 2 : 1, options: options)
+    }
+
+    /// The smallest and largest partial sum of any conversion for these inputs (MAC units).
+    public func partialSumExtent(inputs: [Int32], columns: Int, threads: Int = 1) throws -> ClosedRange<Double> {
+        var low = Double.infinity, high = -Double.infinity
+        try forEachPartialSum(inputs: inputs, columns: columns, threads: threads) { value in
+            low = min(low, value)
+            high = max(high, value)
+        }
+        return low <= high ? low...high : 0...1
+    }
+
+    /// Sets a `calibrated` converter's range from calibration inputs: the given percentile of
+    /// |partial sum| (or of the partial sums, unsigned), then frozen.
+    public func calibratingRange(inputs: [Int32], columns: Int, percentile: Double? = nil, threads: Int = 1) throws -> ProgrammedLayer {
+        var values: [Float] = []
+        try forEachPartialSum(inputs: inputs, columns: columns, threads: threads) { values.append(Float($0)) }
+        let p = (percentile ?? mapping.adc.range.percentile ?? 99.99) / 100
+        if mapping.adc.signed {
+            var magnitudes = values.map { abs($0) }
+            magnitudes.sort()
+            let r = Double(magnitudes.isEmpty ? 1 : magnitudes[min(magnitudes.count - 1, Int(p * Double(magnitudes.count - 1)))])
+            return withFullScale(-max(r, 1)...max(r, 1))
+        }
+        values.sort()
+        let lowValue = Double(values.first ?? 0)
+        let highValue = Double(values.isEmpty ? 1 : values[min(values.count - 1, Int(p * Double(values.count - 1)))])
+        return withFullScale(min(lowValue, 0)...max(highValue, lowValue + 1))
+    }
+
+    /// Visits every partial sum (after the transfer curve) in a fixed order, serially.
+    func forEachPartialSum(inputs: [Int32], columns: Int, threads: Int, _ body: (Double) -> Void) throws {
+        let d = mapping.decomposition
+        if let index = inputs.firstIndex(where: { abs(Int($0)) > (1 << d.inputBits) - 1 }) {
+            throw OperandRangeError(description: "input \(inputs[index]) at row \(index / columns), column \(index % columns) is outside the \(d.inputBits)-bit range")
+        }
+        let plan = BlockPlan(layer: self, columns: columns, blockColumns: nil)
+        let transfer = mapping.transfer, scale = mapping.transferScale
+        var workspace = plan.makeWorkspace()
+        for block in 0..<plan.blockCount {
+            for pass in 0..<(inputs.contains { $0 < 0 } ? 2 : 1) {
+                plan.stackCycles(inputs: inputs, columns: columns, block: block, pass: pass, into: &workspace.stacked)
+                for matrix in matrices.indices {
+                    for group in 0..<plan.groups {
+                        plan.partialSums(self, matrix: matrix, group: group, block: block, workspace: &workspace)
+                        let width = plan.width(of: block) * plan.cycles
+                        for m in 0..<outputs {
+                            for e in 0..<width {
+                                var v = Double(workspace.partial[m * plan.stride + e])
+                                if !transfer.isIdentity { v = scale * transfer(v / scale) }
+                                body(v)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    func execute(inputs: [Int32], columns: Int, passes: Int, options: RunOptions) -> PIMResult {
+        let plan = BlockPlan(layer: self, columns: columns, blockColumns: options.blockColumns)
+        var output = [Double](repeating: 0, count: outputs * columns)
+        var blockStatistics = [ConversionStatistics](repeating: ConversionStatistics(), count: plan.blockCount)
+        let previousThreads = BLAS.threadCount
+        BLAS.threadCount = 1
+        defer { BLAS.threadCount = previousThreads }
+        let workers = max(1, min(options.threads, plan.blockCount))
+        output.withUnsafeMutableBufferPointer { out in
+            blockStatistics.withUnsafeMutableBufferPointer { stats in
+                let outBase = UnsafeSendable(out.baseAddress!)
+                let statsBase = UnsafeSendable(stats.baseAddress!)
+                DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                    var workspace = plan.makeWorkspace()
+                    var block = worker
+                    while block < plan.blockCount {
+                        statsBase.pointer[block] = runBlock(block, plan: plan, inputs: inputs, columns: columns, passes: passes,
+                                                            options: options, workspace: &workspace, output: outBase.pointer)
+                        block += workers
+                    }
+                }
+            }
+        }
+        var statistics = ConversionStatistics()
+        statistics.minimumCode = adc.minCode
+        statistics.lsb = adc.lsb
+        for block in blockStatistics { statistics.merge(block) }
+        return PIMResult(output: output, statistics: statistics)
+    }
+
+    /// Runs one block of columns: every pass, matrix and group, converted and shift-added
+    /// into the block's output columns (written only by this block).
+    private func runBlock(_ block: Int, plan: BlockPlan, inputs: [Int32], columns: Int, passes: Int, options: RunOptions,
+                          workspace: inout BlockPlan.Workspace, output: UnsafeMutablePointer<Double>) -> ConversionStatistics {
+        let d = mapping.decomposition
+        let width = plan.width(of: block)
+        let firstColumn = block * plan.blockColumns
+        var accumulator = [Double](repeating: 0, count: outputs * width)
+        var statistics = ConversionStatistics()
+        if options.collectStatistics { statistics.codeHistogram = [Int](repeating: 0, count: adc.isIdeal ? 0 : adc.maxCode - adc.minCode + 1) }
+        let noise = adc.noiseSigma > 0
+            ? RandomStream(seed: options.noiseSeed, purpose: .conversionNoise, layer: layer, instance: chipSeed) : nil
+        for pass in 0..<passes {
+            plan.stackCycles(inputs: inputs, columns: columns, block: block, pass: pass, into: &workspace.stacked)
+            let sign: Double = pass == 0 ? 1 : -1
+            for matrix in matrices.indices {
+                for group in 0..<plan.groups {
+                    plan.partialSums(self, matrix: matrix, group: group, block: block, workspace: &workspace)
+                    let conversion = ConversionKernel(
+                        adc: adc, transfer: mapping.transfer, transferScale: mapping.transferScale, noise: noise,
+                        instanceBase: matrix, matricesPerOutput: matrices.count, adcCount: mapping.adc.count,
+                        cycleFactors: (0..<plan.cycles).map { sign * factors[matrix] * Double(1 << ($0 * plan.bitsPerCycle)) },
+                        indexing: .init(passes: passes, pass: pass, groups: plan.groups, group: group, cycles: plan.cycles,
+                                        matrices: matrices.count, matrix: matrix, outputs: outputs,
+                                        firstColumn: options.columnOffset + firstColumn))
+                    workspace.partial.withUnsafeBufferPointer { partial in
+                        accumulator.withUnsafeMutableBufferPointer { acc in
+                            conversion.run(partial: partial.baseAddress!, stride: plan.stride, outputs: outputs, width: width,
+                                           accumulator: acc.baseAddress!, collect: options.collectStatistics,
+                                           statistics: &statistics)
+                        }
+                    }
+                }
+            }
+            if d.encoding == .offsetBinary {
+                // Remove the offset 2^(b−1)·Σ_k x_k digitally, exactly.
+                let offset = Double(1 << (d.weightBits - 1))
+                for j in 0..<width {
+                    var sum = 0.0
+                    for k in 0..<fanIn {
+                        let x = Int(inputs[k * columns + firstColumn + j])
+                        sum += Double(pass == 0 ? max(x, 0) : max(-x, 0))
+                    }
+                    for m in 0..<outputs { accumulator[m * width + j] -= sign * offset * sum }
+                }
+            }
+        }
+        for m in 0..<outputs {
+            for j in 0..<width { output[m * columns + firstColumn + j] = accumulator[m * width + j] }
+        }
+        return statistics
+    }
+}
+
+/// A pointer handed to concurrent workers that write disjoint parts of it.
+struct UnsafeSendable<Pointee>: @unchecked Sendable {
+    let pointer: UnsafeMutablePointer<Pointee>
+    init(_ pointer: UnsafeMutablePointer<Pointee>) { self.pointer = pointer }
+}
+
+/// How the columns of a run are cut into blocks, and the per-worker buffers.
+struct BlockPlan {
+    let fanIn: Int
+    let outputs: Int
+    let columns: Int
+    let blockColumns: Int
+    let blockCount: Int
+    let cycles: Int
+    let bitsPerCycle: Int
+    let inputBits: Int
+    let groupSize: Int
+    let groups: Int
+    /// Row stride of the stacked inputs and the partial sums: cycles × block columns.
+    var stride: Int { cycles * blockColumns }
+
+    init(layer: ProgrammedLayer, columns: Int, blockColumns: Int?) {
+        let d = layer.mapping.decomposition
+        fanIn = layer.fanIn
+        outputs = layer.outputs
+        self.columns = columns
+        cycles = d.inputCycles
+        bitsPerCycle = d.bitsPerInputCycle
+        inputBits = d.inputBits
+        groupSize = d.inputsPerConversion
+        groups = max(1, (layer.fanIn + groupSize - 1) / groupSize)
+        // About 2^18 partial sums (1 MiB) per block by default, at least 16 columns.
+        let target = blockColumns ?? max(16, (1 << 18) / max(1, layer.outputs * cycles))
+        self.blockColumns = max(1, min(target, max(columns, 1)))
+        blockCount = columns == 0 ? 0 : (columns + self.blockColumns - 1) / self.blockColumns
+    }
+
+    func width(of block: Int) -> Int { min(blockColumns, columns - block * blockColumns) }
+
+    struct Workspace {
+        /// Input levels per cycle, K × (cycles · block columns): cycle c of column j at c·B + j.
+        var stacked: [Float]
+        /// Partial sums of one (matrix, group), M × (cycles · block columns).
+        var partial: [Float]
+    }
+
+    func makeWorkspace() -> Workspace {
+        Workspace(stacked: [Float](repeating: 0, count: fanIn * stride),
+                  partial: [Float](repeating: 0, count: outputs * stride))
+    }
+
+    /// Writes each input's cycle levels for one pass (0: positive parts, 1: negative parts).
+    func stackCycles(inputs: [Int32], columns: Int, block: Int, pass: Int, into stacked: inout [Float]) {
+        let first = block * blockColumns, width = width(of: block)
+        let mask = (1 << bitsPerCycle) - 1
+        stacked.withUnsafeMutableBufferPointer { s in
+            inputs.withUnsafeBufferPointer { x in
+                for k in 0..<fanIn {
+                    let row = k * stride
+                    for j in 0..<width {
+                        let raw = Int(x[k * columns + first + j])
+                        let level = pass == 0 ? max(raw, 0) : max(-raw, 0)
+                        for c in 0..<cycles {
+                            s[row + c * blockColumns + j] = Float((level >> (c * bitsPerCycle)) & mask)
+                        }
+                    }
+                    if width < blockColumns {
+                        for c in 0..<cycles { for j in width..<blockColumns { s[row + c * blockColumns + j] = 0 } }
+                    }
+                }
+            }
+        }
+    }
+
+    /// partial = matrix[:, group] · stacked[group, :] with one SGEMM.
+    func partialSums(_ layer: ProgrammedLayer, matrix: Int, group: Int, block: Int, workspace: inout Workspace) {
+        let k0 = group * groupSize, k1 = min(fanIn, k0 + groupSize)
+        layer.matrices[matrix].withUnsafeBufferPointer { w in
+            workspace.stacked.withUnsafeBufferPointer { x in
+                workspace.partial.withUnsafeMutableBufferPointer { p in
+                    BLAS.sgemm(m: outputs, n: stride, k: k1 - k0,
+                               a: w.baseAddress! + k0, lda: fanIn,
+                               b: x.baseAddress! + k0 * stride, ldb: stride,
+                               c: p.baseAddress!, ldc: stride)
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,153 @@
+/// An integer operand outside the grid the mapping can hold (user data, reported as one line).
+public struct OperandRangeError: Error, Sendable, UserInputError {
+    public var description: String
+}
+
+/// One layer's weights programmed onto a chip instance: the cell contents of every
+/// conversion matrix (static cell mismatch applied) and the converter of this instance.
+///
+/// A conversion matrix is what one set of columns holds: the digits of one weight slice (or
+/// one polarity of it, for digital subtraction), as an M×K row-major `Float` matrix. Its
+/// partial sums are converted and recombined with ``factors``.
+public struct ProgrammedLayer: Sendable {
+    public let mapping: LayerMapping
+    /// Output rows M and fan-in K of `Y = W·X`.
+    public let outputs: Int
+    public let fanIn: Int
+    /// Layer index and chip instance: part of every random draw's coordinates.
+    public let layer: Int
+    public let chipSeed: UInt64
+    /// Cell contents per conversion matrix, each M×K row-major.
+    let matrices: [[Float]]
+    /// Digital recombination factor of each matrix: slice weight × polarity sign.
+    let factors: [Double]
+    /// The converter of this instance (range from the policy; replaced by range calibration).
+    public internal(set) var adc: ADCModel
+
+    /// Conversion matrices per output: the columns one output element occupies.
+    public var matricesPerOutput: Int { matrices.count }
+
+    /// Programs integer weights `W` (M×K, row-major, on the encoding's grid).
+    ///
+    /// Static draws — cell mismatch, ADC offsets, gains and INL — depend on `chipSeed` (and,
+    /// for cells, on `layer`), never on data.
+    /// - Throws: ``OperandRangeError`` for a weight off the grid; ``MappingError`` when the
+    ///   range policy needs data (`calibrated`: use ``calibratingRange(inputs:columns:)``;
+    ///   `oracle` is resolved per run).
+    public init(mapping: LayerMapping, weights: [Int32], outputs: Int, fanIn: Int, layer: Int = 0, chipSeed: UInt64 = 0) throws {
+        precondition(weights.count == outputs * fanIn, "ProgrammedLayer: \(weights.count) weights for \(outputs)×\(fanIn)")
+        let d = mapping.decomposition
+        let grid = d.weightRange
+        if let index = weights.firstIndex(where: { !grid.contains(Int($0)) }) {
+            throw OperandRangeError(description: "weight \(weights[index]) at row \(index / fanIn), column \(index % fanIn) is outside the \(d.weightBits)-bit \(d.encoding.rawValue) grid \(grid.lowerBound)…\(grid.upperBound)")
+        }
+        let bound = d.partialSumRange
+        if max(abs(bound.lowerBound), abs(bound.upperBound)) > 1 << 24 {
+            throw MappingError("partial sums of up to \(max(abs(bound.lowerBound), abs(bound.upperBound))) MAC units exceed 2^24, beyond exact single-precision sums; use fewer inputs per conversion")
+        }
+        self.mapping = mapping
+        self.outputs = outputs
+        self.fanIn = fanIn
+        self.layer = layer
+        self.chipSeed = chipSeed
+        (matrices, factors) = ProgrammedLayer.program(weights, decomposition: d, count: outputs * fanIn,
+                                                      mismatch: mapping.cellMismatch, layer: layer, chipSeed: chipSeed)
+        switch mapping.adc.range.policy {
+        case .fixed, .max:
+            adc = ProgrammedLayer.converter(mapping, fullScale: mapping.adc.fullScale(reachable: bound) ?? -1...1, chipSeed: chipSeed)
+        case .calibrated, .oracle:
+            adc = mapping.adc.type == .ideal ? .ideal
+                : ProgrammedLayer.converter(mapping, fullScale: mapping.adc.fullScale(reachable: bound)
+                                            ?? ProgrammedLayer.reachableScale(mapping), chipSeed: chipSeed)
+        }
+    }
+
+    static func reachableScale(_ mapping: LayerMapping) -> ClosedRange<Double> {
+        let r = mapping.decomposition.partialSumRange
+        if mapping.adc.signed {
+            let m = Double(max(abs(r.lowerBound), abs(r.upperBound)))
+            return -m...m
+        }
+        return Double(r.lowerBound)...Double(max(r.upperBound, r.lowerBound + 1))
+    }
+
+    static func converter(_ mapping: LayerMapping, fullScale: ClosedRange<Double>, chipSeed: UInt64) -> ADCModel {
+        ADCModel(config: mapping.adc, fullScale: fullScale, noise: mapping.nonIdealities.temporalNoise,
+                 staticErrors: mapping.nonIdealities.adcStaticErrors, transfer: mapping.transfer,
+                 transferScale: mapping.transferScale, chipSeed: chipSeed)
+    }
+
+    /// The same layer with its converter's full-scale range set to `fullScale` (MAC units).
+    public func withFullScale(_ fullScale: ClosedRange<Double>) -> ProgrammedLayer {
+        var copy = self
+        if mapping.adc.type != .ideal {
+            let span = fullScale.upperBound - fullScale.lowerBound
+            let safe = span > 0 ? fullScale : fullScale.lowerBound...(fullScale.lowerBound + 1)
+            copy.adc = ProgrammedLayer.converter(mapping, fullScale: safe, chipSeed: chipSeed)
+        }
+        return copy
+    }
+
+    // MARK: - Programming
+
+    /// Splits each weight into slice digits and lays them on conversion matrices.
+    static func program(_ weights: [Int32], decomposition d: Decomposition, count: Int, mismatch: Double,
+                        layer: Int, chipSeed: UInt64) -> ([[Float]], [Double]) {
+        let slices = d.slices
+        let pairs = d.usesColumnPairs
+        let digitalPairs = pairs && d.subtraction == .digital
+        let b = d.weightBits
+        var matrices: [[Float]] = []
+        var factors: [Double] = []
+        let stream = RandomStream(seed: chipSeed, purpose: .cellMismatch, layer: layer)
+        for (j, slice) in slices.enumerated() {
+            let shift = Int(slice.weight.magnitude).trailingZeroBitCount
+            let widthMask: Int = {
+                let next = j + 1 < slices.count ? Int(slices[j + 1].weight.magnitude).trailingZeroBitCount : b
+                return (1 << (next - shift)) - 1
+            }()
+            let isTop = j == slices.count - 1
+            // The digit a cell of slice j holds for weight w (polarity 1: the − column of a pair).
+            func cellDigit(_ w: Int, polarity: Int) -> Int {
+                switch d.encoding {
+                case .twosComplement:
+                    if !isTop { return (w >> shift) & widthMask }
+                    return slice.weight < 0 ? (w < 0 ? 1 : 0) : (w >> shift)  // sign bit as 0/1, or signed top digit
+                case .offsetBinary:
+                    return ((w + (1 << (b - 1))) >> shift) & widthMask
+                case .differential:
+                    let magnitude = polarity == 0 ? max(w, 0) : max(-w, 0)
+                    return (magnitude >> shift) & widthMask
+                case .ternarySignedDigit:
+                    let bit = (abs(w) >> j) & 1
+                    let signedDigit = w < 0 ? -bit : bit
+                    return polarity == 0 ? max(signedDigit, 0) : max(-signedDigit, 0)
+                }
+            }
+            let polarities = pairs ? 2 : 1
+            func cellValue(_ w: Int, polarity: Int, cell: Int) -> Float {
+                let digit = cellDigit(w, polarity: polarity)
+                guard digit != 0, mismatch > 0 else { return Float(digit) }
+                let plane = UInt64(j * 2 + polarity)
+                let epsilon = mismatch * stream.normal(plane * UInt64(count) + UInt64(cell))
+                return Float(Double(digit) * (1 + epsilon))
+            }
+            if digitalPairs {
+                for polarity in 0..<2 {
+                    matrices.append((0..<count).map { cellValue(Int(weights[$0]), polarity: polarity, cell: $0) })
+                    factors.append(Double(slice.weight) * (polarity == 0 ? 1 : -1))
+                }
+            } else {
+                matrices.append((0..<count).map { cell in
+                    var value: Float = 0
+                    for polarity in 0..<polarities {
+                        value += (polarity == 0 ? 1 : -1) * cellValue(Int(weights[cell]), polarity: polarity, cell: cell)
+                    }
+                    return value
+                })
+                factors.append(Double(slice.weight))
+            }
+        }
+        return (matrices, factors)
+    }
+}

@@ -1,0 +1,203 @@
+import Foundation
+import Testing
+@testable import PIMSim
+
+/// The invariants of pim-model.md §3.
+@Suite("Engine invariants")
+struct EngineInvariantTests {
+    static let encodingCases: [(String, String, String, String)] = [
+        // encoding, bits per cycle, bits per cell, subtraction
+        ("twos_complement", "1", "1", "digital"), ("twos_complement", "4", "2", "digital"), ("twos_complement", "all", "all", "digital"),
+        ("twos_complement", "2", "3", "digital"),
+        ("offset_binary", "1", "1", "digital"), ("offset_binary", "all", "2", "digital"),
+        ("differential", "all", "all", "digital"), ("differential", "2", "1", "analog"), ("differential", "1", "all", "analog"),
+        ("ternary_signed_digit", "4", "1", "analog"), ("ternary_signed_digit", "1", "1", "digital"),
+    ]
+
+    /// Invariant 1 with a finite converter: an ADC whose LSB is exactly one MAC unit and whose
+    /// range covers every reachable partial sum reproduces the integer product bit for bit.
+    @Test(arguments: 0..<encodingCases.count)
+    func losslessADCReproducesTheIntegerProductForEveryEncoding(_ index: Int) throws {
+        let (encoding, cycle, cell, subtraction) = Self.encodingCases[index]
+        for (inputBits, weightBits) in [(4, 4), (3, 5), (8, 2)] {
+            let probe = try TestChips.chip(n: 8, bitsPerCycle: cycle, bitsPerCell: cell, encodings: [encoding], subtraction: subtraction)
+            let d = try probe.mapping(inputBits: inputBits, weightBits: weightBits).decomposition
+            let r = d.partialSumRange
+            let signed = d.needsSignedConversion
+            let reach = max(abs(r.lowerBound), abs(r.upperBound))
+            let bits = signed ? (Int.bitWidth - reach.leadingZeroBitCount) + 1 : Int.bitWidth - reach.leadingZeroBitCount
+            let top = signed ? Double((1 << (bits - 1)) - 1) : Double((1 << bits) - 1)
+            let chip = try TestChips.chip(n: 8, adcBits: bits, signed: signed, range: (signed ? -top : 0, top),
+                                          bitsPerCycle: cycle, bitsPerCell: cell, encodings: [encoding], subtraction: subtraction)
+            let mapping = try chip.mapping(inputBits: inputBits, weightBits: weightBits)
+            let operands = Operands(m: 5, k: 21, n: 6, weightRange: d.weightRange, inputBits: inputBits)
+            let layer = try ProgrammedLayer(mapping: mapping, weights: operands.weights, outputs: 5, fanIn: 21)
+            #expect(layer.adc.lsb == 1)
+            let result = try layer.run(inputs: operands.inputs, columns: 6)
+            #expect(result.output == operands.exact, "\(encoding) cycle \(cycle) cell \(cell) \(subtraction) \(inputBits)×\(weightBits)")
+            #expect(result.statistics.clippedLow + result.statistics.clippedHigh == 0)
+        }
+    }
+
+    /// Invariants 1 and 2 with the ideal chip: every scheme gives the exact product, so all agree.
+    @Test func everySchemeOnTheIdealChipGivesTheExactProduct() throws {
+        let ideal = try ChipConfig(contentsOf: "\(packageRoot)/chips/ideal.yaml")
+        let operands = Operands(m: 7, k: 600, n: 9, weightRange: -128...127, inputBits: 8)
+        for scheme in Scheme.allCases {
+            for mode in ideal.resolvedModes where !(scheme == .chip && mode.encoding == .ternarySignedDigit) {
+                let mapping = try ideal.mapping(scheme: scheme, mode: mode.name, inputBits: 8, weightBits: 8)
+                let layer = try ProgrammedLayer(mapping: mapping, weights: operands.weights, outputs: 7, fanIn: 600)
+                let result = try layer.run(inputs: operands.inputs, columns: 9)
+                #expect(result.output == operands.exact, "\(scheme) \(mode.name)")
+            }
+        }
+    }
+
+    @Test func signedInputsRunAsTwoPassesAndStayExact() throws {
+        let ideal = try ChipConfig(contentsOf: "\(packageRoot)/chips/ideal.yaml")
+        var operands = Operands(m: 3, k: 40, n: 5, weightRange: -8...7, inputBits: 4)
+        operands.inputs = operands.inputs.enumerated().map { $0.offset % 3 == 0 ? -$0.element : $0.element }
+        let layer = try ProgrammedLayer(mapping: ideal.mapping(scheme: .bitSerial, inputBits: 4, weightBits: 4),
+                                        weights: operands.weights, outputs: 3, fanIn: 40)
+        #expect(try layer.run(inputs: operands.inputs, columns: 5).output == operands.exact)
+    }
+
+    /// Invariant 3: at most 2^b codes, and with one conversion per output the outputs lie on the code grid.
+    @Test func outputsLieOnTheCodeGrid() throws {
+        for bits in [2, 3, 5] {
+            let chip = try TestChips.chip(n: 32, adcBits: bits, signed: true, range: (-500, 500))
+            let mapping = try chip.mapping(scheme: .native, inputBits: 4, weightBits: 4)
+            let operands = Operands(m: 6, k: 32, n: 40, weightRange: -8...7, inputBits: 4)
+            let layer = try ProgrammedLayer(mapping: mapping, weights: operands.weights, outputs: 6, fanIn: 32)
+            let result = try layer.run(inputs: operands.inputs, columns: 40)
+            #expect(result.statistics.distinctCodes <= 1 << bits)
+            let lsb = 500.0 / Double((1 << (bits - 1)) - 1)
+            for y in result.output {
+                let code = y / lsb
+                #expect(abs(code - code.rounded()) < 1e-9)
+                #expect(abs(code) <= Double((1 << (bits - 1)) - 1))
+            }
+        }
+    }
+
+    /// Invariant 4: uniform full-scale input to a signed b-bit converter gives
+    /// SQNR = 10·log10(4·(2^(b−1)−1)²) ≈ 6.02·b dB (the textbook 6.02·b + 1.76 dB is for a
+    /// full-scale sine); the error never grows as bits grow.
+    @Test func quantizationSQNRFollowsTheBitCount() throws {
+        var previousError = Double.infinity
+        for bits in 2...6 {
+            let chip = try TestChips.chip(n: 1, adcBits: bits, signed: true, range: (-255, 255))
+            let mapping = try chip.mapping(scheme: .native, inputBits: 8, weightBits: 2)
+            // Partial sums ±x with x uniform on 0…255: uniform over the full scale.
+            let columns = 4096
+            let operands = Operands(m: 2, k: 1, n: columns, weightRange: -1...1, inputBits: 8)
+            let layer = try ProgrammedLayer(mapping: mapping, weights: [1, -1], outputs: 2, fanIn: 1)
+            let stats = try layer.run(inputs: operands.inputs, columns: columns).statistics
+            let expected = 10 * log10(4 * pow(Double((1 << (bits - 1)) - 1), 2))
+            #expect(abs(stats.csnrDecibels - expected) < 0.6, "\(bits) bits: \(stats.csnrDecibels) dB vs \(expected)")
+            #expect(stats.sumErrorSquared <= previousError)
+            previousError = stats.sumErrorSquared
+        }
+    }
+
+    /// Invariant 5: the σ of (noisy − noiseless) codes matches the configured σ within a χ²
+    /// bound, and the mean is near 0. With a unit LSB and integer partial sums the difference
+    /// is round(σ·z), whose exact variance comes from the normal CDF.
+    @Test(arguments: [0.35, 1.0, 2.5])
+    func temporalNoiseHasTheConfiguredSigma(_ sigma: Double) throws {
+        let chip = try TestChips.chip(n: 64, adcBits: 12, signed: true, range: (-2047, 2047), extraADC: "  noise_sigma_lsb: \(sigma)\n")
+        let mapping = try chip.mapping(scheme: .native, inputBits: 4, weightBits: 4)
+        let m = 16, k = 64, n = 500
+        let operands = Operands(m: m, k: k, n: n, weightRange: -8...7, inputBits: 4)
+        let layer = try ProgrammedLayer(mapping: mapping, weights: operands.weights, outputs: m, fanIn: k)
+        let noisy = try layer.run(inputs: operands.inputs, columns: n, options: RunOptions(noiseSeed: 11)).output
+        let differences = zip(noisy, operands.exact).map { $0 - $1 }
+        let count = Double(differences.count)
+        let mean = differences.reduce(0, +) / count
+        let variance = differences.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / (count - 1)
+        // Exact variance of round(σz): Σ k² · P(k − ½ < σz < k + ½).
+        var expected = 0.0
+        for level in 1...40 {
+            let p = 0.5 * (try GSL.erf((Double(level) + 0.5) / (sigma * 2.0.squareRoot())) - (try GSL.erf((Double(level) - 0.5) / (sigma * 2.0.squareRoot()))))
+            expected += 2 * Double(level * level) * p
+        }
+        let dof = count - 1
+        let low = try GSL.chiSquaredQuantile(0.0005, degreesOfFreedom: dof) / dof * expected
+        let high = try GSL.chiSquaredQuantile(0.9995, degreesOfFreedom: dof) / dof * expected
+        #expect(variance > low && variance < high, "variance \(variance), expected \(expected) in \(low)…\(high)")
+        #expect(abs(mean) < 4 * (expected / count).squareRoot())
+    }
+
+    /// Invariant 6: same seeds ⇒ identical output for 1 and 2 threads, any block size and any batch split.
+    @Test func resultsDoNotDependOnThreadsTilesOrBatchSplits() throws {
+        let chip = try TestChips.capRAM()
+        let mapping = try chip.mapping(inputBits: 4, weightBits: 4)
+        let m = 24, k = 300, n = 50
+        let operands = Operands(m: m, k: k, n: n, weightRange: -8...7, inputBits: 4)
+        let layer = try ProgrammedLayer(mapping: mapping, weights: operands.weights, outputs: m, fanIn: k, layer: 3, chipSeed: 5)
+        let reference = try layer.run(inputs: operands.inputs, columns: n, options: RunOptions(noiseSeed: 9, threads: 1))
+        for (threads, block) in [(2, nil), (2, 7), (1, 1), (2, 50)] as [(Int, Int?)] {
+            let other = try layer.run(inputs: operands.inputs, columns: n, options: RunOptions(noiseSeed: 9, threads: threads, blockColumns: block))
+            #expect(other.output == reference.output, "threads \(threads) block \(String(describing: block))")
+        }
+        // The batch split in two runs, the second told where its columns start.
+        let split = 19
+        func columns(_ range: Range<Int>) -> [Int32] {
+            (0..<k).flatMap { row in range.map { operands.inputs[row * n + $0] } }
+        }
+        let first = try layer.run(inputs: columns(0..<split), columns: split, options: RunOptions(noiseSeed: 9))
+        let second = try layer.run(inputs: columns(split..<n), columns: n - split, options: RunOptions(noiseSeed: 9, columnOffset: split))
+        for row in 0..<m {
+            for j in 0..<n {
+                let value = j < split ? first.output[row * split + j] : second.output[row * (n - split) + j - split]
+                #expect(value == reference.output[row * n + j])
+            }
+        }
+        // A different noise seed changes the result.
+        let reseeded = try layer.run(inputs: operands.inputs, columns: n, options: RunOptions(noiseSeed: 10))
+        #expect(reseeded.output != reference.output)
+    }
+
+    /// Invariant 7: static draws follow the chip seed, not the data seed; linear calibration
+    /// removes offset and gain to within quantization.
+    @Test func staticErrorsFollowTheChipSeedAndCalibrationRemovesThem() throws {
+        func layer(calibration: String, chipSeed: UInt64) throws -> (ProgrammedLayer, Operands) {
+            let chip = try TestChips.chip(n: 16, adcBits: 8, signed: true, range: (-1000, 1000),
+                                          extraADC: "  offset_sigma_lsb: 3\n  gain_sigma_rel: 0.1\n  calibration: \(calibration)\n")
+            let operands = Operands(m: 16, k: 16, n: 256, weightRange: -8...7, inputBits: 4)
+            return (try ProgrammedLayer(mapping: chip.mapping(scheme: .native, inputBits: 4, weightBits: 4),
+                                        weights: operands.weights, outputs: 16, fanIn: 16, chipSeed: chipSeed), operands)
+        }
+        let (raw, operands) = try layer(calibration: "none", chipSeed: 1)
+        let (rawOther, _) = try layer(calibration: "none", chipSeed: 2)
+        #expect(raw.adc.offsetTable != rawOther.adc.offsetTable)
+        let a = try raw.run(inputs: operands.inputs, columns: 256, options: RunOptions(noiseSeed: 1))
+        let b = try raw.run(inputs: operands.inputs, columns: 256, options: RunOptions(noiseSeed: 2))
+        #expect(a.output == b.output)  // no temporal noise: the data seed changes nothing
+        #expect(a.statistics.errorSigmaLSB > 1.5)
+
+        let (calibrated, _) = try layer(calibration: "linear", chipSeed: 1)
+        let stats = try calibrated.run(inputs: operands.inputs, columns: 256).statistics
+        #expect(abs(stats.errorMeanLSB) < 0.1, "mean \(stats.errorMeanLSB)")
+        #expect(stats.errorSigmaLSB < 0.36, "σ \(stats.errorSigmaLSB)")  // uniform quantization: 1/√12 ≈ 0.29
+    }
+
+    /// Invariant 8: in the fine-ADC regime the output error variance is Σ over conversions of
+    /// (shift weight)² · Δ²/12.
+    @Test func fineADCErrorVarianceIsTheShiftWeightedSumOfQuantizationNoise() throws {
+        let n = 16
+        let chip = try TestChips.chip(n: n, adcBits: 10, range: (0, Double(n * 15)), bitsPerCycle: "4", bitsPerCell: "1",
+                                      encodings: ["twos_complement"])
+        let mapping = try chip.mapping(inputBits: 4, weightBits: 4)
+        let m = 32, k = 64, columns = 256
+        let operands = Operands(m: m, k: k, n: columns, weightRange: -8...7, inputBits: 4)
+        let layer = try ProgrammedLayer(mapping: mapping, weights: operands.weights, outputs: m, fanIn: k)
+        let output = try layer.run(inputs: operands.inputs, columns: columns).output
+        let errors = zip(output, operands.exact).map { $0 - $1 }
+        let variance = errors.map { $0 * $0 }.reduce(0, +) / Double(errors.count)
+        let lsb = Double(n * 15) / 1023
+        let groups = Double(k / n)
+        let expected = groups * (1 + 4 + 16 + 64) * lsb * lsb / 12
+        #expect(abs(variance / expected - 1) < 0.1, "variance \(variance) vs \(expected)")
+    }
+}

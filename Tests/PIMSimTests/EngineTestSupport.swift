@@ -1,0 +1,54 @@
+@testable import PIMSim
+
+/// Builds small chips for engine tests from a few knobs.
+enum TestChips {
+    /// A chip whose ADC is a real quantizer with the given range; all non-idealities off
+    /// unless given.
+    static func chip(n: Int, adcBits: Int? = nil, signed: Bool = false, range: (Double, Double)? = nil,
+                     bitsPerCycle: String = "all", bitsPerCell: String = "all",
+                     encodings: [String] = ChipConfig.WeightEncoding.allCases.map(\.rawValue),
+                     subtraction: String = "digital", extraADC: String = "", compute: String = "",
+                     adcCount: Int = 4) throws -> ChipConfig {
+        var adc = adcBits.map { "  type: sar\n  bits: \($0)\n" } ?? "  type: ideal\n"
+        adc += "  count: \(adcCount)\n  signed: \(signed)\n  subtraction: \(subtraction)\n"
+        if let range { adc += "  range: {policy: fixed, min: \(range.0), max: \(range.1)}\n" }
+        adc += extraADC
+        let yaml = """
+            meta: {id: test, title: Test}
+            memory: {type: sram}
+            array: {rows: \(max(n, 1)), cols: 64, inputs_per_conversion: \(n)}
+            \(compute.isEmpty ? "" : "compute:\n" + compute)
+            inputs: {supported_bits: [1, 2, 3, 4, 5, 6, 7, 8], dac: {type: ideal, bits: 8}, bits_per_cycle: \(bitsPerCycle)}
+            weights: {supported_bits: [\(encodings == ["ternary_signed_digit"] ? "" : "1, ")2, 3, 4, 5, 6, 7, 8], encodings: [\(encodings.joined(separator: ", "))], bits_per_cell: \(bitsPerCell)}
+            adc:
+            \(adc)
+            timing: {clock_hz: 1.0e8}
+            """
+        return try ChipConfig(yaml: yaml, file: "test.yaml")
+    }
+
+    static func capRAM() throws -> ChipConfig {
+        try ChipConfig(contentsOf: "\(packageRoot)/chips/cap-ram.yaml")
+    }
+}
+
+/// Deterministic operands for tests.
+struct Operands {
+    var weights: [Int32]
+    var inputs: [Int32]
+    let m: Int, k: Int, n: Int
+
+    init(m: Int, k: Int, n: Int, weightRange: ClosedRange<Int>, inputBits: Int, seed: UInt64 = 7) {
+        self.m = m; self.k = k; self.n = n
+        let stream = RandomStream(seed: seed, purpose: .workload)
+        let span = UInt64(weightRange.count)
+        weights = (0..<(m * k)).map { i in Int32(weightRange.lowerBound + Int(stream.bits(UInt64(i)).0 % UInt32(span))) }
+        let top = UInt32(1 << inputBits)
+        inputs = (0..<(k * n)).map { i in Int32(stream.bits(UInt64(1 << 40 + i)).1 % top) }
+    }
+
+    /// W·X exactly.
+    var exact: [Double] {
+        BLAS.multiply(weights.map(Double.init), inputs.map(Double.init), m: m, n: n, k: k)
+    }
+}

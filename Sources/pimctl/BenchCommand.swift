@@ -12,10 +12,12 @@ struct Bench: ParsableCommand {
             Examples:
               pimctl bench
               pimctl bench --suite sgemm --threads 1,2 --json
+              pimctl bench --suite engine --engine-chips cap-ram --engine-shape 1024x512x512
             """)
 
     enum Suite: String, ExpressibleByArgument, CaseIterable {
         case sgemm
+        case engine
     }
 
     @Option(help: "Suites to run: \(Suite.allCases.map(\.rawValue).joined(separator: ", ")).")
@@ -30,8 +32,18 @@ struct Bench: ParsableCommand {
     @Option(help: "Minimum seconds per measurement.")
     var seconds = 1.0
 
+    @Option(help: "Engine benchmark shape MxKxN.")
+    var engineShape = "1024x512x512"
+
+    @Option(help: "Chips for the engine benchmark (ids or files; repeat the option or separate with commas).")
+    var engineChips: [String] = ["cap-ram", "ideal"]
+
     @Flag(help: "Print JSON.")
     var json = false
+
+    func progress(_ message: String) {
+        if Terminal.isInteractive { FileHandle.standardError.write(Data("\u{1B}[2K\r\(message)…".utf8)) }
+    }
 
     static func parseThreads(_ text: String) throws -> [Int] {
         let values = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
@@ -47,16 +59,36 @@ struct Bench: ParsableCommand {
     }
 
     func run() throws {
+        struct EngineRow: Encodable {
+            var result: EngineBenchmark
+            /// effective GEMM rate / SGEMM rate at the same thread count.
+            var fractionOfSGEMM: Double
+        }
         struct Report: Encodable {
             var toolVersion: String
             var processors: Int
             var sgemm: [SGEMMRate]
+            var engine: [EngineRow]
         }
-        var report = Report(toolVersion: ToolVersion.current, processors: ProcessInfo.processInfo.activeProcessorCount, sgemm: [])
-        for count in threads where suite.contains(.sgemm) {
-            if Terminal.isInteractive { FileHandle.standardError.write(Data("sgemm \(sgemmSize)³ at \(count) thread(s)…\r".utf8)) }
+        let shape = try MatmulShape(engineShape)
+        let catalog = ChipCatalog.standard()
+        let chipNames = engineChips.flatMap { $0.split(separator: ",").map(String.init) }
+        let chips = try suite.contains(.engine) ? chipNames.map { try catalog.load($0).chip } : []
+        var report = Report(toolVersion: ToolVersion.current, processors: ProcessInfo.processInfo.activeProcessorCount, sgemm: [], engine: [])
+        // The SGEMM rate is always measured: every other figure is a fraction of it.
+        for count in threads {
+            progress("sgemm \(sgemmSize)³ at \(count) thread(s)")
             report.sgemm.append(SGEMMRate.measure(size: sgemmSize, threads: count, minimumSeconds: seconds))
         }
+        for chip in chips {
+            for count in threads {
+                progress("engine \(shape) on \(chip.meta.id) at \(count) thread(s)")
+                let result = try EngineBenchmark.measure(chip: chip, m: shape.m, k: shape.k, n: shape.n, threads: count)
+                let sgemm = report.sgemm.first { $0.threads == count }!.medianGFLOPS
+                report.engine.append(EngineRow(result: result, fractionOfSGEMM: result.effectiveGFLOPS / sgemm))
+            }
+        }
+        if Terminal.isInteractive { FileHandle.standardError.write(Data("\u{1B}[2K\r".utf8)) }
         if json {
             print(try Terminal.json(report))
         } else {
@@ -64,6 +96,15 @@ struct Bench: ParsableCommand {
             print(Format.table(["threads", "median GFLOP/s", "best GFLOP/s", "repetitions"], report.sgemm.map { rate in
                 [String(rate.threads), Format.number(rate.medianGFLOPS, digits: 4), Format.number(rate.bestGFLOPS, digits: 4), String(rate.repetitions)]
             }))
+            if !report.engine.isEmpty {
+                print("")
+                print("PIM engine \(shape), 4-bit inputs × 4-bit weights, chip's own decomposition, best of 3")
+                print(Format.table(["chip", "threads", "noise", "time", "conversions/s", "GEMM GFLOP/s", "of SGEMM"], report.engine.map { row in
+                    let r = row.result
+                    return [r.chip, String(r.threads), r.noise ? "on" : "off", Format.si(r.seconds, "s"),
+                            Format.si(r.conversionsPerS, ""), Format.number(r.effectiveGFLOPS, digits: 4), Format.percent(row.fractionOfSGEMM)]
+                }))
+            }
         }
     }
 }

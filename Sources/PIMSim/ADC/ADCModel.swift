@@ -29,12 +29,22 @@ public struct ADCModel: Sendable {
     public let noiseSigma: Double
     /// Per-instance static errors and calibration; empty when every instance is ideal.
     public let instances: [Instance]
-    /// The instances' tables flattened for the conversion kernel: instance a's code k at
-    /// `a · codes + (k − minCode)`.
+    /// The instances' tables flattened for the conversion kernel. Values: instance a's code k
+    /// at `a · codes + (k − minCode)`. Thresholds: at `a · (codes + 1) + (k − minCode)`, with
+    /// −∞ below the first code and a +∞ sentinel after the last.
     let gainTable: [Float]
     let offsetTable: [Float]
     let thresholdTable: [Float]
     let valueTable: [Float]
+    /// Code lookup on a grid of u′: cell c of an instance covers
+    /// `[cellOrigin + c / cellsPerLSB, cellOrigin + (c + 1) / cellsPerLSB)` and holds the code
+    /// index at its lower edge; at most ``cellSteps`` thresholds lie inside any cell, so that
+    /// many branch-free steps finish the conversion.
+    let cellCodes: [Int32]
+    let cellsPerInstance: Int
+    let cellOrigin: Double
+    static let cellsPerLSB = 8.0
+    let cellSteps: Int
 
     /// One ADC instance's static behaviour.
     public struct Instance: Sendable {
@@ -73,8 +83,36 @@ public struct ADCModel: Sendable {
         self.instances = instances
         gainTable = instances.map(\.gain)
         offsetTable = instances.map(\.offset)
-        thresholdTable = instances.flatMap(\.thresholds)
+        thresholdTable = instances.flatMap { $0.thresholds + [.infinity] }
         valueTable = instances.flatMap(\.values)
+        // The grid spans every threshold with a margin; u′ beyond it clamps to the end cells.
+        let codes = maxCode - minCode + 1
+        var low = Double(minCode) - 1, high = Double(maxCode) + 1
+        for instance in instances {
+            low = min(low, Double(instance.thresholds.dropFirst().first ?? 0) - 1)
+            high = max(high, Double(instance.thresholds.last ?? 0) + 1)
+        }
+        cellOrigin = low
+        let cells = instances.isEmpty ? 0 : Int(((high - low) * ADCModel.cellsPerLSB).rounded(.up)) + 1
+        cellsPerInstance = cells
+        var table = [Int32]()
+        table.reserveCapacity(cells * instances.count)
+        var steps = 0
+        for instance in instances {
+            var index = 0
+            for cell in 0..<cells {
+                let edge = Float(low + Double(cell) / ADCModel.cellsPerLSB)
+                while index < codes - 1 && instance.thresholds[index + 1] <= edge { index += 1 }
+                table.append(Int32(index))
+                // Thresholds strictly inside this cell.
+                let upper = Float(low + Double(cell + 1) / ADCModel.cellsPerLSB)
+                var inside = 0
+                while index + inside < codes - 1 && instance.thresholds[index + inside + 1] < upper { inside += 1 }
+                steps = max(steps, inside)
+            }
+        }
+        cellCodes = table
+        cellSteps = steps
     }
 
     /// Builds the converter for a full-scale range.
@@ -121,9 +159,10 @@ public struct ADCModel: Sendable {
 extension ADCModel {
     /// Draws every instance's offset, gain and threshold errors and fits its calibration.
     ///
-    /// Threshold errors: `e_k = clamp(σ_INL · z_k, ±INL_max) + (σ_DNL/√2) · z'_k`, or, with a
-    /// SAR unit-capacitor mismatch σ_u, the decision levels of a binary capacitor DAC whose
-    /// capacitor i is `2^i · C_u · (1 + ε_i)`, `ε_i ~ N(0, σ_u² / 2^i)`.
+    /// Threshold errors `e_k` (LSB): a smooth INL bow with per-threshold σ_INL capped at
+    /// ±INL_max, plus independent DNL jitter of σ_DNL/√2; or, with a SAR unit-capacitor
+    /// mismatch σ_u, the decision levels of a binary capacitor DAC whose capacitor i is
+    /// `2^i · C_u · (1 + ε_i)`, `ε_i ~ N(0, σ_u² / 2^i)`.
     static func drawInstances(config: ADCConfig, bits: Int, minCode: Int, maxCode: Int, lsb: Double, zero: Double,
                               staticErrors: Bool, transfer: TransferCurve, transferScale: Double,
                               chipSeed: UInt64) -> [Instance] {
@@ -152,9 +191,18 @@ extension ADCModel {
                         errors[index] = level / total * Double((1 << bits) - 1) - Double(unsignedCode)
                     }
                 } else {
+                    // INL: a smooth bow across the range, Σ_h z_h·√(2/H)·sin(π·h·t) over H = 3
+                    // harmonics (t = threshold position in 0…1), so each threshold's INL has σ_INL
+                    // on average; capped at ±INL_max. DNL: independent jitter of σ_DNL/√2 per
+                    // threshold, so code widths vary with σ_DNL.
                     let cap = config.inlMaxLsb ?? .infinity
+                    let harmonics = 3
+                    let amplitudes = (0..<harmonics).map { stream.normal(base + 2 + UInt64($0)) * (2.0 / Double(harmonics)).squareRoot() }
                     for index in 1..<codes {
-                        let inl = min(max(config.inlSigmaLsb * stream.normal(base + 2 + UInt64(index)), -cap), cap)
+                        let t = Double(index) / Double(codes)
+                        var bow = 0.0
+                        for h in 0..<harmonics { bow += amplitudes[h] * sin(Double.pi * Double(h + 1) * t) }
+                        let inl = min(max(config.inlSigmaLsb * bow, -cap), cap)
                         let dnl = config.dnlSigmaLsb / 2.0.squareRoot() * stream.normal(base + 2 + UInt64(codes + index))
                         errors[index] = inl + dnl
                     }

@@ -15,16 +15,15 @@ struct ConversionKernel {
     let cycleFactors: [Double]
     let indexing: Indexing
 
-    /// The coordinates of a conversion, giving it a global index independent of threads,
-    /// blocks and batch splits: ((((column·P + pass)·G + group)·C + cycle)·NM + matrix)·M + m.
+    /// The coordinates of a conversion other than its column. With the global column they
+    /// address its noise draw, independent of threads, blocks and batch splits:
+    /// row = ((((pass·G + group)·C + cycle)·NM + matrix)·M + m.
     struct Indexing {
         let passes: Int, pass: Int, groups: Int, group: Int, cycles: Int, matrices: Int, matrix: Int, outputs: Int
         let firstColumn: Int
 
-        @inline(__always)
-        func index(column j: Int, cycle c: Int, output m: Int) -> UInt64 {
-            var i = UInt64(firstColumn + j) &* UInt64(passes) &+ UInt64(pass)
-            i = i &* UInt64(groups) &+ UInt64(group)
+        func row(cycle c: Int, output m: Int) -> UInt64 {
+            var i = UInt64(pass) &* UInt64(groups) &+ UInt64(group)
             i = i &* UInt64(cycles) &+ UInt64(c)
             i = i &* UInt64(matrices) &+ UInt64(matrix)
             return i &* UInt64(outputs) &+ UInt64(m)
@@ -34,96 +33,147 @@ struct ConversionKernel {
     /// - Parameters:
     ///   - partial: M rows of `stride` partial sums; cycle c of column j at `c · (stride / cycles) + j`.
     ///   - accumulator: M × width outputs, added to.
+    ///   - scratch: at least `width` floats for the noise of one row.
     /// - Complexity: one conversion per (output, cycle, column): M · cycles · width.
-    func run(partial: UnsafePointer<Float>, stride: Int, outputs: Int, width: Int,
-             accumulator: UnsafeMutablePointer<Double>, collect: Bool, statistics: inout ConversionStatistics) {
+    func run(partial: UnsafePointer<Float>, stride: Int, outputs: Int, width: Int, accumulator: UnsafeMutablePointer<Double>,
+             scratch: UnsafeMutablePointer<Float>, collect: Bool, statistics: inout ConversionStatistics) {
         let cycles = cycleFactors.count
         let blockColumns = stride / cycles
-        let hasTransfer = !transfer.isIdentity
-        let scale = transferScale
-        if adc.isIdeal {
-            for m in 0..<outputs {
-                for c in 0..<cycles {
-                    let factor = cycleFactors[c], row = partial + m * stride + c * blockColumns
-                    for j in 0..<width {
-                        var v = Double(row[j])
-                        if hasTransfer { v = scale * transfer(v / scale) }
-                        accumulator[m * width + j] += factor * v
-                        if collect {
-                            statistics.sumSignalSquared += Double(row[j]) * Double(row[j])
-                            let e = v - Double(row[j])
-                            statistics.sumError += e
-                            statistics.sumErrorSquared += e * e
-                        }
-                    }
-                }
-            }
-            if collect { statistics.conversions += outputs * cycles * width }
-            return
-        }
-        let zero = adc.zero, lsb = adc.lsb, invLSB = 1 / adc.lsb
-        let minCode = Double(adc.minCode), maxCode = Double(adc.maxCode)
-        let codes = adc.maxCode - adc.minCode + 1
-        let sigma = adc.noiseSigma
-        let magic = 6_755_399_441_055_744.0  // 1.5 · 2^52: (u + magic) − magic rounds half to even
-        let hasInstances = adc.hasStaticErrors
-        var clippedLow = 0, clippedHigh = 0
-        var sumSignal = 0.0, sumError = 0.0, sumErrorSquared = 0.0
+        var tally = Tally()
         adc.thresholdTable.withUnsafeBufferPointer { thresholds in
-        adc.valueTable.withUnsafeBufferPointer { values in
-        statistics.codeHistogram.withUnsafeMutableBufferPointer { histogram in
-            for m in 0..<outputs {
-                let instance = (m * matricesPerOutput + instanceBase) % adcCount
-                let gain = hasInstances ? Double(adc.gainTable[instance]) : 1
-                let offset = hasInstances ? Double(adc.offsetTable[instance]) : 0
-                let table = instance * codes
-                for c in 0..<cycles {
-                    let factor = cycleFactors[c], row = partial + m * stride + c * blockColumns
-                    let out = accumulator + m * width
-                    for j in 0..<width {
-                        let p = Double(row[j])
-                        var v = p
-                        if hasTransfer { v = scale * transfer(v / scale) }
-                        var u = (v - zero) * invLSB
-                        if let noise { u += sigma * noise.normal(indexing.index(column: j, cycle: c, output: m)) }
-                        if hasInstances { u = u * gain + offset }
-                        if u < minCode - 0.5 { clippedLow += 1 } else if u > maxCode + 0.5 { clippedHigh += 1 }
-                        let bounded = min(max(u, minCode), maxCode)
-                        var code = Int((bounded + magic) - magic)
-                        let value: Double
-                        if hasInstances {
-                            // Start from the ideal code and walk to the instance's thresholds.
-                            var index = code - adc.minCode
-                            let uf = Float(u)
-                            while index > 0 && uf < thresholds[table + index] { index -= 1 }
-                            while index < codes - 1 && uf >= thresholds[table + index + 1] { index += 1 }
-                            code = index + adc.minCode
-                            value = Double(values[table + index])
-                        } else {
-                            value = Double(code)
-                        }
-                        let converted = zero + lsb * value
-                        out[j] += factor * converted
-                        if collect {
-                            histogram[code - adc.minCode] += 1
-                            sumSignal += p * p
-                            let e = converted - p
-                            sumError += e
-                            sumErrorSquared += e * e
+            adc.valueTable.withUnsafeBufferPointer { values in
+            adc.cellCodes.withUnsafeBufferPointer { cellCodes in
+                statistics.codeHistogram.withUnsafeMutableBufferPointer { histogram in
+                    for m in 0..<outputs {
+                        let instance = (m * matricesPerOutput + instanceBase) % adcCount
+                        for c in 0..<cycles {
+                            let row = RowContext(
+                                input: partial + m * stride + c * blockColumns, output: accumulator + m * width,
+                                width: width, factor: cycleFactors[c],
+                                noise: noise.map { stream in
+                                    stream.conversionNormals(row: indexing.row(cycle: c, output: m),
+                                                             firstColumn: indexing.firstColumn, count: width, into: scratch)
+                                    return UnsafePointer(scratch)
+                                })
+                            if adc.isIdeal {
+                                idealRow(row, collect: collect, tally: &tally)
+                            } else if adc.hasStaticErrors {
+                                instanceRow(row, instance: instance, thresholds: thresholds.baseAddress!, values: values.baseAddress!,
+                                            cellCodes: cellCodes.baseAddress!, histogram: histogram.baseAddress, collect: collect, tally: &tally)
+                            } else {
+                                roundingRow(row, histogram: histogram.baseAddress, collect: collect, tally: &tally)
+                            }
                         }
                     }
                 }
             }
-        }
-        }
+            }
         }
         if collect {
             statistics.conversions += outputs * cycles * width
-            statistics.clippedLow += clippedLow
-            statistics.clippedHigh += clippedHigh
-            statistics.sumSignalSquared += sumSignal
-            statistics.sumError += sumError
-            statistics.sumErrorSquared += sumErrorSquared
+            statistics.clippedLow += tally.clippedLow
+            statistics.clippedHigh += tally.clippedHigh
+            statistics.sumSignalSquared += tally.sumSignal
+            statistics.sumError += tally.sumError
+            statistics.sumErrorSquared += tally.sumErrorSquared
+        }
+    }
+
+    /// Running counts of one kernel call, kept in registers.
+    struct Tally {
+        var clippedLow = 0, clippedHigh = 0
+        var sumSignal = 0.0, sumError = 0.0, sumErrorSquared = 0.0
+
+        @inline(__always)
+        mutating func add(signal p: Double, converted: Double) {
+            sumSignal += p * p
+            let e = converted - p
+            sumError += e
+            sumErrorSquared += e * e
+        }
+    }
+
+    /// One row of one cycle: `width` partial sums in, shift-added into `width` outputs.
+    struct RowContext {
+        let input: UnsafePointer<Float>
+        let output: UnsafeMutablePointer<Double>
+        let width: Int
+        let factor: Double
+        /// Standard normal draws for this row, if the converter is noisy.
+        let noise: UnsafePointer<Float>?
+    }
+
+    /// (u + 1.5·2^52) − 1.5·2^52 rounds u half to even for |u| < 2^51.
+    static let roundingMagic = 6_755_399_441_055_744.0
+
+    @inline(__always)
+    func analog(_ p: Double) -> Double {
+        transfer.isIdentity ? p : transferScale * transfer(p / transferScale)
+    }
+
+    /// A lossless converter: the analog value passes unchanged.
+    func idealRow(_ row: RowContext, collect: Bool, tally: inout Tally) {
+        for j in 0..<row.width {
+            let p = Double(row.input[j])
+            let v = analog(p)
+            row.output[j] += row.factor * v
+            if collect { tally.add(signal: p, converted: v) }
+        }
+    }
+
+    /// A converter without static errors: noise, clip and round half to even.
+    func roundingRow(_ row: RowContext, histogram: UnsafeMutablePointer<Int>?, collect: Bool, tally: inout Tally) {
+        let zero = adc.zero, lsb = adc.lsb, invLSB = 1 / adc.lsb, sigma = adc.noiseSigma
+        let minCode = Double(adc.minCode), maxCode = Double(adc.maxCode), codeBase = adc.minCode
+        let magic = Self.roundingMagic
+        let scaled = row.factor * lsb, offset = row.factor * zero
+        let identity = transfer.isIdentity
+        for j in 0..<row.width {
+            let p = Double(row.input[j])
+            var u = ((identity ? p : analog(p)) - zero) * invLSB
+            if let noise = row.noise { u += sigma * Double(noise[j]) }
+            let code = (min(max(u, minCode), maxCode) + magic) - magic
+            row.output[j] += scaled * code + offset
+            if collect {
+                if u < minCode - 0.5 { tally.clippedLow += 1 } else if u > maxCode + 0.5 { tally.clippedHigh += 1 }
+                histogram![Int(code) - codeBase] += 1
+                tally.add(signal: p, converted: zero + lsb * code)
+            }
+        }
+    }
+
+    /// A converter with static errors: noise, the instance's gain and offset, its thresholds
+    /// (walked from the ideal code), and its calibrated output values.
+    func instanceRow(_ row: RowContext, instance: Int, thresholds: UnsafePointer<Float>, values: UnsafePointer<Float>,
+                     cellCodes: UnsafePointer<Int32>, histogram: UnsafeMutablePointer<Int>?, collect: Bool, tally: inout Tally) {
+        let zero = adc.zero, lsb = adc.lsb, invLSB = 1 / adc.lsb, sigma = adc.noiseSigma
+        let minCode = Double(adc.minCode), maxCode = Double(adc.maxCode), codeBase = adc.minCode
+        let last = adc.maxCode - adc.minCode
+        let codes = last + 1
+        let table = thresholds + instance * (codes + 1), outputs = values + instance * codes
+        let steps = adc.cellSteps
+        let lastCell = Double(adc.cellsPerInstance - 1), origin = adc.cellOrigin, perLSB = ADCModel.cellsPerLSB
+        let gain = Double(adc.gainTable[instance]), offset = Double(adc.offsetTable[instance])
+        let identity = transfer.isIdentity
+        let cells = cellCodes + instance * adc.cellsPerInstance
+        for j in 0..<row.width {
+            let p = Double(row.input[j])
+            var u = ((identity ? p : analog(p)) - zero) * invLSB
+            if let noise = row.noise { u += sigma * Double(noise[j]) }
+            u = u * gain + offset
+            // The code at the lower edge of u′'s grid cell, then the few thresholds inside the
+            // cell, without branches (INL and DNL place them at random; a branching walk mispredicts).
+            let cell = Int(min(max((u - origin) * perLSB, 0), lastCell))
+            var index = Int(cells[cell])
+            let uf = Float(u)
+            for _ in 0..<steps { index &+= uf >= table[index + 1] ? 1 : 0 }
+            let converted = zero + lsb * Double(outputs[index])
+            row.output[j] += row.factor * converted
+            if collect {
+                if u < minCode - 0.5 { tally.clippedLow += 1 } else if u > maxCode + 0.5 { tally.clippedHigh += 1 }
+                histogram![index] += 1
+                tally.add(signal: p, converted: converted)
+            }
         }
     }
 }

@@ -172,9 +172,11 @@ extension ProgrammedLayer {
                                         firstColumn: options.columnOffset + firstColumn))
                     workspace.partial.withUnsafeBufferPointer { partial in
                         accumulator.withUnsafeMutableBufferPointer { acc in
-                            conversion.run(partial: partial.baseAddress!, stride: plan.stride, outputs: outputs, width: width,
-                                           accumulator: acc.baseAddress!, collect: options.collectStatistics,
-                                           statistics: &statistics)
+                            workspace.noise.withUnsafeMutableBufferPointer { scratch in
+                                conversion.run(partial: partial.baseAddress!, stride: plan.stride, outputs: outputs, width: width,
+                                               accumulator: acc.baseAddress!, scratch: scratch.baseAddress!,
+                                               collect: options.collectStatistics, statistics: &statistics)
+                            }
                         }
                     }
                 }
@@ -243,11 +245,14 @@ struct BlockPlan {
         var stacked: [Float]
         /// Partial sums of one (matrix, group), M × (cycles · block columns).
         var partial: [Float]
+        /// Noise draws of one conversion row.
+        var noise: [Float]
     }
 
     func makeWorkspace() -> Workspace {
         Workspace(stacked: [Float](repeating: 0, count: fanIn * stride),
-                  partial: [Float](repeating: 0, count: outputs * stride))
+                  partial: [Float](repeating: 0, count: outputs * stride),
+                  noise: [Float](repeating: 0, count: blockColumns))
     }
 
     /// Writes each input's cycle levels for one pass (0: positive parts, 1: negative parts).

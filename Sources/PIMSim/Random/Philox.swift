@@ -3,29 +3,27 @@
 ///
 /// Every output is a pure function of a 64-bit key and a 128-bit counter, so a draw can be
 /// recomputed anywhere — in any thread, tile or batch split — from its coordinates alone.
-/// The simulator keys draws by (seed) and counts by (what is drawn, layer, chip instance,
-/// index), see ``RandomStream``.
 public struct Philox4x32: Sendable {
-    public var key: (UInt32, UInt32)
+    public let key0: UInt32
+    public let key1: UInt32
 
     public init(key: UInt64) {
-        self.key = (UInt32(truncatingIfNeeded: key), UInt32(truncatingIfNeeded: key >> 32))
+        key0 = UInt32(truncatingIfNeeded: key)
+        key1 = UInt32(truncatingIfNeeded: key >> 32)
     }
 
-    /// The 128 random bits of `counter`, as four words.
-    @inlinable
+    /// The 128 random bits of counter (c0, c1, c2, c3), as four words.
+    @inlinable @inline(__always)
     public func block(_ c0: UInt32, _ c1: UInt32, _ c2: UInt32, _ c3: UInt32) -> (UInt32, UInt32, UInt32, UInt32) {
         var x0 = c0, x1 = c1, x2 = c2, x3 = c3
-        var k0 = key.0, k1 = key.1
+        var k0 = key0, k1 = key1
         for _ in 0..<10 {
             let p0 = UInt64(0xD251_1F53) &* UInt64(x0)
             let p1 = UInt64(0xCD9E_8D57) &* UInt64(x2)
-            let hi0 = UInt32(truncatingIfNeeded: p0 >> 32), lo0 = UInt32(truncatingIfNeeded: p0)
-            let hi1 = UInt32(truncatingIfNeeded: p1 >> 32), lo1 = UInt32(truncatingIfNeeded: p1)
-            x0 = hi1 ^ x1 ^ k0
-            x1 = lo1
-            x2 = hi0 ^ x3 ^ k1
-            x3 = lo0
+            x0 = UInt32(truncatingIfNeeded: p1 >> 32) ^ x1 ^ k0
+            x1 = UInt32(truncatingIfNeeded: p1)
+            x2 = UInt32(truncatingIfNeeded: p0 >> 32) ^ x3 ^ k1
+            x3 = UInt32(truncatingIfNeeded: p0)
             k0 = k0 &+ 0x9E37_79B9
             k1 = k1 &+ 0xBB67_AE85
         }
@@ -45,27 +43,36 @@ public enum RandomPurpose: UInt32, Sendable {
     case workload = 4
 }
 
-/// A family of random draws addressed by coordinates:
-/// `(seed) × (purpose, layer, chip instance, index)`.
+/// A family of random draws addressed by coordinates: (seed, chip instance) → key;
+/// (purpose, layer, index) → counter.
 ///
-/// The counter is (index low word, index high word, layer, purpose << 24 ^ instance), and the
-/// key is the seed. Normal draws use the ziggurat method on the block's bits.
+/// - Indexed draws (static draws, workloads) use the counter (index low, index high, 0, tag).
+/// - Conversion noise uses (column / 4, row low, row high, tag): one block serves four
+///   consecutive columns of a conversion row, word `column mod 4` each; rejected ziggurat
+///   draws continue on counters with the top bit of the third word set.
+///
+/// `tag` = purpose << 24 | layer (24 bits).
 public struct RandomStream: Sendable {
     public let generator: Philox4x32
-    public let layer: UInt32
     public let tag: UInt32
 
     public init(seed: UInt64, purpose: RandomPurpose, layer: Int = 0, instance: UInt64 = 0) {
-        generator = Philox4x32(key: seed)
-        self.layer = UInt32(truncatingIfNeeded: layer)
-        let mixedInstance = UInt32(truncatingIfNeeded: instance ^ (instance >> 32))
-        tag = (purpose.rawValue << 24) ^ (mixedInstance &* 0x9E37_79B1)
+        generator = Philox4x32(key: seed ^ RandomStream.mix(instance &+ 0x632B_E59B_D9B4_E019))
+        tag = (purpose.rawValue << 24) | (UInt32(truncatingIfNeeded: layer) & 0x00FF_FFFF)
+    }
+
+    /// A bijective 64-bit mixer (the SplitMix64 finaliser), to spread instance numbers over keys.
+    static func mix(_ value: UInt64) -> UInt64 {
+        var z = value
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 
     /// The 128 random bits of draw `index`.
     @inlinable
     public func bits(_ index: UInt64) -> (UInt32, UInt32, UInt32, UInt32) {
-        generator.block(UInt32(truncatingIfNeeded: index), UInt32(truncatingIfNeeded: index >> 32), layer, tag)
+        generator.block(UInt32(truncatingIfNeeded: index), UInt32(truncatingIfNeeded: index >> 32), 0, tag)
     }
 
     /// A uniform double in [0, 1) from draw `index` (53 random bits).
@@ -76,12 +83,55 @@ public struct RandomStream: Sendable {
     }
 
     /// A standard normal draw for `index`.
-    @inlinable
     public func normal(_ index: UInt64) -> Double {
-        let (w0, w1, w2, w3) = bits(index)
-        return Ziggurat.normal(w0, w1, w2, w3) { attempt in
-            // Rare rejections continue on a counter no other draw uses (high index bits set).
-            bits(index ^ (UInt64(attempt) << 56) ^ 0x8000_0000_0000_0000)
+        let lo = UInt32(truncatingIfNeeded: index), hi = UInt32(truncatingIfNeeded: index >> 32)
+        let (w0, w1, w2, w3) = generator.block(lo, hi, 0, tag)
+        if let value = Ziggurat.draw(w0, w1) { return value }
+        if let value = Ziggurat.draw(w2, w3) { return value }
+        return Ziggurat.resolve { attempt in generator.block(lo, hi, 0x8000_0000 | UInt32(attempt), tag) }
+    }
+
+    /// Standard normal draws for `count` consecutive columns of one conversion row.
+    ///
+    /// - Parameters:
+    ///   - row: the conversion's coordinates other than the column, < 2^55.
+    ///   - firstColumn: the global column index of the first draw.
+    /// - Complexity: one Philox block per four columns, plus ~1.2 % rejected draws.
+    public func conversionNormals(row: UInt64, firstColumn: Int, count: Int, into output: UnsafeMutablePointer<Float>) {
+        precondition(row < 1 << 55, "conversion row coordinate out of range")
+        let rowLow = UInt32(truncatingIfNeeded: row), rowHigh = UInt32(truncatingIfNeeded: row >> 32)
+        let firstBlock = firstColumn >> 2
+        let blocks = (firstColumn + count + 3) >> 2 - firstBlock
+        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 4 * blocks) { words in
+            // Pass 1: the row's blocks; independent iterations overlap in the core.
+            for b in 0..<blocks {
+                let (w0, w1, w2, w3) = generator.block(UInt32(truncatingIfNeeded: firstBlock + b), rowLow, rowHigh, tag)
+                words[4 * b] = w0
+                words[4 * b + 1] = w1
+                words[4 * b + 2] = w2
+                words[4 * b + 3] = w3
+            }
+            // Pass 2: one ziggurat draw per column from its word.
+            let tables = Ziggurat.tables
+            let skip = firstColumn - (firstBlock << 2)
+            for j in 0..<count {
+                let bits = words[skip + j]
+                if let value = tables.fast(bits) {
+                    output[j] = Float(value)
+                } else {
+                    output[j] = Float(slowNormal(first: bits, column: firstColumn + j, rowLow: rowLow, rowHigh: rowHigh))
+                }
+            }
+        }
+    }
+
+    /// The wedge or tail test of a conversion draw (about 1 in 80), on the column's own
+    /// continuation counters (third word with the top bit set).
+    @inline(never)
+    func slowNormal(first: UInt32, column: Int, rowLow: UInt32, rowHigh: UInt32) -> Double {
+        let c0 = UInt32(truncatingIfNeeded: column)
+        return Ziggurat.resolve(first: first) { attempt in
+            generator.block(c0, rowLow, 0x8000_0000 | (UInt32(attempt) << 24) | (rowHigh & 0x00FF_FFFF), tag)
         }
     }
 }

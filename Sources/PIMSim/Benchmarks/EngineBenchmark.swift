@@ -1,0 +1,43 @@
+import Foundation
+
+/// Times one PIM matmul on a chip, beside the GEMM work it stands on.
+public struct EngineBenchmark: Sendable, Codable {
+    public var chip: String
+    public var scheme: String
+    public var shape: String
+    public var threads: Int
+    public var noise: Bool
+    public var seconds: Double
+    public var conversions: Int
+    public var conversionsPerS: Double
+    /// FLOPs of the SGEMMs the engine runs: 2·M·K·N × input cycles × conversion matrices.
+    public var gemmFLOPs: Double
+    /// gemmFLOPs / seconds, 10⁹ per second.
+    public var effectiveGFLOPS: Double
+
+    /// Runs `m`×`k`×`n` with random 4-bit operands on `chip`, best of `repetitions`.
+    public static func measure(chip: ChipConfig, scheme: Scheme = .chip, m: Int, k: Int, n: Int, inputBits: Int = 4,
+                               weightBits: Int = 4, threads: Int, repetitions: Int = 3) throws -> EngineBenchmark {
+        let mapping = try chip.mapping(scheme: scheme, inputBits: inputBits, weightBits: weightBits)
+        let grid = mapping.decomposition.weightRange
+        let stream = RandomStream(seed: 1, purpose: .workload)
+        let span = UInt32(grid.count)
+        let weights = (0..<(m * k)).map { Int32(grid.lowerBound + Int(stream.bits(UInt64($0)).0 % span)) }
+        let inputs = (0..<(k * n)).map { Int32(stream.bits(UInt64(1 << 40 + $0)).1 % UInt32(1 << inputBits)) }
+        let layer = try ProgrammedLayer(mapping: mapping, weights: weights, outputs: m, fanIn: k, chipSeed: 1)
+        var best = Double.infinity
+        var conversions = 0
+        for repetition in 0..<repetitions {
+            let start = DispatchTime.now().uptimeNanoseconds
+            let result = try layer.run(inputs: inputs, columns: n,
+                                       options: RunOptions(noiseSeed: UInt64(repetition), threads: threads, collectStatistics: false))
+            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+            conversions = result.output.isEmpty ? 0 : m * n * mapping.decomposition.inputCycles * layer.matricesPerOutput
+                * ((k + mapping.decomposition.inputsPerConversion - 1) / mapping.decomposition.inputsPerConversion)
+        }
+        let flops = 2 * Double(m) * Double(k) * Double(n) * Double(mapping.decomposition.inputCycles * layer.matricesPerOutput)
+        return EngineBenchmark(chip: chip.meta.id, scheme: scheme.rawValue, shape: "\(m)x\(k)x\(n)", threads: threads,
+                               noise: layer.adc.noiseSigma > 0, seconds: best, conversions: conversions,
+                               conversionsPerS: Double(conversions) / best, gemmFLOPs: flops, effectiveGFLOPS: flops / best / 1e9)
+    }
+}

@@ -13,10 +13,11 @@ struct Pimctl: ParsableCommand {
               pimctl chips list
               pimctl chips show cap-ram
               pimctl chips validate chips/*.yaml
+              pimctl simulate --chip cap-ram --matmul 256x512x128
               pimctl bench --suite sgemm
             """,
         version: ToolVersion.current,
-        subcommands: [Chips.self, Bench.self])
+        subcommands: [Chips.self, Simulate.self, Bench.self])
 
     /// Runs the command; a user error (bad file, bad flag value) ends with one line on
     /// standard error and exit status 1, never a trap.
@@ -37,6 +38,13 @@ struct Pimctl: ParsableCommand {
             exit(withError: error)
         }
     }
+}
+
+/// A problem with what the user asked for that only the command line can see (an output
+/// path that cannot be written, operand files that do not fit together).
+struct CommandLineError: UserInputError {
+    let description: String
+    init(_ description: String) { self.description = description }
 }
 
 /// Writing to the terminal: results to standard output, diagnostics to standard error.

@@ -38,6 +38,9 @@ struct Bench: ParsableCommand {
     @Option(help: "Chips for the engine benchmark (ids or files; repeat the option or separate with commas).")
     var engineChips: [String] = ["cap-ram", "ideal"]
 
+    @Option(help: "Columns per engine block (default: about 2^18 partial sums per block).")
+    var engineBlockColumns: Int?
+
     @Flag(help: "Print JSON.")
     var json = false
 
@@ -56,6 +59,7 @@ struct Bench: ParsableCommand {
     func validate() throws {
         guard sgemmSize >= 16 else { throw ValidationError("--sgemm-size must be at least 16") }
         guard seconds > 0 else { throw ValidationError("--seconds must be positive") }
+        if let engineBlockColumns, engineBlockColumns < 1 { throw ValidationError("--engine-block-columns must be positive") }
     }
 
     func run() throws {
@@ -83,7 +87,8 @@ struct Bench: ParsableCommand {
         for chip in chips {
             for count in threads {
                 progress("engine \(shape) on \(chip.meta.id) at \(count) thread(s)")
-                let result = try EngineBenchmark.measure(chip: chip, m: shape.m, k: shape.k, n: shape.n, threads: count)
+                let result = try EngineBenchmark.measure(chip: chip, m: shape.m, k: shape.k, n: shape.n, threads: count,
+                                                        blockColumns: engineBlockColumns)
                 let sgemm = report.sgemm.first { $0.threads == count }!.medianGFLOPS
                 report.engine.append(EngineRow(result: result, fractionOfSGEMM: result.effectiveGFLOPS / sgemm))
             }

@@ -41,10 +41,20 @@ public struct ADCModel: Sendable {
     /// index at its lower edge; at most ``cellSteps`` thresholds lie inside any cell, so that
     /// many branch-free steps finish the conversion.
     let cellCodes: [Int32]
+    /// Per cell: the one threshold inside it (+∞ if none) and the output values below and
+    /// above it, so that a cell holding at most one threshold converts with a single load.
+    let cellEntries: [CellEntry]
     let cellsPerInstance: Int
     let cellOrigin: Double
     static let cellsPerLSB = 8.0
     let cellSteps: Int
+
+    struct CellEntry {
+        var threshold: Float
+        var below: Float
+        var above: Float
+        var index: Int32
+    }
 
     /// One ADC instance's static behaviour.
     public struct Instance: Sendable {
@@ -113,6 +123,18 @@ public struct ADCModel: Sendable {
         }
         cellCodes = table
         cellSteps = steps
+        var entries: [CellEntry] = []
+        entries.reserveCapacity(table.count)
+        for (a, instance) in instances.enumerated() {
+            for cell in 0..<cells {
+                let index = Int(table[a * cells + cell])
+                let inside = index + 1 < codes && instance.thresholds[index + 1] < Float(low + Double(cell + 1) / ADCModel.cellsPerLSB)
+                entries.append(CellEntry(threshold: inside ? instance.thresholds[index + 1] : .infinity,
+                                         below: instance.values[index], above: instance.values[min(index + 1, codes - 1)],
+                                         index: Int32(index)))
+            }
+        }
+        cellEntries = entries
     }
 
     /// Builds the converter for a full-scale range.

@@ -17,7 +17,7 @@ public struct EngineBenchmark: Sendable, Codable {
 
     /// Runs `m`×`k`×`n` with random 4-bit operands on `chip`, best of `repetitions`.
     public static func measure(chip: ChipConfig, scheme: Scheme = .chip, m: Int, k: Int, n: Int, inputBits: Int = 4,
-                               weightBits: Int = 4, threads: Int, repetitions: Int = 3) throws -> EngineBenchmark {
+                               weightBits: Int = 4, threads: Int, blockColumns: Int? = nil, repetitions: Int = 3) throws -> EngineBenchmark {
         let mapping = try chip.mapping(scheme: scheme, inputBits: inputBits, weightBits: weightBits)
         let grid = mapping.decomposition.weightRange
         let stream = RandomStream(seed: 1, purpose: .workload)
@@ -30,7 +30,7 @@ public struct EngineBenchmark: Sendable, Codable {
         for repetition in 0..<repetitions {
             let start = DispatchTime.now().uptimeNanoseconds
             let result = try layer.run(inputs: inputs, columns: n,
-                                       options: RunOptions(noiseSeed: UInt64(repetition), threads: threads, collectStatistics: false))
+                                       options: RunOptions(noiseSeed: UInt64(repetition), threads: threads, blockColumns: blockColumns, collectStatistics: false))
             best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
             conversions = result.output.isEmpty ? 0 : m * n * mapping.decomposition.inputCycles * layer.matricesPerOutput
                 * ((k + mapping.decomposition.inputsPerConversion - 1) / mapping.decomposition.inputsPerConversion)

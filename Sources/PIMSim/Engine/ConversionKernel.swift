@@ -42,7 +42,7 @@ struct ConversionKernel {
         var tally = Tally()
         adc.thresholdTable.withUnsafeBufferPointer { thresholds in
             adc.valueTable.withUnsafeBufferPointer { values in
-            adc.cellCodes.withUnsafeBufferPointer { cellCodes in
+            adc.cellEntries.withUnsafeBufferPointer { entries in
                 statistics.codeHistogram.withUnsafeMutableBufferPointer { histogram in
                     for m in 0..<outputs {
                         let instance = (m * matricesPerOutput + instanceBase) % adcCount
@@ -59,7 +59,7 @@ struct ConversionKernel {
                                 idealRow(row, collect: collect, tally: &tally)
                             } else if adc.hasStaticErrors {
                                 instanceRow(row, instance: instance, thresholds: thresholds.baseAddress!, values: values.baseAddress!,
-                                            cellCodes: cellCodes.baseAddress!, histogram: histogram.baseAddress, collect: collect, tally: &tally)
+                                            entries: entries.baseAddress!, histogram: histogram.baseAddress, collect: collect, tally: &tally)
                             } else {
                                 roundingRow(row, histogram: histogram.baseAddress, collect: collect, tally: &tally)
                             }
@@ -127,13 +127,28 @@ struct ConversionKernel {
         let minCode = Double(adc.minCode), maxCode = Double(adc.maxCode), codeBase = adc.minCode
         let magic = Self.roundingMagic
         let scaled = row.factor * lsb, offset = row.factor * zero
-        let identity = transfer.isIdentity
-        for j in 0..<row.width {
-            let p = Double(row.input[j])
-            var u = ((identity ? p : analog(p)) - zero) * invLSB
+        let input = row.input, output = row.output, width = row.width
+        if !collect && transfer.isIdentity {
+            // The common case, branch-free: u → clip → round → shift-add.
+            if let noise = row.noise {
+                for j in 0..<width {
+                    let u = (Double(input[j]) - zero) * invLSB + sigma * Double(noise[j])
+                    output[j] += scaled * ((min(max(u, minCode), maxCode) + magic) - magic) + offset
+                }
+            } else {
+                for j in 0..<width {
+                    let u = (Double(input[j]) - zero) * invLSB
+                    output[j] += scaled * ((min(max(u, minCode), maxCode) + magic) - magic) + offset
+                }
+            }
+            return
+        }
+        for j in 0..<width {
+            let p = Double(input[j])
+            var u = (analog(p) - zero) * invLSB
             if let noise = row.noise { u += sigma * Double(noise[j]) }
             let code = (min(max(u, minCode), maxCode) + magic) - magic
-            row.output[j] += scaled * code + offset
+            output[j] += scaled * code + offset
             if collect {
                 if u < minCode - 0.5 { tally.clippedLow += 1 } else if u > maxCode + 0.5 { tally.clippedHigh += 1 }
                 histogram![Int(code) - codeBase] += 1
@@ -142,37 +157,46 @@ struct ConversionKernel {
         }
     }
 
-    /// A converter with static errors: noise, the instance's gain and offset, its thresholds
-    /// (walked from the ideal code), and its calibrated output values.
+    /// A converter with static errors: noise, the instance's gain and offset, then its code
+    /// from a grid of u′ (cells of 1/8 LSB): the cell's entry holds its code, the one threshold
+    /// inside it and the calibrated outputs on either side; cells with more thresholds (tight
+    /// DNL) finish with a short walk.
     func instanceRow(_ row: RowContext, instance: Int, thresholds: UnsafePointer<Float>, values: UnsafePointer<Float>,
-                     cellCodes: UnsafePointer<Int32>, histogram: UnsafeMutablePointer<Int>?, collect: Bool, tally: inout Tally) {
+                     entries: UnsafePointer<ADCModel.CellEntry>, histogram: UnsafeMutablePointer<Int>?, collect: Bool,
+                     tally: inout Tally) {
         let zero = adc.zero, lsb = adc.lsb, invLSB = 1 / adc.lsb, sigma = adc.noiseSigma
-        let minCode = Double(adc.minCode), maxCode = Double(adc.maxCode), codeBase = adc.minCode
-        let last = adc.maxCode - adc.minCode
-        let codes = last + 1
+        let minCode = Double(adc.minCode), maxCode = Double(adc.maxCode)
+        let codes = adc.maxCode - adc.minCode + 1
         let table = thresholds + instance * (codes + 1), outputs = values + instance * codes
-        let steps = adc.cellSteps
+        let simpleCells = adc.cellSteps <= 1
+        let cells = entries + instance * adc.cellsPerInstance
         let lastCell = Double(adc.cellsPerInstance - 1), origin = adc.cellOrigin, perLSB = ADCModel.cellsPerLSB
         let gain = Double(adc.gainTable[instance]), offset = Double(adc.offsetTable[instance])
         let identity = transfer.isIdentity
-        let cells = cellCodes + instance * adc.cellsPerInstance
+        let scaled = row.factor * lsb, shift = row.factor * zero
         for j in 0..<row.width {
             let p = Double(row.input[j])
             var u = ((identity ? p : analog(p)) - zero) * invLSB
             if let noise = row.noise { u += sigma * Double(noise[j]) }
             u = u * gain + offset
-            // The code at the lower edge of u′'s grid cell, then the few thresholds inside the
-            // cell, without branches (INL and DNL place them at random; a branching walk mispredicts).
-            let cell = Int(min(max((u - origin) * perLSB, 0), lastCell))
-            var index = Int(cells[cell])
+            let entry = cells[Int(min(max((u - origin) * perLSB, 0), lastCell))]
             let uf = Float(u)
-            for _ in 0..<steps { index &+= uf >= table[index + 1] ? 1 : 0 }
-            let converted = zero + lsb * Double(outputs[index])
-            row.output[j] += row.factor * converted
+            var value: Float
+            var index: Int
+            if simpleCells {
+                let above = uf >= entry.threshold
+                value = above ? entry.above : entry.below
+                index = Int(entry.index) + (above ? 1 : 0)
+            } else {
+                index = Int(entry.index)
+                while index < codes - 1 && uf >= table[index + 1] { index += 1 }
+                value = outputs[index]
+            }
+            row.output[j] += scaled * Double(value) + shift
             if collect {
                 if u < minCode - 0.5 { tally.clippedLow += 1 } else if u > maxCode + 0.5 { tally.clippedHigh += 1 }
                 histogram![index] += 1
-                tally.add(signal: p, converted: converted)
+                tally.add(signal: p, converted: zero + lsb * Double(value))
             }
         }
     }

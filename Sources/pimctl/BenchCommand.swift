@@ -13,6 +13,7 @@ struct Bench: ParsableCommand {
               pimctl bench
               pimctl bench --suite sgemm --threads 1,2 --json
               pimctl bench --suite engine --engine-chips cap-ram --engine-shape 1024x512x512
+              pimctl bench --suite engine --engine-chips cap-ram --no-noise --no-static-errors
             """)
 
     enum Suite: String, ExpressibleByArgument, CaseIterable {
@@ -40,6 +41,12 @@ struct Bench: ParsableCommand {
 
     @Option(help: "Columns per engine block (default: about 2^18 partial sums per block).")
     var engineBlockColumns: Int?
+
+    @Flag(help: "Engine benchmark without temporal noise (to see what each stage costs).")
+    var noNoise = false
+
+    @Flag(help: "Engine benchmark without static ADC errors.")
+    var noStaticErrors = false
 
     @Flag(help: "Print JSON.")
     var json = false
@@ -87,8 +94,9 @@ struct Bench: ParsableCommand {
         for chip in chips {
             for count in threads {
                 progress("engine \(shape) on \(chip.meta.id) at \(count) thread(s)")
-                let result = try EngineBenchmark.measure(chip: chip, m: shape.m, k: shape.k, n: shape.n, threads: count,
-                                                        blockColumns: engineBlockColumns)
+                let stages = NonIdealities(temporalNoise: !noNoise, adcStaticErrors: !noStaticErrors)
+                let result = try EngineBenchmark.measure(chip: chip, m: shape.m, k: shape.k, n: shape.n, nonIdealities: stages,
+                                                        threads: count, blockColumns: engineBlockColumns)
                 let sgemm = report.sgemm.first { $0.threads == count }!.medianGFLOPS
                 report.engine.append(EngineRow(result: result, fractionOfSGEMM: result.effectiveGFLOPS / sgemm))
             }
@@ -104,9 +112,9 @@ struct Bench: ParsableCommand {
             if !report.engine.isEmpty {
                 print("")
                 print("PIM engine \(shape), 4-bit inputs × 4-bit weights, chip's own decomposition, best of 3")
-                print(Format.table(["chip", "threads", "noise", "time", "conversions/s", "GEMM GFLOP/s", "of SGEMM"], report.engine.map { row in
+                print(Format.table(["chip", "threads", "noise", "static errors", "time", "conversions/s", "GEMM GFLOP/s", "of SGEMM"], report.engine.map { row in
                     let r = row.result
-                    return [r.chip, String(r.threads), r.noise ? "on" : "off", Format.si(r.seconds, "s"),
+                    return [r.chip, String(r.threads), r.noise ? "on" : "off", r.staticErrors ? "on" : "off", Format.si(r.seconds, "s"),
                             Format.si(r.conversionsPerS, ""), Format.number(r.effectiveGFLOPS, digits: 4), Format.percent(row.fractionOfSGEMM)]
                 }))
             }

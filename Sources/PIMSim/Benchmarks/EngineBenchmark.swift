@@ -7,6 +7,8 @@ public struct EngineBenchmark: Sendable, Codable {
     public var shape: String
     public var threads: Int
     public var noise: Bool
+    /// Whether static ADC errors (and their calibration tables) were simulated.
+    public var staticErrors: Bool
     public var seconds: Double
     public var conversions: Int
     public var conversionsPerS: Double
@@ -17,8 +19,9 @@ public struct EngineBenchmark: Sendable, Codable {
 
     /// Runs `m`×`k`×`n` with random 4-bit operands on `chip`, best of `repetitions`.
     public static func measure(chip: ChipConfig, scheme: Scheme = .chip, m: Int, k: Int, n: Int, inputBits: Int = 4,
-                               weightBits: Int = 4, threads: Int, blockColumns: Int? = nil, repetitions: Int = 3) throws -> EngineBenchmark {
-        let mapping = try chip.mapping(scheme: scheme, inputBits: inputBits, weightBits: weightBits)
+                               weightBits: Int = 4, nonIdealities: NonIdealities = .all, threads: Int, blockColumns: Int? = nil,
+                               repetitions: Int = 3) throws -> EngineBenchmark {
+        let mapping = try chip.mapping(scheme: scheme, inputBits: inputBits, weightBits: weightBits, nonIdealities: nonIdealities)
         let grid = mapping.decomposition.weightRange
         let stream = RandomStream(seed: 1, purpose: .workload)
         let span = UInt32(grid.count)
@@ -37,7 +40,7 @@ public struct EngineBenchmark: Sendable, Codable {
         }
         let flops = 2 * Double(m) * Double(k) * Double(n) * Double(mapping.decomposition.inputCycles * layer.matricesPerOutput)
         return EngineBenchmark(chip: chip.meta.id, scheme: scheme.rawValue, shape: "\(m)x\(k)x\(n)", threads: threads,
-                               noise: layer.adc.noiseSigma > 0, seconds: best, conversions: conversions,
+                               noise: layer.adc.noiseSigma > 0, staticErrors: layer.adc.hasStaticErrors, seconds: best, conversions: conversions,
                                conversionsPerS: Double(conversions) / best, gemmFLOPs: flops, effectiveGFLOPS: flops / best / 1e9)
     }
 }

@@ -139,6 +139,32 @@ struct EngineStageTests {
         #expect(throws: MappingError.self) { try rangeless.mapping(scheme: .native, inputBits: 4, weightBits: 4, rangePolicy: .fixed) }
     }
 
+    /// The oracle and calibrated ranges survey every partial sum: with 16-column blocks, two
+    /// input cycles and a partial last block, the survey of all columns visits exactly what the
+    /// columns visit one by one (same count, same sum, same extent).
+    @Test func partialSumSurveyCoversEveryCycleAndColumnOnce() throws {
+        let chip = try TestChips.chip(n: 4, adcBits: 6, signed: true, range: (-500, 500), bitsPerCycle: "2")
+        let mapping = try chip.mapping(inputBits: 4, weightBits: 4)  // the chip's 2-bit DAC cycles: two per input
+        #expect(mapping.decomposition.inputCycles == 2)
+        let m = 8192, k = 4, n = 37
+        let operands = Operands(m: m, k: k, n: n, weightRange: -8...7, inputBits: 4, seed: 3)
+        let layer = try ProgrammedLayer(mapping: mapping, weights: operands.weights, outputs: m, fanIn: k)
+        let whole = try layer.partialSumExtent(inputs: operands.inputs, columns: n)
+        var count = 0, sum = 0.0
+        try layer.forEachPartialSum(inputs: operands.inputs, columns: n) { count += 1; sum += $0 }
+        var low = Double.infinity, high = -Double.infinity, columnCount = 0, columnSum = 0.0
+        for column in 0..<n {
+            let inputs = (0..<k).map { operands.inputs[$0 * n + column] }
+            let one = try layer.partialSumExtent(inputs: inputs, columns: 1)
+            low = min(low, one.lowerBound)
+            high = max(high, one.upperBound)
+            try layer.forEachPartialSum(inputs: inputs, columns: 1) { columnCount += 1; columnSum += $0 }
+        }
+        #expect(whole == low...high)
+        #expect(count == m * n * 2 && count == columnCount)  // one group, one matrix, two input cycles
+        #expect(sum == columnSum)
+    }
+
     @Test func impossibleCombinationsAreMappingErrors() throws {
         let capRAM = try TestChips.capRAM()
         let weightBits = #expect(throws: MappingError.self) { try capRAM.mapping(inputBits: 4, weightBits: 6) }

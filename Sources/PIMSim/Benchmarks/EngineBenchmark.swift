@@ -22,11 +22,9 @@ public struct EngineBenchmark: Sendable, Codable {
                                weightBits: Int = 4, nonIdealities: NonIdealities = .all, threads: Int, blockColumns: Int? = nil,
                                repetitions: Int = 3) throws -> EngineBenchmark {
         let mapping = try chip.mapping(scheme: scheme, inputBits: inputBits, weightBits: weightBits, nonIdealities: nonIdealities)
-        let grid = mapping.decomposition.weightRange
-        let stream = RandomStream(seed: 1, purpose: .workload)
-        let span = UInt32(grid.count)
-        let weights = (0..<(m * k)).map { Int32(grid.lowerBound + Int(stream.bits(UInt64($0)).0 % span)) }
-        let inputs = (0..<(k * n)).map { Int32(stream.bits(UInt64(1 << 40 + $0)).1 % UInt32(1 << inputBits)) }
+        guard case let .integer(weights, inputs) = MatmulSimulation.randomOperands(mapping: mapping, m: m, k: k, n: n, seed: 1) else {
+            preconditionFailure("random operands are integers")
+        }
         let layer = try ProgrammedLayer(mapping: mapping, weights: weights, outputs: m, fanIn: k, chipSeed: 1)
         var best = Double.infinity
         var conversions = 0

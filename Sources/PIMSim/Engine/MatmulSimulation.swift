@@ -65,7 +65,7 @@ public struct MatmulSimulation: Sendable {
         }
         var layer = try ProgrammedLayer(mapping: mapping, weights: integerWeights, outputs: m, fanIn: k, chipSeed: chipSeed)
         if mapping.adc.range.policy == .calibrated {
-            layer = try layer.calibratingRange(inputs: integerInputs, columns: n, threads: threads)
+            layer = try layer.calibratingRange(inputs: integerInputs, columns: n)
         }
         let result = try layer.run(inputs: integerInputs, columns: n, options: RunOptions(noiseSeed: seed, threads: threads))
         var output = result.output

@@ -44,24 +44,29 @@ extension ProgrammedLayer {
     ///   B columns, never all partial sums at once.
     /// - Throws: ``OperandRangeError`` for an input level the DAC cannot drive.
     public func run(inputs: [Int32], columns: Int, options: RunOptions = RunOptions()) throws -> PIMResult {
-        precondition(inputs.count == fanIn * columns, "run: \(inputs.count) inputs for \(fanIn)×\(columns)")
-        let d = mapping.decomposition
-        let top = (1 << d.inputBits) - 1
-        if let index = inputs.firstIndex(where: { abs(Int($0)) > top }) {
-            throw OperandRangeError(description: "input \(inputs[index]) at row \(index / columns), column \(index % columns) is outside the \(d.inputBits)-bit range 0…\(top)")
-        }
+        try validate(inputs: inputs, columns: columns)
         let signedInputs = inputs.contains { $0 < 0 }
         var layer = self
         if mapping.adc.range.policy == .oracle, mapping.adc.type != .ideal {
-            layer = withFullScale(try partialSumExtent(inputs: inputs, columns: columns, threads: options.threads))
+            layer = withFullScale(try partialSumExtent(inputs: inputs, columns: columns))
         }
         return layer.execute(inputs: inputs, columns: columns, passes: signedInputs ? 2 : 1, options: options)
     }
 
+    /// Checks that every input level is one the DAC can drive: |x| ≤ 2^b − 1 (negative levels
+    /// run as a second pass).
+    func validate(inputs: [Int32], columns: Int) throws {
+        precondition(inputs.count == fanIn * columns, "run: \(inputs.count) inputs for \(fanIn)×\(columns)")
+        let bits = mapping.decomposition.inputBits, top = (1 << bits) - 1
+        if let index = inputs.firstIndex(where: { abs(Int($0)) > top }) {
+            throw OperandRangeError(description: "input \(inputs[index]) at row \(index / columns), column \(index % columns) is beyond the \(bits)-bit DAC's ±\(top)")
+        }
+    }
+
     /// The smallest and largest partial sum of any conversion for these inputs (MAC units).
-    public func partialSumExtent(inputs: [Int32], columns: Int, threads: Int = 1) throws -> ClosedRange<Double> {
+    public func partialSumExtent(inputs: [Int32], columns: Int) throws -> ClosedRange<Double> {
         var low = Double.infinity, high = -Double.infinity
-        try forEachPartialSum(inputs: inputs, columns: columns, threads: threads) { value in
+        try forEachPartialSum(inputs: inputs, columns: columns) { value in
             low = min(low, value)
             high = max(high, value)
         }
@@ -70,9 +75,9 @@ extension ProgrammedLayer {
 
     /// Sets a `calibrated` converter's range from calibration inputs: the given percentile of
     /// |partial sum| (or of the partial sums, unsigned), then frozen.
-    public func calibratingRange(inputs: [Int32], columns: Int, percentile: Double? = nil, threads: Int = 1) throws -> ProgrammedLayer {
+    public func calibratingRange(inputs: [Int32], columns: Int, percentile: Double? = nil) throws -> ProgrammedLayer {
         var values: [Float] = []
-        try forEachPartialSum(inputs: inputs, columns: columns, threads: threads) { values.append(Float($0)) }
+        try forEachPartialSum(inputs: inputs, columns: columns) { values.append(Float($0)) }
         let p = (percentile ?? mapping.adc.range.percentile ?? 99.99) / 100
         if mapping.adc.signed {
             var magnitudes = values.map { abs($0) }
@@ -87,26 +92,28 @@ extension ProgrammedLayer {
     }
 
     /// Visits every partial sum (after the transfer curve) in a fixed order, serially.
-    func forEachPartialSum(inputs: [Int32], columns: Int, threads: Int, _ body: (Double) -> Void) throws {
-        let d = mapping.decomposition
-        if let index = inputs.firstIndex(where: { abs(Int($0)) > (1 << d.inputBits) - 1 }) {
-            throw OperandRangeError(description: "input \(inputs[index]) at row \(index / columns), column \(index % columns) is outside the \(d.inputBits)-bit range")
-        }
+    func forEachPartialSum(inputs: [Int32], columns: Int, _ body: (Double) -> Void) throws {
+        try validate(inputs: inputs, columns: columns)
         let plan = BlockPlan(layer: self, columns: columns, blockColumns: nil)
         let transfer = mapping.transfer, scale = mapping.transferScale
+        let passes = inputs.contains { $0 < 0 } ? 2 : 1
         var workspace = plan.makeWorkspace()
         for block in 0..<plan.blockCount {
-            for pass in 0..<(inputs.contains { $0 < 0 } ? 2 : 1) {
+            let width = plan.width(of: block)
+            for pass in 0..<passes {
                 plan.stackCycles(inputs: inputs, columns: columns, block: block, pass: pass, into: &workspace.stacked)
                 for matrix in matrices.indices {
                     for group in 0..<plan.groups {
                         plan.partialSums(self, matrix: matrix, group: group, block: block, workspace: &workspace)
-                        let width = plan.width(of: block) * plan.cycles
                         for m in 0..<outputs {
-                            for e in 0..<width {
-                                var v = Double(workspace.partial[m * plan.stride + e])
-                                if !transfer.isIdentity { v = scale * transfer(v / scale) }
-                                body(v)
+                            for c in 0..<plan.cycles {
+                                // Cycle c of column j sits at c · blockColumns + j; columns past `width` are padding.
+                                let row = m * plan.stride + c * plan.blockColumns
+                                for j in 0..<width {
+                                    var v = Double(workspace.partial[row + j])
+                                    if !transfer.isIdentity { v = scale * transfer(v / scale) }
+                                    body(v)
+                                }
                             }
                         }
                     }

@@ -41,6 +41,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "PIMSimTests", dependencies: ["PIMSim"]),
+        .testTarget(name: "PIMQATTests", dependencies: ["PIMQAT"]),
         .testTarget(name: "PimctlTests", dependencies: ["pimctl"]),
     ],
     swiftLanguageModes: [.v6]

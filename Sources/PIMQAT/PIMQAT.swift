@@ -1,5 +1,3 @@
-// PIMQAT: tensors, layers, models, data, training and PIM-aware layers.
-//
-// The training substrate arrives with its own issue; this module already re-exports the
-// simulator so that `pimctl` depends on one library.
+// PIMQAT: tensors, layers, models, data and training; the PIM-aware layers build on PIMSim,
+// which this module re-exports so that `pimctl` depends on one library.
 @_exported import PIMSim

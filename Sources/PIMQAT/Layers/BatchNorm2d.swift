@@ -1,0 +1,107 @@
+/// Batch normalisation over N, H, W for each channel of an N × C × H × W tensor.
+///
+/// Training: y = γ·(x − μ_B)/√(σ²_B + ε) + β with the batch's mean and biased variance;
+/// running statistics follow `running ← (1 − m)·running + m·batch` with the unbiased
+/// variance (PyTorch's convention, m = 0.1). Evaluation uses the running statistics.
+public final class BatchNorm2d: Layer {
+    public let channels: Int
+    public let epsilon: Float = 1e-5
+    public let momentum: Float = 0.1
+    public let gamma: Parameter
+    public let beta: Parameter
+    public var runningMean: Tensor
+    public var runningVariance: Tensor
+    let name: String
+    private var normalized: [Float] = []
+    private var inverseStd: [Float] = []
+    private var shape: [Int] = []
+    private var trainingPass = true
+
+    public init(_ channels: Int, name: String = "bn") {
+        self.channels = channels
+        self.name = name
+        gamma = Parameter(name: "\(name).weight", value: Tensor(repeating: 1, shape: [channels]), decays: false)
+        beta = Parameter(name: "\(name).bias", value: Tensor(zeros: [channels]), decays: false)
+        runningMean = Tensor(zeros: [channels])
+        runningVariance = Tensor(repeating: 1, shape: [channels])
+    }
+
+    public var parameters: [Parameter] { [gamma, beta] }
+    public var buffers: [(name: String, value: Tensor)] {
+        [("\(name).running_mean", runningMean), ("\(name).running_var", runningVariance)]
+    }
+    public func setBuffer(_ bufferName: String, _ value: Tensor) {
+        if bufferName == "\(name).running_mean" { runningMean = value }
+        if bufferName == "\(name).running_var" { runningVariance = value }
+    }
+
+    public func forward(_ input: Tensor, training: Bool) -> Tensor {
+        precondition(input.rank == 4 && input.shape[1] == channels, "BatchNorm2d: input \(input.shape)")
+        shape = input.shape
+        trainingPass = training
+        let (n, plane) = (input.shape[0], input.shape[2] * input.shape[3])
+        let count = Float(n * plane)
+        var output = [Float](repeating: 0, count: input.count)
+        normalized = [Float](repeating: 0, count: input.count)
+        inverseStd = [Float](repeating: 0, count: channels)
+        for c in 0..<channels {
+            var mean: Float, variance: Float
+            if training {
+                var sum = 0.0, sumSquares = 0.0
+                for image in 0..<n {
+                    let base = (image * channels + c) * plane
+                    for i in 0..<plane { let v = Double(input.data[base + i]); sum += v; sumSquares += v * v }
+                }
+                let m = sum / Double(count)
+                mean = Float(m)
+                variance = Float(max(0, sumSquares / Double(count) - m * m))
+                runningMean.data[c] = (1 - momentum) * runningMean.data[c] + momentum * mean
+                let unbiased = count > 1 ? variance * count / (count - 1) : variance
+                runningVariance.data[c] = (1 - momentum) * runningVariance.data[c] + momentum * unbiased
+            } else {
+                mean = runningMean.data[c]
+                variance = runningVariance.data[c]
+            }
+            let inv = 1 / (variance + epsilon).squareRoot()
+            inverseStd[c] = inv
+            let g = gamma.value.data[c], b = beta.value.data[c]
+            for image in 0..<n {
+                let base = (image * channels + c) * plane
+                for i in 0..<plane {
+                    let xhat = (input.data[base + i] - mean) * inv
+                    normalized[base + i] = xhat
+                    output[base + i] = g * xhat + b
+                }
+            }
+        }
+        return Tensor(shape: input.shape, data: output)
+    }
+
+    public func backward(_ gradient: Tensor) -> Tensor {
+        let (n, plane) = (shape[0], shape[2] * shape[3])
+        let count = Float(n * plane)
+        var dx = [Float](repeating: 0, count: gradient.count)
+        for c in 0..<channels {
+            var sumDy: Float = 0, sumDyXhat: Float = 0
+            for image in 0..<n {
+                let base = (image * channels + c) * plane
+                for i in 0..<plane {
+                    sumDy += gradient.data[base + i]
+                    sumDyXhat += gradient.data[base + i] * normalized[base + i]
+                }
+            }
+            gamma.gradient.data[c] += sumDyXhat
+            beta.gradient.data[c] += sumDy
+            let scale = gamma.value.data[c] * inverseStd[c]
+            for image in 0..<n {
+                let base = (image * channels + c) * plane
+                for i in 0..<plane {
+                    dx[base + i] = trainingPass
+                        ? scale / count * (count * gradient.data[base + i] - sumDy - normalized[base + i] * sumDyXhat)
+                        : scale * gradient.data[base + i]
+                }
+            }
+        }
+        return Tensor(shape: shape, data: dx)
+    }
+}

@@ -1,0 +1,156 @@
+/// 2-D convolution by im2col and one SGEMM per batch.
+///
+/// Weights are O×C×k×k; the im2col rows run input channel outermost, then kernel row, then
+/// column — the fan-in order in which the PIM engine groups inputs per conversion.
+/// No bias (the ResNets follow every convolution with batch norm).
+public final class Conv2d: Layer {
+    public let inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: Int
+    public let weight: Parameter
+    private var columns: [Float] = []
+    private var inputShape: [Int] = []
+
+    public init(_ inChannels: Int, _ outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0,
+                initializer: inout TensorInitializer, name: String = "conv") {
+        (self.inChannels, self.outChannels, self.kernel, self.stride, self.padding) = (inChannels, outChannels, kernel, stride, padding)
+        weight = Parameter(name: "\(name).weight",
+                           value: initializer.kaimingNormal([outChannels, inChannels, kernel, kernel], fanIn: inChannels * kernel * kernel),
+                           decays: true)
+    }
+
+    public var parameters: [Parameter] { [weight] }
+
+    public func outputSize(_ size: Int) -> Int { (size + 2 * padding - kernel) / stride + 1 }
+
+    /// The weights as an O × (C·k·k) matrix (what a PIM array holds).
+    public var weightMatrix: [Float] { weight.value.data }
+
+    public func forward(_ input: Tensor, training: Bool) -> Tensor {
+        precondition(input.rank == 4 && input.shape[1] == inChannels, "Conv2d: input \(input.shape), expected N×\(inChannels)×H×W")
+        inputShape = input.shape
+        let (n, h, w) = (input.shape[0], input.shape[2], input.shape[3])
+        let (ho, wo) = (outputSize(h), outputSize(w))
+        let rows = inChannels * kernel * kernel, cols = n * ho * wo
+        columns = im2col(input.data, n: n, h: h, w: w, ho: ho, wo: wo)
+        var product = [Float](repeating: 0, count: outChannels * cols)
+        weight.value.data.withUnsafeBufferPointer { a in
+            columns.withUnsafeBufferPointer { b in
+                product.withUnsafeMutableBufferPointer { c in
+                    BLAS.sgemm(m: outChannels, n: cols, k: rows, a: a.baseAddress!, lda: rows,
+                               b: b.baseAddress!, ldb: cols, c: c.baseAddress!, ldc: cols)
+                }
+            }
+        }
+        // O × (N·Ho·Wo) → N × O × Ho × Wo.
+        return Tensor(shape: [n, outChannels, ho, wo], data: Conv2d.swapLeading(product, outer: outChannels, inner: n, block: ho * wo))
+    }
+
+    public func backward(_ gradient: Tensor) -> Tensor {
+        let (n, h, w) = (inputShape[0], inputShape[2], inputShape[3])
+        let (ho, wo) = (outputSize(h), outputSize(w))
+        let rows = inChannels * kernel * kernel, cols = n * ho * wo
+        let dy = Conv2d.swapLeading(gradient.data, outer: n, inner: outChannels, block: ho * wo)  // O × (N·Ho·Wo)
+        var dColumns = [Float](repeating: 0, count: rows * cols)
+        dy.withUnsafeBufferPointer { dy in
+            columns.withUnsafeBufferPointer { x in
+                weight.gradient.data.withUnsafeMutableBufferPointer { dw in
+                    // dW += dY · colsᵀ
+                    BLAS.sgemm(.none, .transposed, m: outChannels, n: rows, k: cols, a: dy.baseAddress!, lda: cols,
+                               b: x.baseAddress!, ldb: cols, beta: 1, c: dw.baseAddress!, ldc: rows)
+                }
+            }
+            weight.value.data.withUnsafeBufferPointer { wv in
+                dColumns.withUnsafeMutableBufferPointer { dc in
+                    // dcols = Wᵀ · dY
+                    BLAS.sgemm(.transposed, .none, m: rows, n: cols, k: outChannels, a: wv.baseAddress!, lda: rows,
+                               b: dy.baseAddress!, ldb: cols, c: dc.baseAddress!, ldc: cols)
+                }
+            }
+        }
+        return Tensor(shape: inputShape, data: col2im(dColumns, n: n, h: h, w: w, ho: ho, wo: wo))
+    }
+
+    /// (C·k·k) × (N·Ho·Wo) patches, zero outside the padded input.
+    func im2col(_ x: [Float], n: Int, h: Int, w: Int, ho: Int, wo: Int) -> [Float] {
+        let cols = n * ho * wo
+        var result = [Float](repeating: 0, count: inChannels * kernel * kernel * cols)
+        let (k, s, p) = (kernel, stride, padding)
+        x.withUnsafeBufferPointer { x in
+            result.withUnsafeMutableBufferPointer { out in
+                let out = UnsafeSendablePointer(out.baseAddress!)
+                parallelFor(inChannels, workPerItem: k * k * cols) { c in
+                    for ki in 0..<k {
+                        for kj in 0..<k {
+                            let row = out.pointer + ((c * k + ki) * k + kj) * cols
+                            for image in 0..<n {
+                                let plane = x.baseAddress! + (image * inChannels + c) * h * w
+                                for oh in 0..<ho {
+                                    let ih = oh * s - p + ki
+                                    let target = row + (image * ho + oh) * wo
+                                    guard ih >= 0 && ih < h else { continue }
+                                    for ow in 0..<wo {
+                                        let iw = ow * s - p + kj
+                                        if iw >= 0 && iw < w { target[ow] = plane[ih * w + iw] }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return result
+    }
+
+    /// Adds each patch gradient back to the input position it came from.
+    func col2im(_ columns: [Float], n: Int, h: Int, w: Int, ho: Int, wo: Int) -> [Float] {
+        let cols = n * ho * wo
+        var result = [Float](repeating: 0, count: n * inChannels * h * w)
+        let (k, s, p) = (kernel, stride, padding)
+        columns.withUnsafeBufferPointer { dc in
+            result.withUnsafeMutableBufferPointer { dx in
+                let dx = UnsafeSendablePointer(dx.baseAddress!)
+                parallelFor(inChannels, workPerItem: k * k * cols) { c in
+                    for ki in 0..<k {
+                        for kj in 0..<k {
+                            let row = dc.baseAddress! + ((c * k + ki) * k + kj) * cols
+                            for image in 0..<n {
+                                let plane = dx.pointer + (image * inChannels + c) * h * w
+                                for oh in 0..<ho {
+                                    let ih = oh * s - p + ki
+                                    guard ih >= 0 && ih < h else { continue }
+                                    let source = row + (image * ho + oh) * wo
+                                    for ow in 0..<wo {
+                                        let iw = ow * s - p + kj
+                                        if iw >= 0 && iw < w { plane[ih * w + iw] += source[ow] }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return result
+    }
+
+    /// Swaps the two leading axes of an outer × inner × block array.
+    static func swapLeading(_ values: [Float], outer: Int, inner: Int, block: Int) -> [Float] {
+        var result = [Float](repeating: 0, count: values.count)
+        values.withUnsafeBufferPointer { v in
+            result.withUnsafeMutableBufferPointer { r in
+                for a in 0..<outer {
+                    for b in 0..<inner {
+                        (r.baseAddress! + (b * outer + a) * block).update(from: v.baseAddress! + (a * inner + b) * block, count: block)
+                    }
+                }
+            }
+        }
+        return result
+    }
+}
+
+/// A pointer handed to parallel workers that write disjoint parts of it.
+struct UnsafeSendablePointer<Pointee>: @unchecked Sendable {
+    let pointer: UnsafeMutablePointer<Pointee>
+    init(_ pointer: UnsafeMutablePointer<Pointee>) { self.pointer = pointer }
+}

@@ -1,0 +1,59 @@
+/// A trainable value and its gradient.
+public final class Parameter {
+    public let name: String
+    public var value: Tensor
+    public var gradient: Tensor
+    /// Whether weight decay applies (weights yes; biases, BN scales and PACT α no).
+    public let decays: Bool
+
+    public init(name: String, value: Tensor, decays: Bool) {
+        self.name = name
+        self.value = value
+        gradient = Tensor(zeros: value.shape)
+        self.decays = decays
+    }
+
+    public func zeroGradient() {
+        gradient.data.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+    }
+}
+
+/// A layer with an explicit backward pass.
+///
+/// `forward` caches what `backward` needs; `backward` takes ∂L/∂output, adds ∂L/∂parameter to
+/// each parameter's gradient, and returns ∂L/∂input. One forward precedes each backward.
+public protocol Layer: AnyObject {
+    func forward(_ input: Tensor, training: Bool) -> Tensor
+    func backward(_ gradient: Tensor) -> Tensor
+    /// Trainable parameters, in a fixed order.
+    var parameters: [Parameter] { get }
+    /// Non-trainable state saved with a model (BN running statistics), by name.
+    var buffers: [(name: String, value: Tensor)] { get }
+    /// Restores a buffer saved under `name`.
+    func setBuffer(_ name: String, _ value: Tensor)
+}
+
+extension Layer {
+    public var parameters: [Parameter] { [] }
+    public var buffers: [(name: String, value: Tensor)] { [] }
+    public func setBuffer(_ name: String, _ value: Tensor) {}
+}
+
+/// Layers applied one after another.
+public final class Sequential: Layer {
+    public let layers: [any Layer]
+
+    public init(_ layers: [any Layer]) { self.layers = layers }
+
+    public func forward(_ input: Tensor, training: Bool) -> Tensor {
+        layers.reduce(input) { $1.forward($0, training: training) }
+    }
+
+    public func backward(_ gradient: Tensor) -> Tensor {
+        layers.reversed().reduce(gradient) { $1.backward($0) }
+    }
+
+    public var parameters: [Parameter] { layers.flatMap(\.parameters) }
+    public var buffers: [(name: String, value: Tensor)] { layers.flatMap(\.buffers) }
+    public func setBuffer(_ name: String, _ value: Tensor) { layers.forEach { $0.setBuffer(name, value) } }
+}

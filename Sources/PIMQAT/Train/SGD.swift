@@ -1,0 +1,41 @@
+/// Stochastic gradient descent with momentum (optionally Nesterov) and weight decay on the
+/// parameters that decay, in PyTorch's convention:
+/// g ← ∇ + λ·w;  v ← μ·v + g;  w ← w − lr·(Nesterov ? g + μ·v : v).
+public final class SGD {
+    public var learningRate: Double
+    public let momentum: Double
+    public let weightDecay: Double
+    public let nesterov: Bool
+    public let parameters: [Parameter]
+    /// Momentum buffers, one per parameter (saved in checkpoints to resume exactly).
+    public var velocities: [Tensor]
+
+    public init(parameters: [Parameter], learningRate: Double, momentum: Double = 0.9, weightDecay: Double = 0, nesterov: Bool = false) {
+        self.parameters = parameters
+        self.learningRate = learningRate
+        self.momentum = momentum
+        self.weightDecay = weightDecay
+        self.nesterov = nesterov
+        velocities = parameters.map { Tensor(zeros: $0.value.shape) }
+    }
+
+    public func step() {
+        let lr = Float(learningRate), mu = Float(momentum)
+        for (index, parameter) in parameters.enumerated() {
+            let decay = parameter.decays ? Float(weightDecay) : 0
+            parameter.value.data.withUnsafeMutableBufferPointer { w in
+                parameter.gradient.data.withUnsafeBufferPointer { grad in
+                    velocities[index].data.withUnsafeMutableBufferPointer { v in
+                        for i in 0..<w.count {
+                            let g = grad[i] + decay * w[i]
+                            v[i] = mu * v[i] + g
+                            w[i] -= lr * (nesterov ? g + mu * v[i] : v[i])
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    public func zeroGradients() { parameters.forEach { $0.zeroGradient() } }
+}

@@ -1,0 +1,132 @@
+import Testing
+@testable import PIMQAT
+
+/// Every backward pass against central finite differences of L = Σ r ⊙ layer(x), with L summed
+/// in float64 and a fixed random r.
+@Suite("Gradient checks")
+struct GradientCheckTests {
+    static func random(_ shape: [Int], seed: UInt64, awayFromZero: Float = 0) -> Tensor {
+        var initializer = TensorInitializer(seed: seed)
+        var t = initializer.normal(shape, sigma: 1)
+        if awayFromZero > 0 { t.data = t.data.map { abs($0) < awayFromZero ? ($0 < 0 ? -awayFromZero : awayFromZero) * 2 : $0 } }
+        return t
+    }
+
+    /// Compares analytic and numeric gradients of the input and of every parameter entry
+    /// (or a strided sample of large ones).
+    static func check(_ layer: any Layer, input: Tensor, training: Bool = true, epsilon: Float = 1e-2, tolerance: Double = 1e-2,
+                      sourceLocation: Testing.SourceLocation = #_sourceLocation) {
+        let output = layer.forward(input, training: training)
+        let r = random(output.shape, seed: 99)
+        func loss(_ x: Tensor) -> Double {
+            let y = layer.forward(x, training: training)
+            return zip(y.data, r.data).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+        }
+        layer.parameters.forEach { $0.zeroGradient() }
+        _ = layer.forward(input, training: training)
+        let dx = layer.backward(r)
+        func compare(_ analytic: Float, _ numeric: Double, _ what: String) {
+            let error = abs(Double(analytic) - numeric)
+            #expect(error <= tolerance * max(1, abs(numeric)), "\(what): analytic \(analytic), numeric \(numeric)", sourceLocation: sourceLocation)
+        }
+        let stride = max(1, input.count / 40)
+        for i in Swift.stride(from: 0, to: input.count, by: stride) {
+            var plus = input, minus = input
+            plus.data[i] += epsilon
+            minus.data[i] -= epsilon
+            compare(dx.data[i], (loss(plus) - loss(minus)) / Double(2 * epsilon), "∂L/∂x[\(i)]")
+        }
+        for parameter in layer.parameters {
+            let analytic = parameter.gradient
+            let step = max(1, parameter.value.count / 30)
+            for i in Swift.stride(from: 0, to: parameter.value.count, by: step) {
+                let original = parameter.value.data[i]
+                parameter.value.data[i] = original + epsilon
+                let up = loss(input)
+                parameter.value.data[i] = original - epsilon
+                let down = loss(input)
+                parameter.value.data[i] = original
+                compare(analytic.data[i], (up - down) / Double(2 * epsilon), "∂L/∂\(parameter.name)[\(i)]")
+            }
+        }
+    }
+
+    @Test(arguments: [(1, 0), (2, 1), (1, 1)])
+    func conv2d(stride: Int, padding: Int) {
+        var initializer = TensorInitializer(seed: 1)
+        let conv = Conv2d(3, 4, kernel: 3, stride: stride, padding: padding, initializer: &initializer)
+        Self.check(conv, input: Self.random([2, 3, 7, 6], seed: 2))
+    }
+
+    @Test func linear() {
+        var initializer = TensorInitializer(seed: 3)
+        Self.check(Linear(5, 4, initializer: &initializer), input: Self.random([3, 5], seed: 4))
+    }
+
+    @Test func batchNormInTrainingAndEvaluation() {
+        let bn = BatchNorm2d(3)
+        bn.gamma.value = Self.random([3], seed: 5)
+        bn.beta.value = Self.random([3], seed: 6)
+        Self.check(bn, input: Self.random([4, 3, 3, 2], seed: 7), training: true, epsilon: 1e-2, tolerance: 2e-2)
+        bn.runningMean = Self.random([3], seed: 8)
+        bn.runningVariance = Tensor(shape: [3], data: [0.5, 1.5, 2])
+        Self.check(bn, input: Self.random([4, 3, 3, 2], seed: 9), training: false)
+    }
+
+    @Test func reluPoolingAndFlatten() {
+        Self.check(ReLU(), input: Self.random([2, 3, 4, 4], seed: 10, awayFromZero: 0.05), epsilon: 1e-3)
+        Self.check(MaxPool2d(2), input: Self.random([2, 2, 4, 6], seed: 11), epsilon: 1e-3)
+        Self.check(GlobalAveragePool(), input: Self.random([2, 3, 4, 4], seed: 12))
+        Self.check(Flatten(), input: Self.random([2, 3, 2, 2], seed: 13))
+    }
+
+    @Test(arguments: [(8, 8, 1), (8, 16, 2)])
+    func basicBlock(inChannels: Int, outChannels: Int, stride: Int) {
+        var initializer = TensorInitializer(seed: 14)
+        let block = BasicBlock(inChannels, outChannels, stride: stride, initializer: &initializer, name: "block")
+        Self.check(block, input: Self.random([2, inChannels, 6, 6], seed: 15), epsilon: 1e-3, tolerance: 3e-2)
+    }
+
+    @Test func softmaxCrossEntropyGradient() {
+        let logits = Self.random([4, 5], seed: 16)
+        let labels = [0, 3, 2, 4]
+        let result = SoftmaxCrossEntropy.evaluate(logits: logits, labels: labels)
+        for i in 0..<logits.count {
+            var plus = logits, minus = logits
+            plus.data[i] += 1e-3
+            minus.data[i] -= 1e-3
+            let numeric = (SoftmaxCrossEntropy.evaluate(logits: plus, labels: labels).loss
+                - SoftmaxCrossEntropy.evaluate(logits: minus, labels: labels).loss) / 2e-3
+            #expect(abs(Double(result.gradient.data[i]) - numeric) < 1e-3)
+        }
+    }
+
+    /// The whole small CNN through the loss: every parameter's gradient of the mean
+    /// cross-entropy against finite differences.
+    @Test func wholeSmallNetwork() {
+        let model = ModelArchitecture.smallCNN.build(channels: 1, size: 8, classes: 3, seed: 17)
+        let input = Self.random([3, 1, 8, 8], seed: 18)
+        let labels = [2, 0, 1]
+        func loss() -> Double {
+            SoftmaxCrossEntropy.evaluate(logits: model.forward(input, training: true), labels: labels).loss
+        }
+        model.parameters.forEach { $0.zeroGradient() }
+        let result = SoftmaxCrossEntropy.evaluate(logits: model.forward(input, training: true), labels: labels)
+        _ = model.backward(result.gradient)
+        for parameter in model.parameters {
+            let step = max(1, parameter.value.count / 8)
+            for i in stride(from: 0, to: parameter.value.count, by: step) {
+                let original = parameter.value.data[i]
+                // A small step: larger ones carry pre-activations across ReLU and max-pool kinks.
+                parameter.value.data[i] = original + 1e-3
+                let up = loss()
+                parameter.value.data[i] = original - 1e-3
+                let down = loss()
+                parameter.value.data[i] = original
+                let numeric = (up - down) / 2e-3
+                #expect(abs(Double(parameter.gradient.data[i]) - numeric) <= 2e-2 * max(0.1, abs(numeric)),
+                        "\(parameter.name)[\(i)]: \(parameter.gradient.data[i]) vs \(numeric)")
+            }
+        }
+    }
+}

@@ -18,12 +18,12 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
-        // OpenBLAS and GSL as one Clang module: both headers define CBLAS enums, so the
+        // OpenBLAS, GSL and zlib as one Clang module: both headers define CBLAS enums, so the
         // shim includes <cblas.h> first and keeps GSL from pulling in its own copy.
         .systemLibrary(
             name: "CNumerics",
             path: "Sources/CNumerics",
-            providers: [.apt(["libopenblas-dev", "libgsl-dev"])]
+            providers: [.apt(["libopenblas-dev", "libgsl-dev", "zlib1g-dev"])]
         ),
         .target(
             name: "PIMSim",

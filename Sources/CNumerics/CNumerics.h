@@ -1,4 +1,4 @@
-// One Clang module for OpenBLAS and GSL.
+// One Clang module for the C libraries: OpenBLAS, GSL, and zlib (gzip datasets).
 //
 // <cblas.h> (OpenBLAS) and <gsl/gsl_cblas.h> both define the CBLAS enums, differently.
 // Include OpenBLAS's first and mark GSL's as already included, so that GSL's headers
@@ -13,6 +13,8 @@
 #include <gsl/gsl_cdf.h>
 #include <gsl/gsl_sf_erf.h>
 #include <gsl/gsl_sf_gamma.h>
+
+#include <zlib.h>
 
 // Swift 6 rejects references to imported mutable C globals (GSL's generator and
 // interpolation types): reach any that are needed through `static inline` accessors here.

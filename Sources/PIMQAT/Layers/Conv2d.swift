@@ -6,7 +6,10 @@
 public final class Conv2d: Layer {
     public let inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: Int
     public let weight: Parameter
+    /// Workspaces kept across steps: the forward patches (needed again by backward) and their
+    /// gradient. Reusing them avoids page-faulting tens of megabytes in every step.
     private var columns: [Float] = []
+    private var dColumns: [Float] = []
     private var inputShape: [Int] = []
 
     public init(_ inChannels: Int, _ outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0,
@@ -30,7 +33,7 @@ public final class Conv2d: Layer {
         let (n, h, w) = (input.shape[0], input.shape[2], input.shape[3])
         let (ho, wo) = (outputSize(h), outputSize(w))
         let rows = inChannels * kernel * kernel, cols = n * ho * wo
-        columns = im2col(input.data, n: n, h: h, w: w, ho: ho, wo: wo)
+        im2col(input.data, n: n, h: h, w: w, ho: ho, wo: wo, into: &columns)
         var product = [Float](repeating: 0, count: outChannels * cols)
         weight.value.data.withUnsafeBufferPointer { a in
             columns.withUnsafeBufferPointer { b in
@@ -49,7 +52,7 @@ public final class Conv2d: Layer {
         let (ho, wo) = (outputSize(h), outputSize(w))
         let rows = inChannels * kernel * kernel, cols = n * ho * wo
         let dy = Conv2d.swapLeading(gradient.data, outer: n, inner: outChannels, block: ho * wo)  // O × (N·Ho·Wo)
-        var dColumns = [Float](repeating: 0, count: rows * cols)
+        if dColumns.count != rows * cols { dColumns = [Float](repeating: 0, count: rows * cols) }
         dy.withUnsafeBufferPointer { dy in
             columns.withUnsafeBufferPointer { x in
                 weight.gradient.data.withUnsafeMutableBufferPointer { dw in
@@ -69,10 +72,10 @@ public final class Conv2d: Layer {
         return Tensor(shape: inputShape, data: col2im(dColumns, n: n, h: h, w: w, ho: ho, wo: wo))
     }
 
-    /// (C·k·k) × (N·Ho·Wo) patches, zero outside the padded input.
-    func im2col(_ x: [Float], n: Int, h: Int, w: Int, ho: Int, wo: Int) -> [Float] {
+    /// (C·k·k) × (N·Ho·Wo) patches, zero outside the padded input, written over `result`.
+    func im2col(_ x: [Float], n: Int, h: Int, w: Int, ho: Int, wo: Int, into result: inout [Float]) {
         let cols = n * ho * wo
-        var result = [Float](repeating: 0, count: inChannels * kernel * kernel * cols)
+        if result.count != inChannels * kernel * kernel * cols { result = [Float](repeating: 0, count: inChannels * kernel * kernel * cols) }
         let (k, s, p) = (kernel, stride, padding)
         x.withUnsafeBufferPointer { x in
             result.withUnsafeMutableBufferPointer { out in
@@ -86,10 +89,13 @@ public final class Conv2d: Layer {
                                 for oh in 0..<ho {
                                     let ih = oh * s - p + ki
                                     let target = row + (image * ho + oh) * wo
-                                    guard ih >= 0 && ih < h else { continue }
+                                    guard ih >= 0 && ih < h else {
+                                        target.update(repeating: 0, count: wo)
+                                        continue
+                                    }
                                     for ow in 0..<wo {
                                         let iw = ow * s - p + kj
-                                        if iw >= 0 && iw < w { target[ow] = plane[ih * w + iw] }
+                                        target[ow] = iw >= 0 && iw < w ? plane[ih * w + iw] : 0
                                     }
                                 }
                             }
@@ -98,7 +104,6 @@ public final class Conv2d: Layer {
                 }
             }
         }
-        return result
     }
 
     /// Adds each patch gradient back to the input position it came from.

@@ -1,0 +1,160 @@
+import Foundation
+
+/// A truncated, corrupt or missing dataset file: `file: place: problem`.
+public struct DatasetError: Error, Sendable, UserInputError {
+    public var description: String
+    public init(_ file: String, _ place: String, _ problem: String) { description = "\(file): \(place): \(problem)" }
+    public init(_ description: String) { self.description = description }
+}
+
+/// Images and labels held in memory: images as bytes (N × C × H × W), normalised when batched.
+public struct Dataset: Sendable {
+    public var images: [UInt8]
+    public var labels: [UInt8]
+    public var count: Int
+    public var channels: Int
+    public var size: Int
+    public var classes: Int
+    /// Per-channel mean and standard deviation of pixel/255 used for normalisation.
+    public var mean: [Float]
+    public var std: [Float]
+
+    /// The first `limit` examples.
+    public func prefix(_ limit: Int?) -> Dataset {
+        guard let limit, limit < count else { return self }
+        var copy = self
+        copy.count = limit
+        copy.images = Array(images[0..<(limit * channels * size * size)])
+        copy.labels = Array(labels[0..<limit])
+        return copy
+    }
+}
+
+/// A named dataset and where its files are.
+public enum DatasetName: String, Sendable, CaseIterable, Codable {
+    case fashionMNIST = "fashion-mnist"
+    case mnist
+    case cifar10
+    case cifar100
+
+    /// The default directory: the Debian package's for Fashion-MNIST; others need `--data-dir`.
+    public var defaultDirectory: String? {
+        switch self {
+        case .fashionMNIST: "/usr/share/datasets/fashion-mnist"
+        case .mnist: "/usr/share/datasets/mnist"
+        case .cifar10, .cifar100: nil
+        }
+    }
+
+    /// Loads the training or test split from `directory` (default: ``defaultDirectory``).
+    public func load(train: Bool, directory: String?) throws -> Dataset {
+        guard let directory = directory ?? defaultDirectory else {
+            throw DatasetError("dataset \(rawValue) has no default location; give --data-dir with its binary files")
+        }
+        switch self {
+        case .fashionMNIST, .mnist:
+            let prefix = train ? "train" : "t10k"
+            let images = try IDXFile.read(path: IDXFile.locate("\(directory)/\(prefix)-images-idx3-ubyte"))
+            let labels = try IDXFile.read(path: IDXFile.locate("\(directory)/\(prefix)-labels-idx1-ubyte"))
+            guard images.dimensions.count == 3, labels.dimensions.count == 1 else {
+                throw DatasetError(images.path, "header", "expected images N×H×W and labels N, got \(images.dimensions) and \(labels.dimensions)")
+            }
+            guard images.dimensions[0] == labels.dimensions[0] else {
+                throw DatasetError(labels.path, "header", "\(labels.dimensions[0]) labels for \(images.dimensions[0]) images")
+            }
+            guard images.dimensions[1] == images.dimensions[2] else {
+                throw DatasetError(images.path, "header", "images must be square, got \(images.dimensions[1])×\(images.dimensions[2])")
+            }
+            if let bad = labels.values.firstIndex(where: { $0 > 9 }) {
+                throw DatasetError(labels.path, "label \(bad)", "value \(labels.values[bad]) is not a class 0…9")
+            }
+            let (mean, std): (Float, Float) = self == .mnist ? (0.1307, 0.3081) : (0.2860, 0.3530)
+            return Dataset(images: images.values, labels: labels.values, count: images.dimensions[0], channels: 1,
+                           size: images.dimensions[1], classes: 10, mean: [mean], std: [std])
+        case .cifar10:
+            let files = train ? (1...5).map { "\(directory)/data_batch_\($0).bin" } : ["\(directory)/test_batch.bin"]
+            return try CIFARFile.read(paths: files, labelBytes: 1, classes: 10)
+        case .cifar100:
+            return try CIFARFile.read(paths: ["\(directory)/\(train ? "train" : "test").bin"], labelBytes: 2, classes: 100)
+        }
+    }
+}
+
+/// The IDX format of MNIST and Fashion-MNIST: big-endian magic (0, 0, type 0x08 = ubyte,
+/// dimension count), big-endian 32-bit sizes, then the bytes; gzip-compressed or not.
+public enum IDXFile {
+    public struct Contents {
+        public var path: String
+        public var dimensions: [Int]
+        public var values: [UInt8]
+    }
+
+    /// The file itself, or its `.gz` sibling.
+    static func locate(_ path: String) -> String {
+        FileManager.default.fileExists(atPath: path) ? path : path + ".gz"
+    }
+
+    public static func read(path: String) throws(DatasetError) -> Contents {
+        guard let raw = FileManager.default.contents(atPath: path) else {
+            throw DatasetError(path, "file", "cannot be read (is the dataset installed? Fashion-MNIST: apt-get install dataset-fashion-mnist)")
+        }
+        let data: Data
+        do {
+            data = Gzip.isCompressed(raw) ? try Gzip.decompress(raw) : raw
+        } catch {
+            throw DatasetError(path, "gzip", error.description)
+        }
+        return try parse([UInt8](data), path: path)
+    }
+
+    public static func parse(_ bytes: [UInt8], path: String) throws(DatasetError) -> Contents {
+        guard bytes.count >= 4 else { throw DatasetError(path, "header", "shorter than the 4-byte magic number") }
+        guard bytes[0] == 0, bytes[1] == 0 else { throw DatasetError(path, "magic", "not an IDX file (first bytes \(bytes[0]), \(bytes[1]))") }
+        guard bytes[2] == 0x08 else { throw DatasetError(path, "magic", "element type 0x\(String(bytes[2], radix: 16)) is not unsigned bytes (0x08)") }
+        let rank = Int(bytes[3])
+        guard (1...4).contains(rank) else { throw DatasetError(path, "magic", "\(rank) dimensions") }
+        guard bytes.count >= 4 + 4 * rank else { throw DatasetError(path, "header", "truncated in the sizes") }
+        let dimensions = (0..<rank).map { d in
+            (0..<4).reduce(0) { $0 << 8 | Int(bytes[4 + 4 * d + $1]) }
+        }
+        let start = 4 + 4 * rank
+        let (count, overflow) = dimensions.reduce((1, false)) { partial, d in
+            let (product, o) = partial.0.multipliedReportingOverflow(by: d)
+            return (product, partial.1 || o)
+        }
+        guard !overflow else { throw DatasetError(path, "header", "sizes \(dimensions) overflow") }
+        guard bytes.count - start == count else {
+            throw DatasetError(path, "data", "sizes \(dimensions) need \(count) bytes, the file has \(bytes.count - start)")
+        }
+        return Contents(path: path, dimensions: dimensions, values: Array(bytes[start...]))
+    }
+}
+
+/// CIFAR binary batches: records of label byte(s) and 3 × 32 × 32 pixel bytes (R, G, B planes).
+/// CIFAR-100 records carry a coarse and a fine label; the fine one is used.
+public enum CIFARFile {
+    public static func read(paths: [String], labelBytes: Int, classes: Int) throws(DatasetError) -> Dataset {
+        let record = labelBytes + 3072
+        var images: [UInt8] = [], labels: [UInt8] = []
+        for path in paths {
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw DatasetError(path, "file", "cannot be read")
+            }
+            guard data.count > 0, data.count % record == 0 else {
+                throw DatasetError(path, "data", "\(data.count) bytes is not a whole number of \(record)-byte records")
+            }
+            let bytes = [UInt8](data)
+            images.reserveCapacity(images.count + bytes.count)
+            for offset in stride(from: 0, to: bytes.count, by: record) {
+                let label = bytes[offset + labelBytes - 1]
+                guard Int(label) < classes else {
+                    throw DatasetError(path, "record \(offset / record)", "label \(label) is not a class 0…\(classes - 1)")
+                }
+                labels.append(label)
+                images.append(contentsOf: bytes[(offset + labelBytes)..<(offset + record)])
+            }
+        }
+        return Dataset(images: images, labels: labels, count: labels.count, channels: 3, size: 32, classes: classes,
+                       mean: [0.4914, 0.4822, 0.4465], std: [0.2470, 0.2435, 0.2616])
+    }
+}

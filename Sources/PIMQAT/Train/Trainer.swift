@@ -1,0 +1,113 @@
+import Foundation
+
+/// The learning-rate schedule, applied per epoch.
+public enum LearningRateSchedule: String, Sendable, Codable, CaseIterable {
+    /// ×0.1 at 50 % and at 75 % of the epochs.
+    case multistep
+    /// lr · ½(1 + cos(π · epoch / epochs)).
+    case cosine
+    case constant
+
+    public func rate(base: Double, epoch: Int, epochs: Int) -> Double {
+        switch self {
+        case .multistep:
+            var rate = base
+            if epoch >= epochs / 2 { rate *= 0.1 }
+            if epoch >= epochs * 3 / 4 { rate *= 0.1 }
+            return rate
+        case .cosine:
+            return base * 0.5 * (1 + cos(Double.pi * Double(epoch) / Double(max(1, epochs))))
+        case .constant:
+            return base
+        }
+    }
+}
+
+/// Training that produced a non-finite value.
+public struct TrainingDivergedError: Error, Sendable, UserInputError {
+    public var description: String
+}
+
+/// Loss and accuracy over a dataset.
+public struct Evaluation: Sendable, Codable {
+    public var loss: Double
+    public var accuracy: Double
+    public var examples: Int
+}
+
+/// Runs epochs of SGD on a model.
+public final class Trainer {
+    public let model: Sequential
+    public let optimizer: SGD
+    public let batches: Batches
+    public let epochs: Int
+    public let baseLearningRate: Double
+    public let schedule: LearningRateSchedule
+    /// Steps taken (across resumes).
+    public private(set) var step = 0
+
+    public init(model: Sequential, batches: Batches, epochs: Int, learningRate: Double, momentum: Double, weightDecay: Double,
+                nesterov: Bool, schedule: LearningRateSchedule) {
+        self.model = model
+        self.batches = batches
+        self.epochs = epochs
+        baseLearningRate = learningRate
+        self.schedule = schedule
+        optimizer = SGD(parameters: model.parameters, learningRate: learningRate, momentum: momentum,
+                        weightDecay: weightDecay, nesterov: nesterov)
+    }
+
+    /// One epoch; `progress(batch, batches, running loss, running accuracy)` after each batch.
+    /// - Throws: ``TrainingDivergedError`` naming the step and the first layer with a non-finite output.
+    public func trainEpoch(_ epoch: Int, progress: (Int, Int, Double, Double) -> Void = { _, _, _, _ in }) throws -> Evaluation {
+        optimizer.learningRate = schedule.rate(base: baseLearningRate, epoch: epoch, epochs: epochs)
+        let order = batches.order(epoch: epoch)
+        var totalLoss = 0.0, correct = 0, seen = 0
+        let count = batches.batchesPerEpoch
+        for b in 0..<count {
+            let indices = Array(order[(b * batches.batchSize)..<min(order.count, (b + 1) * batches.batchSize)])
+            let (images, labels) = batches.batch(indices, epoch: epoch, train: true)
+            optimizer.zeroGradients()
+            let logits = model.forward(images, training: true)
+            let result = SoftmaxCrossEntropy.evaluate(logits: logits, labels: labels)
+            guard result.loss.isFinite else { throw diverged(images: images, epoch: epoch) }
+            _ = model.backward(result.gradient)
+            optimizer.step()
+            step += 1
+            totalLoss += result.loss * Double(indices.count)
+            correct += result.correct
+            seen += indices.count
+            progress(b + 1, count, totalLoss / Double(seen), Double(correct) / Double(seen))
+        }
+        return Evaluation(loss: totalLoss / Double(max(1, seen)), accuracy: Double(correct) / Double(max(1, seen)), examples: seen)
+    }
+
+    func diverged(images: Tensor, epoch: Int) -> TrainingDivergedError {
+        var x = images
+        for (index, layer) in model.layers.enumerated() {
+            x = layer.forward(x, training: true)
+            if x.data.contains(where: { !$0.isFinite }) {
+                return TrainingDivergedError(description: "training diverged at step \(step + 1) (epoch \(epoch + 1)): layer \(index) (\(type(of: layer))) produced a non-finite value")
+            }
+        }
+        return TrainingDivergedError(description: "training diverged at step \(step + 1) (epoch \(epoch + 1)): the loss is not finite")
+    }
+
+    /// Sets the step counter when resuming from a checkpoint.
+    public func resume(atStep step: Int) { self.step = step }
+
+    /// Loss and accuracy of `model` in evaluation mode (running BN statistics).
+    public static func evaluate(_ model: Sequential, on dataset: Dataset, batchSize: Int = 256) -> Evaluation {
+        let batches = Batches(dataset: dataset, batchSize: batchSize, augmentation: .none, seed: 0)
+        var totalLoss = 0.0, correct = 0
+        for start in stride(from: 0, to: dataset.count, by: batchSize) {
+            let indices = Array(start..<min(dataset.count, start + batchSize))
+            let (images, labels) = batches.batch(indices, epoch: 0, train: false)
+            let result = SoftmaxCrossEntropy.evaluate(logits: model.forward(images, training: false), labels: labels)
+            totalLoss += result.loss * Double(indices.count)
+            correct += result.correct
+        }
+        return Evaluation(loss: totalLoss / Double(max(1, dataset.count)), accuracy: Double(correct) / Double(max(1, dataset.count)),
+                          examples: dataset.count)
+    }
+}

@@ -1,0 +1,108 @@
+import Foundation
+
+/// Everything that defines a training run; stored in each checkpoint so that `--resume`
+/// continues the same run.
+public struct TrainingSettings: Sendable, Codable, Equatable {
+    public var model: String
+    public var dataset: DatasetName
+    public var dataDirectory: String?
+    public var epochs: Int
+    public var batchSize: Int
+    public var learningRate: Double
+    public var momentum: Double
+    public var weightDecay: Double
+    public var nesterov: Bool
+    public var schedule: LearningRateSchedule
+    public var augmentation: Augmentation
+    public var seed: UInt64
+    public var trainLimit: Int?
+    public var testLimit: Int?
+
+    public init(model: String, dataset: DatasetName, dataDirectory: String?, epochs: Int, batchSize: Int, learningRate: Double,
+                momentum: Double, weightDecay: Double, nesterov: Bool, schedule: LearningRateSchedule, augmentation: Augmentation,
+                seed: UInt64, trainLimit: Int?, testLimit: Int?) {
+        (self.model, self.dataset, self.dataDirectory, self.epochs, self.batchSize) = (model, dataset, dataDirectory, epochs, batchSize)
+        (self.learningRate, self.momentum, self.weightDecay, self.nesterov) = (learningRate, momentum, weightDecay, nesterov)
+        (self.schedule, self.augmentation, self.seed, self.trainLimit, self.testLimit) = (schedule, augmentation, seed, trainLimit, testLimit)
+    }
+}
+
+/// A model, its data and its trainer, started fresh or resumed from a checkpoint.
+public final class TrainingRun {
+    public let settings: TrainingSettings
+    public let architecture: ModelArchitecture
+    public let model: Sequential
+    public let trainer: Trainer
+    public let train: Dataset
+    public let test: Dataset
+    /// Epochs already completed.
+    public private(set) var completedEpochs = 0
+
+    public init(settings: TrainingSettings) throws {
+        guard let architecture = ModelArchitecture(name: settings.model) else {
+            throw DatasetError("unknown model '\(settings.model)' (resnet20, resnet32, resnet44, resnet56, small-cnn)")
+        }
+        self.settings = settings
+        self.architecture = architecture
+        train = try settings.dataset.load(train: true, directory: settings.dataDirectory).prefix(settings.trainLimit)
+        test = try settings.dataset.load(train: false, directory: settings.dataDirectory).prefix(settings.testLimit)
+        model = architecture.build(channels: train.channels, size: train.size, classes: train.classes, seed: settings.seed)
+        trainer = Trainer(model: model,
+                          batches: Batches(dataset: train, batchSize: settings.batchSize, augmentation: settings.augmentation, seed: settings.seed),
+                          epochs: settings.epochs, learningRate: settings.learningRate, momentum: settings.momentum,
+                          weightDecay: settings.weightDecay, nesterov: settings.nesterov, schedule: settings.schedule)
+    }
+
+    /// Resumes from a checkpoint written by ``checkpoint()``: its settings, weights, BN
+    /// statistics, momentum and epoch count.
+    public convenience init(resuming path: String) throws {
+        let checkpoint = try Checkpoint(contentsOf: path)
+        guard let text = checkpoint.metadata["training"], let settings = try? JSONDecoder().decode(TrainingSettings.self, from: Data(text.utf8)) else {
+            throw CheckpointError(path, "__metadata__.training", "missing or unreadable: not a training checkpoint")
+        }
+        try self.init(settings: settings)
+        try checkpoint.restore(into: model, optimizer: trainer.optimizer, file: path)
+        guard let epochs = checkpoint.metadata["epoch"].flatMap(Int.init), let step = checkpoint.metadata["step"].flatMap(Int.init) else {
+            throw CheckpointError(path, "__metadata__.epoch", "missing: the checkpoint cannot resume training")
+        }
+        completedEpochs = epochs
+        trainer.resume(atStep: step)
+    }
+
+    /// Trains the next epoch and evaluates on the test split.
+    public func trainNextEpoch(progress: (Int, Int, Double, Double) -> Void = { _, _, _, _ in }) throws -> (train: Evaluation, test: Evaluation) {
+        let trainResult = try trainer.trainEpoch(completedEpochs, progress: progress)
+        completedEpochs += 1
+        return (trainResult, Trainer.evaluate(model, on: test))
+    }
+
+    /// A checkpoint of the run as it stands (weights, BN statistics, momentum, settings, epoch).
+    public func checkpoint(testAccuracy: Double? = nil) throws -> Checkpoint {
+        var metadata: [String: String] = [
+            "architecture": architecture.description,
+            "dataset": settings.dataset.rawValue,
+            "channels": String(train.channels), "size": String(train.size), "classes": String(train.classes),
+            "epoch": String(completedEpochs), "step": String(trainer.step),
+            "training": String(decoding: try JSONEncoder().encode(settings), as: UTF8.self),
+            "weight_bits": "32", "activation_bits": "32",
+        ]
+        if let testAccuracy { metadata["test_accuracy"] = String(testAccuracy) }
+        return Checkpoint(model: model, metadata: metadata, optimizer: trainer.optimizer)
+    }
+
+    /// Loads a model for evaluation from any checkpoint this tool wrote.
+    public static func model(from path: String) throws -> (model: Sequential, settings: TrainingSettings?, architecture: ModelArchitecture, channels: Int, size: Int, classes: Int) {
+        let checkpoint = try Checkpoint(contentsOf: path)
+        let m = checkpoint.metadata
+        guard let name = m["architecture"], let architecture = ModelArchitecture(name: name) else {
+            throw CheckpointError(path, "__metadata__.architecture", "missing or unknown")
+        }
+        guard let channels = m["channels"].flatMap(Int.init), let size = m["size"].flatMap(Int.init), let classes = m["classes"].flatMap(Int.init) else {
+            throw CheckpointError(path, "__metadata__", "channels, size and classes are required")
+        }
+        let model = architecture.build(channels: channels, size: size, classes: classes, seed: 0)
+        try checkpoint.restore(into: model, file: path)
+        let settings = m["training"].flatMap { try? JSONDecoder().decode(TrainingSettings.self, from: Data($0.utf8)) }
+        return (model, settings, architecture, channels, size, classes)
+    }
+}

@@ -1,0 +1,137 @@
+import ArgumentParser
+import Foundation
+import PIMQAT
+
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train a network (float) with SGD; a checkpoint after every epoch.",
+        discussion: """
+            Datasets: fashion-mnist (the Debian package dataset-fashion-mnist), mnist,
+            cifar10, cifar100 (binary files from --data-dir). Models: resnet20, resnet32,
+            resnet44, resnet56 (CIFAR-style, 16/32/64 channels), small-cnn.
+            Runs are deterministic for a seed; --resume continues a checkpoint's run with the
+            same result as an uninterrupted one.
+
+            Examples:
+              pimctl train --model small-cnn --data fashion-mnist --epochs 2 --train-limit 5000 --out small.safetensors
+              pimctl train --model resnet20 --data fashion-mnist --epochs 30 --out resnet20.safetensors
+              pimctl train --resume resnet20.safetensors
+            """)
+
+    @Option(help: "Model: resnet20, resnet32, resnet44, resnet56, small-cnn.")
+    var model = "small-cnn"
+
+    @Option(help: "Dataset: fashion-mnist, mnist, cifar10, cifar100.")
+    var data: DatasetName = .fashionMNIST
+
+    @Option(help: "Directory with the dataset's files (default: the Debian package's for Fashion-MNIST).")
+    var dataDir: String?
+
+    @Option(help: "Epochs.") var epochs = 10
+    @Option(help: "Batch size.") var batchSize = 128
+    @Option(help: "Base learning rate.") var lr = 0.1
+    @Option(help: "SGD momentum.") var momentum = 0.9
+    @Option(help: "Weight decay on weights (not on biases or BN).") var weightDecay = 5e-4
+    @Flag(help: "Nesterov momentum.") var nesterov = false
+    @Option(help: "Learning-rate schedule: multistep (×0.1 at 50 % and 75 %), cosine, constant.")
+    var schedule: LearningRateSchedule = .multistep
+    @Option(help: "Augmentation: none, crop, crop+flip.") var augment: Augmentation = .cropFlip
+    @Option(help: "Seed of initialisation, shuffling and augmentation.") var seed: UInt64 = 0
+    @Option(help: "Use only the first N training examples.") var trainLimit: Int?
+    @Option(help: "Use only the first N test examples.") var testLimit: Int?
+    @Option(help: "OpenBLAS threads.") var threads = 2
+
+    @Option(help: "Checkpoint to write after every epoch (safetensors).")
+    var out: String?
+
+    @Option(help: "Continue the run saved in this checkpoint (its settings; writes back to it unless --out).")
+    var resume: String?
+
+    @Flag(help: "Print one JSON record per epoch.")
+    var json = false
+
+    func validate() throws {
+        guard resume != nil || out != nil else { throw ValidationError("give --out CHECKPOINT (or --resume CHECKPOINT)") }
+        guard epochs >= 1, batchSize >= 1, threads >= 1 else { throw ValidationError("--epochs, --batch-size and --threads must be positive") }
+        guard lr > 0, momentum >= 0, momentum < 1, weightDecay >= 0 else { throw ValidationError("--lr must be positive, --momentum in [0, 1), --weight-decay ≥ 0") }
+        if let trainLimit, trainLimit < 1 { throw ValidationError("--train-limit must be positive") }
+        if let testLimit, testLimit < 1 { throw ValidationError("--test-limit must be positive") }
+    }
+
+    func run() throws {
+        BLAS.threadCount = threads
+        let run: TrainingRun
+        if let resume {
+            run = try TrainingRun(resuming: resume)
+        } else {
+            guard ModelArchitecture(name: model) != nil else {
+                throw ValidationError("--model '\(model)' is not one of resnet20, resnet32, resnet44, resnet56, small-cnn")
+            }
+            run = try TrainingRun(settings: TrainingSettings(
+                model: model, dataset: data, dataDirectory: dataDir, epochs: epochs, batchSize: batchSize, learningRate: lr,
+                momentum: momentum, weightDecay: weightDecay, nesterov: nesterov, schedule: schedule, augmentation: augment,
+                seed: seed, trainLimit: trainLimit, testLimit: testLimit))
+        }
+        let destination = out ?? resume!
+        let settings = run.settings
+        if !json {
+            print("\(settings.model) on \(settings.dataset.rawValue): \(run.train.count) training, \(run.test.count) test examples; epochs \(run.completedEpochs + 1)…\(settings.epochs)")
+        }
+        while run.completedEpochs < settings.epochs {
+            let epoch = run.completedEpochs + 1
+            let start = Date()
+            let bar = ProgressBar(label: "epoch \(epoch)/\(settings.epochs)")
+            let (train, test) = try run.trainNextEpoch { batch, batches, loss, accuracy in
+                bar.update(batch, of: batches, detail: "loss \(Format.number(loss, digits: 4)) acc \(Format.percent(accuracy))")
+            }
+            bar.finish()
+            let seconds = Date().timeIntervalSince(start)
+            try run.checkpoint(testAccuracy: test.accuracy).write(to: destination)
+            if json {
+                struct Record: Encodable { var epoch: Int; var trainLoss, trainAccuracy, testLoss, testAccuracy, seconds: Double; var checkpoint: String }
+                let record = Record(epoch: epoch, trainLoss: train.loss, trainAccuracy: train.accuracy, testLoss: test.loss,
+                                    testAccuracy: test.accuracy, seconds: seconds, checkpoint: destination)
+                print(try Terminal.json(record).replacingOccurrences(of: "\n", with: "").replacingOccurrences(of: "  ", with: " "))
+            } else {
+                print("epoch \(epoch)/\(settings.epochs): train loss \(Format.number(train.loss, digits: 4)), acc \(Format.percent(train.accuracy)); test loss \(Format.number(test.loss, digits: 4)), acc \(Format.percent(test.accuracy)); \(Format.number(seconds, digits: 3)) s")
+            }
+        }
+    }
+}
+
+struct Evaluate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Accuracy of a checkpoint on a dataset's test split.",
+        discussion: """
+            Examples:
+              pimctl evaluate --model small.safetensors --data fashion-mnist
+              pimctl evaluate --model resnet20.safetensors --data fashion-mnist --test-limit 1000 --json
+            """)
+
+    @Option(help: "Checkpoint (safetensors) written by pimctl train.") var model: String
+    @Option(help: "Dataset (default: the checkpoint's).") var data: DatasetName?
+    @Option(help: "Directory with the dataset's files.") var dataDir: String?
+    @Option(help: "Use only the first N test examples.") var testLimit: Int?
+    @Option(help: "OpenBLAS threads.") var threads = 2
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() throws {
+        BLAS.threadCount = max(1, threads)
+        let loaded = try TrainingRun.model(from: model)
+        let dataset = data ?? loaded.settings?.dataset ?? .fashionMNIST
+        let test = try dataset.load(train: false, directory: dataDir ?? loaded.settings?.dataDirectory).prefix(testLimit)
+        guard test.channels == loaded.channels, test.size == loaded.size, test.classes == loaded.classes else {
+            throw CommandLineError("\(model) expects \(loaded.channels)×\(loaded.size)×\(loaded.size) images and \(loaded.classes) classes; \(dataset.rawValue) has \(test.channels)×\(test.size)×\(test.size) and \(test.classes)")
+        }
+        let result = Trainer.evaluate(loaded.model, on: test)
+        if json {
+            print(try Terminal.json(result))
+        } else {
+            print("\(loaded.architecture) on \(dataset.rawValue) (\(result.examples) test examples): accuracy \(Format.percent(result.accuracy)), loss \(Format.number(result.loss, digits: 4))")
+        }
+    }
+}
+
+extension DatasetName: ExpressibleByArgument {}
+extension LearningRateSchedule: ExpressibleByArgument {}
+extension Augmentation: ExpressibleByArgument {}

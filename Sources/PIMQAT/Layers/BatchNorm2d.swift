@@ -42,35 +42,45 @@ public final class BatchNorm2d: Layer {
         let (n, plane) = (input.shape[0], input.shape[2] * input.shape[3])
         let count = Float(n * plane)
         var output = [Float](repeating: 0, count: input.count)
-        normalized = [Float](repeating: 0, count: input.count)
+        if normalized.count != input.count { normalized = [Float](repeating: 0, count: input.count) }
         inverseStd = [Float](repeating: 0, count: channels)
-        for c in 0..<channels {
-            var mean: Float, variance: Float
-            if training {
-                var sum = 0.0, sumSquares = 0.0
-                for image in 0..<n {
-                    let base = (image * channels + c) * plane
-                    for i in 0..<plane { let v = Double(input.data[base + i]); sum += v; sumSquares += v * v }
-                }
-                let m = sum / Double(count)
-                mean = Float(m)
-                variance = Float(max(0, sumSquares / Double(count) - m * m))
-                runningMean.data[c] = (1 - momentum) * runningMean.data[c] + momentum * mean
-                let unbiased = count > 1 ? variance * count / (count - 1) : variance
-                runningVariance.data[c] = (1 - momentum) * runningVariance.data[c] + momentum * unbiased
-            } else {
-                mean = runningMean.data[c]
-                variance = runningVariance.data[c]
-            }
-            let inv = 1 / (variance + epsilon).squareRoot()
-            inverseStd[c] = inv
-            let g = gamma.value.data[c], b = beta.value.data[c]
-            for image in 0..<n {
-                let base = (image * channels + c) * plane
-                for i in 0..<plane {
-                    let xhat = (input.data[base + i] - mean) * inv
-                    normalized[base + i] = xhat
-                    output[base + i] = g * xhat + b
+        let channels = self.channels
+        input.data.withUnsafeBufferPointer { x in
+            output.withUnsafeMutableBufferPointer { y in
+                normalized.withUnsafeMutableBufferPointer { xhat in
+                    for c in 0..<channels {
+                        var mean: Float, variance: Float
+                        if training {
+                            var sum = 0.0, sumSquares = 0.0
+                            for image in 0..<n {
+                                let row = x.baseAddress! + (image * channels + c) * plane
+                                var s: Float = 0, q: Float = 0
+                                for i in 0..<plane { s += row[i]; q += row[i] * row[i] }
+                                sum += Double(s)
+                                sumSquares += Double(q)
+                            }
+                            let m = sum / Double(count)
+                            mean = Float(m)
+                            variance = Float(max(0, sumSquares / Double(count) - m * m))
+                            runningMean.data[c] = (1 - momentum) * runningMean.data[c] + momentum * mean
+                            let unbiased = count > 1 ? variance * count / (count - 1) : variance
+                            runningVariance.data[c] = (1 - momentum) * runningVariance.data[c] + momentum * unbiased
+                        } else {
+                            mean = runningMean.data[c]
+                            variance = runningVariance.data[c]
+                        }
+                        let inv = 1 / (variance + epsilon).squareRoot()
+                        inverseStd[c] = inv
+                        let g = gamma.value.data[c], b = beta.value.data[c]
+                        for image in 0..<n {
+                            let base = (image * channels + c) * plane
+                            for i in base..<(base + plane) {
+                                let v = (x[i] - mean) * inv
+                                xhat[i] = v
+                                y[i] = g * v + b
+                            }
+                        }
+                    }
                 }
             }
         }
@@ -81,24 +91,32 @@ public final class BatchNorm2d: Layer {
         let (n, plane) = (shape[0], shape[2] * shape[3])
         let count = Float(n * plane)
         var dx = [Float](repeating: 0, count: gradient.count)
-        for c in 0..<channels {
-            var sumDy: Float = 0, sumDyXhat: Float = 0
-            for image in 0..<n {
-                let base = (image * channels + c) * plane
-                for i in 0..<plane {
-                    sumDy += gradient.data[base + i]
-                    sumDyXhat += gradient.data[base + i] * normalized[base + i]
-                }
-            }
-            gamma.gradient.data[c] += sumDyXhat
-            beta.gradient.data[c] += sumDy
-            let scale = gamma.value.data[c] * inverseStd[c]
-            for image in 0..<n {
-                let base = (image * channels + c) * plane
-                for i in 0..<plane {
-                    dx[base + i] = trainingPass
-                        ? scale / count * (count * gradient.data[base + i] - sumDy - normalized[base + i] * sumDyXhat)
-                        : scale * gradient.data[base + i]
+        let channels = self.channels
+        gradient.data.withUnsafeBufferPointer { dy in
+            normalized.withUnsafeBufferPointer { xhat in
+                dx.withUnsafeMutableBufferPointer { dx in
+                    for c in 0..<channels {
+                        var sumDy = 0.0, sumDyXhat = 0.0
+                        for image in 0..<n {
+                            let base = (image * channels + c) * plane
+                            var s: Float = 0, q: Float = 0
+                            for i in base..<(base + plane) { s += dy[i]; q += dy[i] * xhat[i] }
+                            sumDy += Double(s)
+                            sumDyXhat += Double(q)
+                        }
+                        gamma.gradient.data[c] += Float(sumDyXhat)
+                        beta.gradient.data[c] += Float(sumDy)
+                        let scale = gamma.value.data[c] * inverseStd[c]
+                        let a = scale / count, sdy = Float(sumDy), sxy = Float(sumDyXhat)
+                        for image in 0..<n {
+                            let base = (image * channels + c) * plane
+                            if trainingPass {
+                                for i in base..<(base + plane) { dx[i] = a * (count * dy[i] - sdy - xhat[i] * sxy) }
+                            } else {
+                                for i in base..<(base + plane) { dx[i] = scale * dy[i] }
+                            }
+                        }
+                    }
                 }
             }
         }

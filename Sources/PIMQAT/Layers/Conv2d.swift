@@ -93,9 +93,16 @@ public final class Conv2d: Layer {
                                         target.update(repeating: 0, count: wo)
                                         continue
                                     }
-                                    for ow in 0..<wo {
-                                        let iw = ow * s - p + kj
-                                        target[ow] = iw >= 0 && iw < w ? plane[ih * w + iw] : 0
+                                    // Output columns whose input column lies inside the image: [first, last).
+                                    let first = min(wo, max(0, (p - kj + s - 1) / s))
+                                    let last = max(first, min(wo, (w - 1 + p - kj) / s + 1))
+                                    if first > 0 { target.update(repeating: 0, count: first) }
+                                    if last < wo { (target + last).update(repeating: 0, count: wo - last) }
+                                    let source = plane + ih * w + first * s - p + kj
+                                    if s == 1 {
+                                        (target + first).update(from: source, count: last - first)
+                                    } else {
+                                        for ow in first..<last { target[ow] = source[(ow - first) * s] }
                                     }
                                 }
                             }
@@ -124,9 +131,13 @@ public final class Conv2d: Layer {
                                     let ih = oh * s - p + ki
                                     guard ih >= 0 && ih < h else { continue }
                                     let source = row + (image * ho + oh) * wo
-                                    for ow in 0..<wo {
-                                        let iw = ow * s - p + kj
-                                        if iw >= 0 && iw < w { plane[ih * w + iw] += source[ow] }
+                                    let first = min(wo, max(0, (p - kj + s - 1) / s))
+                                    let last = max(first, min(wo, (w - 1 + p - kj) / s + 1))
+                                    let target = plane + ih * w + first * s - p + kj
+                                    if s == 1 {
+                                        for ow in first..<last { target[ow - first] += source[ow] }
+                                    } else {
+                                        for ow in first..<last { target[(ow - first) * s] += source[ow] }
                                     }
                                 }
                             }

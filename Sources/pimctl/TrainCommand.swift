@@ -47,6 +47,9 @@ struct Train: ParsableCommand {
     @Option(help: "Continue the run saved in this checkpoint (its settings; writes back to it unless --out).")
     var resume: String?
 
+    @Option(help: "Stop after this many epochs of the run (it can be resumed later).")
+    var stopAfter: Int?
+
     @Flag(help: "Print one JSON record per epoch.")
     var json = false
 
@@ -56,6 +59,7 @@ struct Train: ParsableCommand {
         guard lr > 0, momentum >= 0, momentum < 1, weightDecay >= 0 else { throw ValidationError("--lr must be positive, --momentum in [0, 1), --weight-decay ≥ 0") }
         if let trainLimit, trainLimit < 1 { throw ValidationError("--train-limit must be positive") }
         if let testLimit, testLimit < 1 { throw ValidationError("--test-limit must be positive") }
+        if let stopAfter, stopAfter < 1 { throw ValidationError("--stop-after must be positive") }
     }
 
     func run() throws {
@@ -77,7 +81,8 @@ struct Train: ParsableCommand {
         if !json {
             print("\(settings.model) on \(settings.dataset.rawValue): \(run.train.count) training, \(run.test.count) test examples; epochs \(run.completedEpochs + 1)…\(settings.epochs)")
         }
-        while run.completedEpochs < settings.epochs {
+        let last = min(settings.epochs, stopAfter ?? settings.epochs)
+        while run.completedEpochs < last {
             let epoch = run.completedEpochs + 1
             let start = Date()
             let bar = ProgressBar(label: "epoch \(epoch)/\(settings.epochs)")

@@ -76,6 +76,13 @@ public final class TrainingRun {
         return (trainResult, Trainer.evaluate(model, on: test))
     }
 
+    /// Sorted keys: the same run writes the same bytes.
+    static let settingsEncoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return encoder
+    }()
+
     /// A checkpoint of the run as it stands (weights, BN statistics, momentum, settings, epoch).
     public func checkpoint(testAccuracy: Double? = nil) throws -> Checkpoint {
         var metadata: [String: String] = [
@@ -83,7 +90,7 @@ public final class TrainingRun {
             "dataset": settings.dataset.rawValue,
             "channels": String(train.channels), "size": String(train.size), "classes": String(train.classes),
             "epoch": String(completedEpochs), "step": String(trainer.step),
-            "training": String(decoding: try JSONEncoder().encode(settings), as: UTF8.self),
+            "training": String(decoding: try TrainingRun.settingsEncoder.encode(settings), as: UTF8.self),
             "weight_bits": "32", "activation_bits": "32",
         ]
         if let testAccuracy { metadata["test_accuracy"] = String(testAccuracy) }

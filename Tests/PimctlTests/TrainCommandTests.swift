@@ -1,0 +1,67 @@
+import Foundation
+import Testing
+
+@Suite("pimctl train and evaluate", .serialized)
+struct TrainCommandTests {
+    static let small = ["--model", "small-cnn", "--data", "fashion-mnist", "--train-limit", "600", "--test-limit", "300",
+                        "--batch-size", "50", "--lr", "0.02", "--augment", "crop", "--threads", "1", "--seed", "5"]
+
+    static func directory() throws -> String {
+        let path = NSTemporaryDirectory() + "pimctl-train-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    @Test func smallCNNLearnsWellAboveChanceAndEvaluatesTheSame() throws {
+        let dir = try Self.directory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let result = try PimctlRunner.run(["train"] + Self.small + ["--epochs", "3", "--schedule", "constant", "--out", "\(dir)/m.safetensors", "--json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let records = result.stdout.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(records.count == 3)
+        let accuracy = try #require(records.last?["test_accuracy"] as? Double)
+        #expect(accuracy > 0.5, "test accuracy \(accuracy) (chance 0.1)")
+
+        let evaluation = try PimctlRunner.run(["evaluate", "--model", "\(dir)/m.safetensors", "--test-limit", "300", "--json", "--threads", "1"])
+        #expect(evaluation.status == 0, "\(evaluation.stderr)")
+        let evaluated = try #require(try JSONSerialization.jsonObject(with: Data(evaluation.stdout.utf8)) as? [String: Any])
+        #expect(evaluated["accuracy"] as? Double == accuracy)
+    }
+
+    /// Two epochs in one go and one epoch plus a resumed one give the same checkpoint.
+    @Test func resumingGivesTheUninterruptedResult() throws {
+        let dir = try Self.directory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let straight = try PimctlRunner.run(["train"] + Self.small + ["--epochs", "2", "--out", "\(dir)/straight.safetensors"])
+        #expect(straight.status == 0, "\(straight.stderr)")
+        // The first epoch of a 2-epoch run, stopped: train with --epochs 2 but keep only epoch 1's checkpoint.
+        let first = try PimctlRunner.run(["train"] + Self.small + ["--epochs", "2", "--out", "\(dir)/first.safetensors", "--stop-after", "1"])
+        #expect(first.status == 0, "\(first.stderr)")
+        let resumed = try PimctlRunner.run(["train", "--resume", "\(dir)/first.safetensors", "--out", "\(dir)/resumed.safetensors", "--threads", "1"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        let a = try Data(contentsOf: URL(fileURLWithPath: "\(dir)/straight.safetensors"))
+        let b = try Data(contentsOf: URL(fileURLWithPath: "\(dir)/resumed.safetensors"))
+        #expect(a == b)
+    }
+
+    @Test func badInputsGiveOneLine() throws {
+        let dir = try Self.directory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try Data("not a checkpoint".utf8).write(to: URL(fileURLWithPath: "\(dir)/bad.safetensors"))
+        let cases: [([String], String)] = [
+            (["evaluate", "--model", "\(dir)/bad.safetensors"], "\(dir)/bad.safetensors: header:"),
+            (["evaluate", "--model", "\(dir)/missing.safetensors"], "cannot be read"),
+            (["train", "--resume", "\(dir)/bad.safetensors"], "\(dir)/bad.safetensors: header:"),
+            (["train", "--model", "resnet21", "--out", "\(dir)/x.safetensors"], "resnet21"),
+            (["train", "--data", "cifar10", "--out", "\(dir)/x.safetensors"], "--data-dir"),
+            (["train", "--data", "mnist", "--data-dir", dir, "--out", "\(dir)/x.safetensors"], "cannot be read"),
+            (["train", "--epochs", "0", "--out", "\(dir)/x.safetensors"], "must be positive"),
+        ]
+        for (arguments, message) in cases {
+            let result = try PimctlRunner.run(arguments)
+            #expect(result.status != 0, "\(arguments)")
+            #expect(result.stderr.contains(message), "\(arguments): \(result.stderr)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: "\(dir)/x.safetensors"))
+    }
+}

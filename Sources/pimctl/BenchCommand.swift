@@ -14,11 +14,13 @@ struct Bench: ParsableCommand {
               pimctl bench --suite sgemm --threads 1,2 --json
               pimctl bench --suite engine --engine-chips cap-ram --engine-shape 1024x512x512
               pimctl bench --suite engine --engine-chips cap-ram --no-noise --no-static-errors
+              pimctl bench --suite train --threads 1,2
             """)
 
     enum Suite: String, ExpressibleByArgument, CaseIterable {
         case sgemm
         case engine
+        case train
     }
 
     @Option(help: "Suites to run: \(Suite.allCases.map(\.rawValue).joined(separator: ", ")).")
@@ -41,6 +43,9 @@ struct Bench: ParsableCommand {
 
     @Option(help: "Columns per engine block (default: about 2^18 partial sums per block).")
     var engineBlockColumns: Int?
+
+    @Option(help: "Batch size of the training benchmark (ResNet-20 on 1×28×28 images).")
+    var trainBatch = 128
 
     @Flag(help: "Engine benchmark without temporal noise (to see what each stage costs).")
     var noNoise = false
@@ -66,6 +71,7 @@ struct Bench: ParsableCommand {
     func validate() throws {
         guard sgemmSize >= 16 else { throw ValidationError("--sgemm-size must be at least 16") }
         guard seconds > 0 else { throw ValidationError("--seconds must be positive") }
+        guard trainBatch >= 1 else { throw ValidationError("--train-batch must be positive") }
         if let engineBlockColumns, engineBlockColumns < 1 { throw ValidationError("--engine-block-columns must be positive") }
     }
 
@@ -80,12 +86,17 @@ struct Bench: ParsableCommand {
             var processors: Int
             var sgemm: [SGEMMRate]
             var engine: [EngineRow]
+            var training: [TrainingRow]
+        }
+        struct TrainingRow: Encodable {
+            var result: TrainingBenchmark
+            var fractionOfSGEMM: Double
         }
         let shape = try MatmulShape(engineShape)
         let catalog = ChipCatalog.standard()
         let chipNames = engineChips.flatMap { $0.split(separator: ",").map(String.init) }
         let chips = try suite.contains(.engine) ? chipNames.map { try catalog.load($0).chip } : []
-        var report = Report(toolVersion: ToolVersion.current, processors: ProcessInfo.processInfo.activeProcessorCount, sgemm: [], engine: [])
+        var report = Report(toolVersion: ToolVersion.current, processors: ProcessInfo.processInfo.activeProcessorCount, sgemm: [], engine: [], training: [])
         // The SGEMM rate is always measured: every other figure is a fraction of it.
         for count in threads {
             progress("sgemm \(sgemmSize)³ at \(count) thread(s)")
@@ -99,6 +110,14 @@ struct Bench: ParsableCommand {
                                                         threads: count, blockColumns: engineBlockColumns)
                 let sgemm = report.sgemm.first { $0.threads == count }!.medianGFLOPS
                 report.engine.append(EngineRow(result: result, fractionOfSGEMM: result.effectiveGFLOPS / sgemm))
+            }
+        }
+        if suite.contains(.train) {
+            for count in threads {
+                progress("training resnet20 at batch \(trainBatch), \(count) thread(s)")
+                let result = TrainingBenchmark.measure(.resnet(depth: 20), channels: 1, size: 28, batchSize: trainBatch, threads: count)
+                let sgemm = report.sgemm.first { $0.threads == count }!.medianGFLOPS
+                report.training.append(TrainingRow(result: result, fractionOfSGEMM: result.effectiveGFLOPS / sgemm))
             }
         }
         if Terminal.isInteractive { FileHandle.standardError.write(Data("\u{1B}[2K\r".utf8)) }
@@ -116,6 +135,15 @@ struct Bench: ParsableCommand {
                     let r = row.result
                     return [r.chip, String(r.threads), r.noise ? "on" : "off", r.staticErrors ? "on" : "off", Format.si(r.seconds, "s"),
                             Format.si(r.conversionsPerS, ""), Format.number(r.effectiveGFLOPS, digits: 4), Format.percent(row.fractionOfSGEMM)]
+                }))
+            }
+            if !report.training.isEmpty {
+                print("")
+                print("Training ResNet-20, 1×28×28 images, batch \(trainBatch) (forward + backward + SGD step)")
+                print(Format.table(["threads", "images/s", "s/step", "GEMM GFLOP/s", "of SGEMM"], report.training.map { row in
+                    let r = row.result
+                    return [String(r.threads), Format.number(r.imagesPerS, digits: 4), Format.number(r.secondsPerStep, digits: 3),
+                            Format.number(r.effectiveGFLOPS, digits: 4), Format.percent(row.fractionOfSGEMM)]
                 }))
             }
         }

@@ -57,6 +57,9 @@ enum Terminal {
         FileHandle.standardError.write(Data("pimctl: warning: \(message)\n".utf8))
     }
 
+    /// Pushes buffered standard output out now (a long run's lines reach a pipe or file as they happen).
+    static func flush() { fflush(nil) }
+
     /// Whether standard error is an interactive terminal (progress bars only then).
     static var isInteractive: Bool { isatty(STDERR_FILENO) != 0 }
 

@@ -15,6 +15,7 @@ struct Train: ParsableCommand {
             Examples:
               pimctl train --model small-cnn --data fashion-mnist --epochs 2 --train-limit 5000 --out small.safetensors
               pimctl train --model resnet20 --data fashion-mnist --epochs 30 --out resnet20.safetensors
+              pimctl train --model resnet20 --wbits 4 --abits 4 --epochs 30 --out resnet20-w4a4.safetensors
               pimctl train --resume resnet20.safetensors
             """)
 
@@ -40,6 +41,10 @@ struct Train: ParsableCommand {
     @Option(help: "Use only the first N training examples.") var trainLimit: Int?
     @Option(help: "Use only the first N test examples.") var testLimit: Int?
     @Option(help: "OpenBLAS threads.") var threads = 2
+    @Option(help: "Conventional QAT: weight bits (DoReFa; first conv and classifier 8-bit). Give with --abits.")
+    var wbits: Int?
+    @Option(help: "Conventional QAT: activation bits (PACT).")
+    var abits: Int?
 
     @Option(help: "Checkpoint to write after every epoch (safetensors).")
     var out: String?
@@ -60,6 +65,9 @@ struct Train: ParsableCommand {
         if let trainLimit, trainLimit < 1 { throw ValidationError("--train-limit must be positive") }
         if let testLimit, testLimit < 1 { throw ValidationError("--test-limit must be positive") }
         if let stopAfter, stopAfter < 1 { throw ValidationError("--stop-after must be positive") }
+        guard (wbits == nil) == (abits == nil) else { throw ValidationError("give both --wbits and --abits, or neither") }
+        if let wbits, !(2...8).contains(wbits) { throw ValidationError("--wbits must be 2…8") }
+        if let abits, !(1...8).contains(abits) { throw ValidationError("--abits must be 1…8") }
     }
 
     func run() throws {
@@ -74,12 +82,15 @@ struct Train: ParsableCommand {
             run = try TrainingRun(settings: TrainingSettings(
                 model: model, dataset: data, dataDirectory: dataDir, epochs: epochs, batchSize: batchSize, learningRate: lr,
                 momentum: momentum, weightDecay: weightDecay, nesterov: nesterov, schedule: schedule, augmentation: augment,
-                seed: seed, trainLimit: trainLimit, testLimit: testLimit))
+                seed: seed, trainLimit: trainLimit, testLimit: testLimit,
+                quantization: wbits.map { Quantization(weightBits: $0, activationBits: abits!) }))
         }
         let destination = out ?? resume!
         let settings = run.settings
         if !json {
-            print("\(settings.model) on \(settings.dataset.rawValue): \(run.train.count) training, \(run.test.count) test examples; epochs \(run.completedEpochs + 1)…\(settings.epochs)")
+            let precision = settings.quantization.map { "W\($0.weightBits)/A\($0.activationBits) QAT" } ?? "float"
+            print("\(settings.model) (\(precision)) on \(settings.dataset.rawValue): \(run.train.count) training, \(run.test.count) test examples; epochs \(run.completedEpochs + 1)…\(settings.epochs)")
+            Terminal.flush()
         }
         let last = min(settings.epochs, stopAfter ?? settings.epochs)
         while run.completedEpochs < last {
@@ -97,7 +108,9 @@ struct Train: ParsableCommand {
                 let record = Record(epoch: epoch, trainLoss: train.loss, trainAccuracy: train.accuracy, testLoss: test.loss,
                                     testAccuracy: test.accuracy, seconds: seconds, checkpoint: destination)
                 print(try Terminal.json(record).replacingOccurrences(of: "\n", with: "").replacingOccurrences(of: "  ", with: " "))
+                Terminal.flush()
             } else {
+                defer { Terminal.flush() }
                 print("epoch \(epoch)/\(settings.epochs): train loss \(Format.number(train.loss, digits: 4)), acc \(Format.percent(train.accuracy)); test loss \(Format.number(test.loss, digits: 4)), acc \(Format.percent(test.accuracy)); \(Format.number(seconds, digits: 3)) s")
             }
         }

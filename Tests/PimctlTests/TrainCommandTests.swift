@@ -28,6 +28,20 @@ struct TrainCommandTests {
         #expect(evaluated["accuracy"] as? Double == accuracy)
     }
 
+    @Test func fourBitQATLearnsAndReloads() throws {
+        let dir = try Self.directory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let result = try PimctlRunner.run(["train"] + Self.small + ["--epochs", "3", "--schedule", "constant", "--wbits", "4", "--abits", "4",
+                                                                    "--out", "\(dir)/q.safetensors", "--json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let last = try #require(result.stdout.split(separator: "\n").last.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] })
+        let accuracy = try #require(last["test_accuracy"] as? Double)
+        #expect(accuracy > 0.4, "W4/A4 test accuracy \(accuracy) (chance 0.1)")
+        let evaluation = try PimctlRunner.run(["evaluate", "--model", "\(dir)/q.safetensors", "--test-limit", "300", "--json", "--threads", "1"])
+        let evaluated = try #require(try JSONSerialization.jsonObject(with: Data(evaluation.stdout.utf8)) as? [String: Any])
+        #expect(evaluated["accuracy"] as? Double == accuracy)
+    }
+
     /// Two epochs in one go and one epoch plus a resumed one give the same checkpoint.
     @Test func resumingGivesTheUninterruptedResult() throws {
         let dir = try Self.directory()
@@ -56,6 +70,7 @@ struct TrainCommandTests {
             (["train", "--data", "cifar10", "--out", "\(dir)/x.safetensors"], "--data-dir"),
             (["train", "--data", "mnist", "--data-dir", dir, "--out", "\(dir)/x.safetensors"], "cannot be read"),
             (["train", "--epochs", "0", "--out", "\(dir)/x.safetensors"], "must be positive"),
+            (["train", "--wbits", "4", "--out", "\(dir)/x.safetensors"], "give both --wbits and --abits"),
         ]
         for (arguments, message) in cases {
             let result = try PimctlRunner.run(arguments)

@@ -4,32 +4,36 @@
 /// sampled at stride 2 with the new channels zero-padded (He et al. 2016, option A): it has
 /// no parameters, as in the original CIFAR networks.
 public final class BasicBlock: Layer {
-    public let conv1: Conv2d, bn1: BatchNorm2d, relu1 = ReLU()
-    public let conv2: Conv2d, bn2: BatchNorm2d, relu2 = ReLU()
+    public let conv1: Conv2d, bn1: BatchNorm2d
+    public let conv2: Conv2d, bn2: BatchNorm2d
+    /// The activations after bn1 and after the sum: ReLU, or PACT when quantized.
+    public var activation1: any Layer = ReLU()
+    public var activation2: any Layer = ReLU()
     public let stride: Int, inChannels: Int, outChannels: Int
+    public let name: String
     private var inputShape: [Int] = []
 
     public init(_ inChannels: Int, _ outChannels: Int, stride: Int, initializer: inout TensorInitializer, name: String) {
-        (self.inChannels, self.outChannels, self.stride) = (inChannels, outChannels, stride)
+        (self.inChannels, self.outChannels, self.stride, self.name) = (inChannels, outChannels, stride, name)
         conv1 = Conv2d(inChannels, outChannels, kernel: 3, stride: stride, padding: 1, initializer: &initializer, name: "\(name).conv1")
         bn1 = BatchNorm2d(outChannels, name: "\(name).bn1")
         conv2 = Conv2d(outChannels, outChannels, kernel: 3, stride: 1, padding: 1, initializer: &initializer, name: "\(name).conv2")
         bn2 = BatchNorm2d(outChannels, name: "\(name).bn2")
     }
 
-    var layers: [any Layer] { [conv1, bn1, relu1, conv2, bn2] }
-    public var parameters: [Parameter] { layers.flatMap(\.parameters) }
+    var layers: [any Layer] { [conv1, bn1, activation1, conv2, bn2] }
+    public var parameters: [Parameter] { layers.flatMap(\.parameters) + activation2.parameters }
     public var buffers: [(name: String, value: Tensor)] { layers.flatMap(\.buffers) }
     public func setBuffer(_ name: String, _ value: Tensor) { layers.forEach { $0.setBuffer(name, value) } }
 
     public func forward(_ input: Tensor, training: Bool) -> Tensor {
         inputShape = input.shape
         let residual = layers.reduce(input) { $1.forward($0, training: training) }
-        return relu2.forward(residual + shortcut(input), training: training)
+        return activation2.forward(residual + shortcut(input), training: training)
     }
 
     public func backward(_ gradient: Tensor) -> Tensor {
-        let g = relu2.backward(gradient)
+        let g = activation2.backward(gradient)
         let throughBlock = layers.reversed().reduce(g) { $1.backward($0) }
         return throughBlock + shortcutBackward(g)
     }

@@ -6,6 +6,10 @@
 public final class Conv2d: Layer {
     public let inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: Int
     public let weight: Parameter
+    /// Quantization of the weights (conventional QAT); nil = float weights.
+    public var quantizer: WeightQuantizer?
+    /// The weights the last forward used, quantized if a quantizer is set.
+    public private(set) var quantized: WeightQuantizer.Quantized?
     /// Workspaces kept across steps: the forward patches (needed again by backward) and their
     /// gradient. Reusing them avoids page-faulting tens of megabytes in every step.
     private var columns: [Float] = []
@@ -24,8 +28,11 @@ public final class Conv2d: Layer {
 
     public func outputSize(_ size: Int) -> Int { (size + 2 * padding - kernel) / stride + 1 }
 
-    /// The weights as an O × (C·k·k) matrix (what a PIM array holds).
-    public var weightMatrix: [Float] { weight.value.data }
+    /// The weights in use as an O × (C·k·k) matrix: quantized values with a quantizer.
+    public var effectiveWeights: [Float] {
+        guard let quantizer else { return weight.value.data }
+        return quantizer.quantize(weight.value.data, fan: outChannels * kernel * kernel).values
+    }
 
     public func forward(_ input: Tensor, training: Bool) -> Tensor {
         precondition(input.rank == 4 && input.shape[1] == inChannels, "Conv2d: input \(input.shape), expected N×\(inChannels)×H×W")
@@ -34,8 +41,9 @@ public final class Conv2d: Layer {
         let (ho, wo) = (outputSize(h), outputSize(w))
         let rows = inChannels * kernel * kernel, cols = n * ho * wo
         im2col(input.data, n: n, h: h, w: w, ho: ho, wo: wo, into: &columns)
+        quantized = quantizer?.quantize(weight.value.data, fan: outChannels * kernel * kernel)
         var product = [Float](repeating: 0, count: outChannels * cols)
-        weight.value.data.withUnsafeBufferPointer { a in
+        (quantized?.values ?? weight.value.data).withUnsafeBufferPointer { a in
             columns.withUnsafeBufferPointer { b in
                 product.withUnsafeMutableBufferPointer { c in
                     BLAS.sgemm(m: outChannels, n: cols, k: rows, a: a.baseAddress!, lda: rows,
@@ -53,15 +61,16 @@ public final class Conv2d: Layer {
         let rows = inChannels * kernel * kernel, cols = n * ho * wo
         let dy = Conv2d.swapLeading(gradient.data, outer: n, inner: outChannels, block: ho * wo)  // O × (N·Ho·Wo)
         if dColumns.count != rows * cols { dColumns = [Float](repeating: 0, count: rows * cols) }
+        var dWeights = [Float](repeating: 0, count: weight.value.count)
         dy.withUnsafeBufferPointer { dy in
             columns.withUnsafeBufferPointer { x in
-                weight.gradient.data.withUnsafeMutableBufferPointer { dw in
-                    // dW += dY · colsᵀ
+                dWeights.withUnsafeMutableBufferPointer { dw in
+                    // ∂L/∂w_q = dY · colsᵀ
                     BLAS.sgemm(.none, .transposed, m: outChannels, n: rows, k: cols, a: dy.baseAddress!, lda: cols,
-                               b: x.baseAddress!, ldb: cols, beta: 1, c: dw.baseAddress!, ldc: rows)
+                               b: x.baseAddress!, ldb: cols, c: dw.baseAddress!, ldc: rows)
                 }
             }
-            weight.value.data.withUnsafeBufferPointer { wv in
+            (quantized?.values ?? weight.value.data).withUnsafeBufferPointer { wv in
                 dColumns.withUnsafeMutableBufferPointer { dc in
                     // dcols = Wᵀ · dY
                     BLAS.sgemm(.transposed, .none, m: rows, n: cols, k: outChannels, a: wv.baseAddress!, lda: rows,
@@ -69,6 +78,9 @@ public final class Conv2d: Layer {
                 }
             }
         }
+        // ∂L/∂W: straight through the quantizer's rounding.
+        let derivative = quantized?.derivative
+        for i in 0..<dWeights.count { weight.gradient.data[i] += dWeights[i] * (derivative?[i] ?? 1) }
         return Tensor(shape: inputShape, data: col2im(dColumns, n: n, h: h, w: w, ho: ho, wo: wo))
     }
 

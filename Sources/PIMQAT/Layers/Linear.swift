@@ -3,6 +3,10 @@ public final class Linear: Layer {
     public let inFeatures: Int, outFeatures: Int
     public let weight: Parameter
     public let bias: Parameter
+    /// Quantization of the weights (conventional QAT); nil = float weights.
+    public var quantizer: WeightQuantizer?
+    /// The weights the last forward used, quantized if a quantizer is set.
+    public private(set) var quantized: WeightQuantizer.Quantized?
     private var input: Tensor = Tensor(zeros: [0])
 
     public init(_ inFeatures: Int, _ outFeatures: Int, initializer: inout TensorInitializer, name: String = "fc") {
@@ -20,8 +24,9 @@ public final class Linear: Layer {
         let n = input.shape[0]
         var out = [Float](repeating: 0, count: n * outFeatures)
         for row in 0..<n { for o in 0..<outFeatures { out[row * outFeatures + o] = bias.value.data[o] } }
+        quantized = quantizer?.quantize(weight.value.data, fan: inFeatures)
         input.data.withUnsafeBufferPointer { x in
-            weight.value.data.withUnsafeBufferPointer { w in
+            (quantized?.values ?? weight.value.data).withUnsafeBufferPointer { w in
                 out.withUnsafeMutableBufferPointer { y in
                     BLAS.sgemm(.none, .transposed, m: n, n: outFeatures, k: inFeatures, a: x.baseAddress!, lda: inFeatures,
                                b: w.baseAddress!, ldb: inFeatures, beta: 1, c: y.baseAddress!, ldc: outFeatures)
@@ -34,20 +39,23 @@ public final class Linear: Layer {
     public func backward(_ gradient: Tensor) -> Tensor {
         let n = input.shape[0]
         var dx = [Float](repeating: 0, count: n * inFeatures)
+        var dWeights = [Float](repeating: 0, count: weight.value.count)
         gradient.data.withUnsafeBufferPointer { dy in
             input.data.withUnsafeBufferPointer { x in
-                weight.gradient.data.withUnsafeMutableBufferPointer { dw in
+                dWeights.withUnsafeMutableBufferPointer { dw in
                     BLAS.sgemm(.transposed, .none, m: outFeatures, n: inFeatures, k: n, a: dy.baseAddress!, lda: outFeatures,
-                               b: x.baseAddress!, ldb: inFeatures, beta: 1, c: dw.baseAddress!, ldc: inFeatures)
+                               b: x.baseAddress!, ldb: inFeatures, c: dw.baseAddress!, ldc: inFeatures)
                 }
             }
-            weight.value.data.withUnsafeBufferPointer { w in
+            (quantized?.values ?? weight.value.data).withUnsafeBufferPointer { w in
                 dx.withUnsafeMutableBufferPointer { dx in
                     BLAS.sgemm(m: n, n: inFeatures, k: outFeatures, a: dy.baseAddress!, lda: outFeatures,
                                b: w.baseAddress!, ldb: inFeatures, c: dx.baseAddress!, ldc: inFeatures)
                 }
             }
         }
+        let derivative = quantized?.derivative
+        for i in 0..<dWeights.count { weight.gradient.data[i] += dWeights[i] * (derivative?[i] ?? 1) }
         for row in 0..<n { for o in 0..<outFeatures { bias.gradient.data[o] += gradient.data[row * outFeatures + o] } }
         return Tensor(shape: input.shape, data: dx)
     }

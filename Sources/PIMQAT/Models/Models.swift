@@ -26,8 +26,18 @@ public enum ModelArchitecture: Sendable, Hashable, Codable, CustomStringConverti
     }
 
     /// Builds the network for `channels`-channel square images of `size` pixels and `classes` outputs.
-    public func build(channels: Int, size: Int, classes: Int, seed: UInt64) -> Sequential {
+    ///
+    /// With `quantization`, convolutions get b_w-bit DoReFa weights (the first convolution and
+    /// the classifier 8-bit), and every ReLU becomes a b_a-bit PACT activation (α = 8; 10 before
+    /// the classifier); the input image stays unquantized (pim-qat.md §1).
+    public func build(channels: Int, size: Int, classes: Int, seed: UInt64, quantization: Quantization? = nil) -> Sequential {
         var initializer = TensorInitializer(seed: seed)
+        let network = buildFloat(channels: channels, size: size, classes: classes, initializer: &initializer)
+        guard let quantization else { return network }
+        return quantization.apply(to: network)
+    }
+
+    func buildFloat(channels: Int, size: Int, classes: Int, initializer: inout TensorInitializer) -> Sequential {
         switch self {
         case .smallCNN:
             let reduced = size / 4
@@ -55,5 +65,51 @@ public enum ModelArchitecture: Sendable, Hashable, Codable, CustomStringConverti
             layers += [GlobalAveragePool(), Linear(64, classes, initializer: &initializer, name: "fc")]
             return Sequential(layers)
         }
+    }
+}
+
+/// Conventional QAT precisions (pim-qat.md §1).
+public struct Quantization: Sendable, Hashable, Codable {
+    public var weightBits: Int
+    public var activationBits: Int
+    /// Bits of the first convolution's and the classifier's weights.
+    public var edgeWeightBits: Int = 8
+    public var rescale: Bool = true
+
+    public init(weightBits: Int, activationBits: Int) {
+        self.weightBits = weightBits
+        self.activationBits = activationBits
+    }
+
+    /// Sets weight quantizers and replaces ReLUs by PACT, in place of a float network's layers.
+    func apply(to network: Sequential) -> Sequential {
+        var convolutions = 0, activations = 0
+        func convert(_ layer: any Layer, beforeClassifier: Bool) -> any Layer {
+            switch layer {
+            case let conv as Conv2d:
+                conv.quantizer = WeightQuantizer(bits: convolutions == 0 ? edgeWeightBits : weightBits, rescale: rescale)
+                convolutions += 1
+                return conv
+            case let linear as Linear:
+                linear.quantizer = WeightQuantizer(bits: edgeWeightBits, rescale: rescale)
+                return linear
+            case is ReLU:
+                activations += 1
+                return PACT(bits: activationBits, initialAlpha: beforeClassifier ? 10 : 8, name: "act\(activations)")
+            case let block as BasicBlock:
+                block.conv1.quantizer = WeightQuantizer(bits: weightBits, rescale: rescale)
+                block.conv2.quantizer = WeightQuantizer(bits: weightBits, rescale: rescale)
+                convolutions += 2
+                activations += 1
+                block.activation1 = PACT(bits: activationBits, initialAlpha: 8, name: "\(block.name).act1")
+                block.activation2 = PACT(bits: activationBits, initialAlpha: beforeClassifier ? 10 : 8, name: "\(block.name).act2")
+                return block
+            default:
+                return layer
+            }
+        }
+        let layers = network.layers
+        let lastActivation = layers.lastIndex { $0 is ReLU || $0 is BasicBlock }
+        return Sequential(layers.enumerated().map { convert($1, beforeClassifier: $0 == lastActivation) })
     }
 }

@@ -17,13 +17,16 @@ public struct TrainingSettings: Sendable, Codable, Equatable {
     public var seed: UInt64
     public var trainLimit: Int?
     public var testLimit: Int?
+    /// Conventional QAT precisions; nil = float.
+    public var quantization: Quantization?
 
     public init(model: String, dataset: DatasetName, dataDirectory: String?, epochs: Int, batchSize: Int, learningRate: Double,
                 momentum: Double, weightDecay: Double, nesterov: Bool, schedule: LearningRateSchedule, augmentation: Augmentation,
-                seed: UInt64, trainLimit: Int?, testLimit: Int?) {
+                seed: UInt64, trainLimit: Int?, testLimit: Int?, quantization: Quantization? = nil) {
         (self.model, self.dataset, self.dataDirectory, self.epochs, self.batchSize) = (model, dataset, dataDirectory, epochs, batchSize)
         (self.learningRate, self.momentum, self.weightDecay, self.nesterov) = (learningRate, momentum, weightDecay, nesterov)
         (self.schedule, self.augmentation, self.seed, self.trainLimit, self.testLimit) = (schedule, augmentation, seed, trainLimit, testLimit)
+        self.quantization = quantization
     }
 }
 
@@ -46,7 +49,8 @@ public final class TrainingRun {
         self.architecture = architecture
         train = try settings.dataset.load(train: true, directory: settings.dataDirectory).prefix(settings.trainLimit)
         test = try settings.dataset.load(train: false, directory: settings.dataDirectory).prefix(settings.testLimit)
-        model = architecture.build(channels: train.channels, size: train.size, classes: train.classes, seed: settings.seed)
+        model = architecture.build(channels: train.channels, size: train.size, classes: train.classes, seed: settings.seed,
+                                   quantization: settings.quantization)
         trainer = Trainer(model: model,
                           batches: Batches(dataset: train, batchSize: settings.batchSize, augmentation: settings.augmentation, seed: settings.seed),
                           epochs: settings.epochs, learningRate: settings.learningRate, momentum: settings.momentum,
@@ -91,7 +95,8 @@ public final class TrainingRun {
             "channels": String(train.channels), "size": String(train.size), "classes": String(train.classes),
             "epoch": String(completedEpochs), "step": String(trainer.step),
             "training": String(decoding: try TrainingRun.settingsEncoder.encode(settings), as: UTF8.self),
-            "weight_bits": "32", "activation_bits": "32",
+            "weight_bits": settings.quantization.map { String($0.weightBits) } ?? "32",
+            "activation_bits": settings.quantization.map { String($0.activationBits) } ?? "32",
         ]
         if let testAccuracy { metadata["test_accuracy"] = String(testAccuracy) }
         return Checkpoint(model: model, metadata: metadata, optimizer: trainer.optimizer)
@@ -107,7 +112,14 @@ public final class TrainingRun {
         guard let channels = m["channels"].flatMap(Int.init), let size = m["size"].flatMap(Int.init), let classes = m["classes"].flatMap(Int.init) else {
             throw CheckpointError(path, "__metadata__", "channels, size and classes are required")
         }
-        let model = architecture.build(channels: channels, size: size, classes: classes, seed: 0)
+        var quantization: Quantization?
+        if let w = m["weight_bits"].flatMap(Int.init), let a = m["activation_bits"].flatMap(Int.init), w < 32 || a < 32 {
+            guard (2...16).contains(w), (1...16).contains(a) else {
+                throw CheckpointError(path, "__metadata__.weight_bits", "\(w)-bit weights / \(a)-bit activations are not supported")
+            }
+            quantization = Quantization(weightBits: w, activationBits: a)
+        }
+        let model = architecture.build(channels: channels, size: size, classes: classes, seed: 0, quantization: quantization)
         try checkpoint.restore(into: model, file: path)
         let settings = m["training"].flatMap { try? JSONDecoder().decode(TrainingSettings.self, from: Data($0.utf8)) }
         return (model, settings, architecture, channels, size, classes)

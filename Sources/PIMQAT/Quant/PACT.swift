@@ -1,0 +1,50 @@
+/// PACT activation quantization (pim-qat.md §1): y = α · round_half_even(L · clip(x, 0, α) / α) / L
+/// with L = 2^b − 1 levels and a learnable clip α (no weight decay).
+///
+/// Backward (straight-through): ∂y/∂x = 1 inside (0, α), 0 outside; ∂y/∂α = 1 where x ≥ α.
+/// Replaces the ReLU before each quantized layer; its integer levels and the scale α/L are
+/// what a PIM array's DACs receive.
+public final class PACT: Layer {
+    public let bits: Int
+    public let alpha: Parameter
+    private var input: Tensor = Tensor(zeros: [0])
+
+    public init(bits: Int, initialAlpha: Float, name: String) {
+        precondition(bits >= 1 && bits <= 16, "PACT: \(bits) bits")
+        self.bits = bits
+        alpha = Parameter(name: "\(name).alpha", value: Tensor(shape: [1], data: [initialAlpha]), decays: false)
+    }
+
+    public var parameters: [Parameter] { [alpha] }
+    public var levels: Float { Float((1 << bits) - 1) }
+    /// Real activation = integer level × scale.
+    public var scale: Float { max(alpha.value.data[0], 1e-6) / levels }
+
+    /// The integer levels 0…2^b − 1 of `x`.
+    public func integerLevels(_ x: Tensor) -> [Int32] {
+        let a = max(alpha.value.data[0], 1e-6), l = levels
+        return x.data.map { Int32((min(max($0, 0), a) / a * l).rounded(.toNearestOrEven)) }
+    }
+
+    public func forward(_ input: Tensor, training: Bool) -> Tensor {
+        self.input = input
+        let s = scale
+        return Tensor(shape: input.shape, data: integerLevels(input).map { Float($0) * s })
+    }
+
+    public func backward(_ gradient: Tensor) -> Tensor {
+        let a = alpha.value.data[0]
+        var dAlpha: Float = 0
+        var dx = gradient
+        dx.data.withUnsafeMutableBufferPointer { dx in
+            input.data.withUnsafeBufferPointer { x in
+                for i in 0..<dx.count {
+                    if x[i] >= a { dAlpha += dx[i] }
+                    dx[i] = x[i] > 0 && x[i] < a ? dx[i] : 0
+                }
+            }
+        }
+        alpha.gradient.data[0] += dAlpha
+        return dx
+    }
+}

@@ -1,0 +1,52 @@
+import Foundation
+
+/// DoReFa-style weight quantization to the b-bit two's-complement grid (pim-qat.md §1).
+///
+/// Forward: w̃ = tanh(W) / max|tanh(W)|, integer q = clamp(round_half_even(w̃ · 2^(b−1)),
+/// −2^(b−1), 2^(b−1) − 1), quantized weight w_q = q / 2^(b−1), optionally times the detached
+/// rescale 1/(√fan · std(w_q)) that keeps a well-initialised net's float scale: fan = C_out·k²
+/// for convolutions (pim-qat.md §1), the fan-in for the classifier (which has no BN after it,
+/// so its scale is the logits' scale).
+/// Backward (straight-through): the rounding passes the gradient unchanged; tanh and the
+/// normalisation are differentiated with max|tanh(W)| and the rescale held constant.
+public struct WeightQuantizer: Sendable, Hashable, Codable {
+    public var bits: Int
+    public var rescale: Bool
+
+    public init(bits: Int, rescale: Bool = true) {
+        precondition(bits >= 2 && bits <= 16, "WeightQuantizer: \(bits) bits")
+        self.bits = bits
+        self.rescale = rescale
+    }
+
+    /// The result of quantizing one weight tensor.
+    public struct Quantized: Sendable {
+        /// Integers on the grid −2^(b−1)…2^(b−1)−1, as the PIM array holds them.
+        public var integers: [Int32]
+        /// Real weight = integer × scale.
+        public var scale: Float
+        /// The quantized real weights (integers × scale).
+        public var values: [Float]
+        /// ∂w_q/∂W per element (straight-through through the rounding).
+        public var derivative: [Float]
+    }
+
+    /// Quantizes `weights`; `fan` sets the rescale (see the type's description).
+    public func quantize(_ weights: [Float], fan: Int) -> Quantized {
+        let half = Float(1 << (bits - 1))
+        let t = weights.map { tanh($0) }
+        let maximum = max(t.map(abs).max() ?? 0, 1e-12)
+        let integers = t.map { Int32(min(max(($0 / maximum * half).rounded(.toNearestOrEven), -half), half - 1)) }
+        var scale = 1 / half
+        if rescale {
+            let values = integers.map { Float($0) * scale }
+            let mean = values.reduce(0, +) / Float(max(1, values.count))
+            let std = (values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Float(max(1, values.count))).squareRoot()
+            if std > 0 { scale /= (Float(fan).squareRoot() * std) }
+        }
+        // d(w_q)/dW = scale·half · d(w̃)/dW = scale·half · (1 − tanh²W) / max|tanh W|.
+        let factor = scale * half / maximum
+        return Quantized(integers: integers, scale: scale, values: integers.map { Float($0) * scale },
+                         derivative: t.map { factor * (1 - $0 * $0) })
+    }
+}

@@ -1,0 +1,75 @@
+import Foundation
+
+/// Training throughput of a model on random data, beside the GEMM work it stands on.
+public struct TrainingBenchmark: Sendable, Codable {
+    public var model: String
+    public var batchSize: Int
+    public var imageShape: [Int]
+    public var threads: Int
+    public var steps: Int
+    public var secondsPerStep: Double
+    public var imagesPerS: Double
+    /// FLOPs of the convolution and linear GEMMs per image, forward + both backward products (3×).
+    public var gemmFLOPsPerImage: Double
+    public var effectiveGFLOPS: Double
+
+    /// Times `steps` SGD steps (after one warm-up step) of `architecture` at `batchSize`.
+    public static func measure(_ architecture: ModelArchitecture, channels: Int, size: Int, classes: Int = 10, batchSize: Int,
+                               threads: Int, steps: Int = 3) -> TrainingBenchmark {
+        let previous = BLAS.threadCount
+        BLAS.threadCount = threads
+        defer { BLAS.threadCount = previous }
+        let model = architecture.build(channels: channels, size: size, classes: classes, seed: 1)
+        var initializer = TensorInitializer(seed: 2)
+        let images = initializer.normal([batchSize, channels, size, size], sigma: 1)
+        let labels = (0..<batchSize).map { $0 % classes }
+        let optimizer = SGD(parameters: model.parameters, learningRate: 0.01, momentum: 0.9, weightDecay: 5e-4)
+        func step() {
+            optimizer.zeroGradients()
+            let result = SoftmaxCrossEntropy.evaluate(logits: model.forward(images, training: true), labels: labels)
+            _ = model.backward(result.gradient)
+            optimizer.step()
+        }
+        step()
+        let start = DispatchTime.now().uptimeNanoseconds
+        for _ in 0..<steps { step() }
+        let perStep = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 / Double(steps)
+        let flops = 3 * model.forwardGEMMFLOPs(inputShape: [1, channels, size, size])
+        let imagesPerS = Double(batchSize) / perStep
+        return TrainingBenchmark(model: architecture.description, batchSize: batchSize, imageShape: [channels, size, size],
+                                 threads: threads, steps: steps, secondsPerStep: perStep, imagesPerS: imagesPerS,
+                                 gemmFLOPsPerImage: flops, effectiveGFLOPS: flops * imagesPerS / 1e9)
+    }
+}
+
+extension Sequential {
+    /// FLOPs of the forward GEMMs (2·M·N·K per convolution and linear layer) for one input of `inputShape`.
+    public func forwardGEMMFLOPs(inputShape: [Int]) -> Double {
+        var shape = inputShape
+        var flops = 0.0
+        func visit(_ layer: any Layer) {
+            switch layer {
+            case let conv as Conv2d:
+                let (ho, wo) = (conv.outputSize(shape[2]), conv.outputSize(shape[3]))
+                flops += 2 * Double(conv.outChannels * conv.inChannels * conv.kernel * conv.kernel * shape[0] * ho * wo)
+                shape = [shape[0], conv.outChannels, ho, wo]
+            case let block as BasicBlock:
+                visit(block.conv1)
+                visit(block.conv2)
+            case let linear as Linear:
+                flops += 2 * Double(shape[0] * linear.inFeatures * linear.outFeatures)
+                shape = [shape[0], linear.outFeatures]
+            case let pool as MaxPool2d:
+                shape = [shape[0], shape[1], shape[2] / pool.size, shape[3] / pool.size]
+            case is GlobalAveragePool:
+                shape = [shape[0], shape[1]]
+            case is Flatten:
+                shape = [shape[0], shape.dropFirst().reduce(1, *)]
+            default:
+                break
+            }
+        }
+        layers.forEach(visit)
+        return flops
+    }
+}

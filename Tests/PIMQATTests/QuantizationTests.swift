@@ -1,0 +1,87 @@
+import Foundation
+import Testing
+@testable import PIMQAT
+
+@Suite("Conventional QAT")
+struct QuantizationTests {
+    @Test(arguments: [2, 4, 8])
+    func doReFaWeightsLieOnTheTwosComplementGrid(bits: Int) {
+        let weights = GradientCheckTests.random([200], seed: 1).data
+        let q = WeightQuantizer(bits: bits, rescale: false).quantize(weights, fan: 1)
+        let half = Int32(1 << (bits - 1))
+        #expect(q.integers.allSatisfy { (-half...(half - 1)).contains($0) })
+        #expect(q.scale == 1 / Float(half))
+        #expect(zip(q.values, q.integers).allSatisfy { $0 == Float($1) * q.scale })
+        // The largest |tanh(W)| maps to the grid's end.
+        let top = weights.indices.max { abs(weights[$0]) < abs(weights[$1]) }!
+        #expect(abs(q.integers[top]) >= half - 1)
+    }
+
+    /// The straight-through derivative is the derivative of the un-rounded map
+    /// W ↦ scale·2^(b−1)·tanh(W)/max|tanh W| with the maximum held fixed.
+    @Test func straightThroughDerivativeMatchesTheUnroundedMap() {
+        let weights: [Float] = [0.3, -0.8, 1.2, 0.05]
+        let q = WeightQuantizer(bits: 4, rescale: true).quantize(weights, fan: 9)
+        let maximum = weights.map { tanh(Double($0)) }.map(abs).max()!
+        for (i, w) in weights.enumerated() where i != 2 {  // index 2 holds the maximum
+            let h = 1e-4
+            let numeric = (tanh(Double(w) + h) - tanh(Double(w) - h)) / (2 * h) / maximum * Double(q.scale) * 8
+            #expect(abs(Double(q.derivative[i]) - numeric) < 1e-4 * max(1, abs(numeric)))
+        }
+    }
+
+    @Test func rescaleSetsTheStandardDeviation() {
+        let weights = GradientCheckTests.random([16 * 9 * 8], seed: 2).data
+        let q = WeightQuantizer(bits: 4).quantize(weights, fan: 16 * 9)
+        let mean = q.values.reduce(0, +) / Float(q.values.count)
+        let std = (q.values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Float(q.values.count)).squareRoot()
+        #expect(abs(std - 1 / 12) < 1e-4)  // 1/√144
+    }
+
+    @Test func pactQuantizesToLevelsAndPassesGradientsInsideTheClip() {
+        let pact = PACT(bits: 2, initialAlpha: 3, name: "a")
+        let x = Tensor(shape: [6], data: [-1, 0.4, 0.6, 2.9, 3.5, 10])
+        let y = pact.forward(x, training: true)
+        // L = 3 levels of 1: round(x) clipped to 0…3.
+        #expect(y.data == [0, 0, 1, 3, 3, 3])
+        #expect(pact.integerLevels(x) == [0, 0, 1, 3, 3, 3])
+        pact.alpha.zeroGradient()
+        let dx = pact.backward(Tensor(shape: [6], data: [1, 1, 1, 1, 1, 1]))
+        #expect(dx.data == [0, 1, 1, 1, 0, 0])
+        #expect(pact.alpha.gradient.data == [2])  // the two inputs at or above α
+    }
+
+    /// The quantized convolution's weight gradient is the float convolution's gradient at w_q,
+    /// times the straight-through derivative.
+    @Test func quantizedConvolutionGradientGoesStraightThrough() {
+        var initializer = TensorInitializer(seed: 3)
+        let conv = Conv2d(2, 3, kernel: 3, padding: 1, initializer: &initializer)
+        conv.quantizer = WeightQuantizer(bits: 4)
+        let x = GradientCheckTests.random([2, 2, 5, 5], seed: 4)
+        let y = conv.forward(x, training: true)
+        let r = GradientCheckTests.random(y.shape, seed: 5)
+        conv.weight.zeroGradient()
+        _ = conv.backward(r)
+        let q = conv.quantized!
+        var copy = TensorInitializer(seed: 3)
+        let float = Conv2d(2, 3, kernel: 3, padding: 1, initializer: &copy)
+        float.weight.value = Tensor(shape: float.weight.value.shape, data: q.values)
+        #expect(float.forward(x, training: true) == y)
+        float.weight.zeroGradient()
+        _ = float.backward(r)
+        for i in 0..<q.values.count {
+            #expect(abs(conv.weight.gradient.data[i] - float.weight.gradient.data[i] * q.derivative[i]) < 1e-4)
+        }
+    }
+
+    @Test func quantizedResNetKeepsEdgeLayersAtEightBits() {
+        let model = ModelArchitecture.resnet(depth: 20).build(channels: 1, size: 28, classes: 10, seed: 1,
+                                                              quantization: Quantization(weightBits: 4, activationBits: 4))
+        let first = model.layers.first as! Conv2d
+        let last = model.layers.last as! Linear
+        #expect(first.quantizer?.bits == 8 && last.quantizer?.bits == 8)
+        let blocks = model.layers.compactMap { $0 as? BasicBlock }
+        #expect(blocks.count == 9 && blocks.allSatisfy { $0.conv1.quantizer?.bits == 4 && $0.activation1 is PACT })
+        #expect(model.parameters.filter { $0.name.hasSuffix(".alpha") }.count == 19)
+    }
+}

@@ -97,8 +97,16 @@ struct Train: ParsableCommand {
             let epoch = run.completedEpochs + 1
             let start = Date()
             let bar = ProgressBar(label: "epoch \(epoch)/\(settings.epochs)")
-            let (train, test) = try run.trainNextEpoch { batch, batches, loss, accuracy in
-                bar.update(batch, of: batches, detail: "loss \(Format.number(loss, digits: 4)) acc \(Format.percent(accuracy))")
+            let train: Evaluation, test: Evaluation
+            do {
+                (train, test) = try run.trainNextEpoch { batch, batches, loss, accuracy in
+                    bar.update(batch, of: batches, detail: "loss \(Format.number(loss, digits: 4)) acc \(Format.percent(accuracy))")
+                }
+            } catch let error as TrainingDivergedError {
+                bar.finish()
+                let lastGood = run.completedEpochs > 0 || resume != nil
+                    ? "last good checkpoint: \(destination) (epoch \(run.completedEpochs))" : "no checkpoint was written yet"
+                throw CommandLineError("\(error.description); \(lastGood)")
             }
             bar.finish()
             let seconds = Date().timeIntervalSince(start)

@@ -58,6 +58,18 @@ struct TrainCommandTests {
         #expect(a == b)
     }
 
+    @Test func divergenceStopsWithTheStepAndLayer() throws {
+        let dir = try Self.directory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let result = try PimctlRunner.run(["train", "--model", "small-cnn", "--train-limit", "200", "--test-limit", "50", "--batch-size", "50",
+                                           "--threads", "1", "--epochs", "2", "--lr", "1e30", "--out", "\(dir)/d.safetensors"])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("training diverged at step"), "\(result.stderr)")
+        #expect(result.stderr.contains("no checkpoint was written yet"), "\(result.stderr)")
+        #expect(result.stderr.split(separator: "\n").count == 1)
+        #expect(!FileManager.default.fileExists(atPath: "\(dir)/d.safetensors"))
+    }
+
     @Test func badInputsGiveOneLine() throws {
         let dir = try Self.directory()
         defer { try? FileManager.default.removeItem(atPath: dir) }

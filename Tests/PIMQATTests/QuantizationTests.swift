@@ -84,4 +84,23 @@ struct QuantizationTests {
         #expect(blocks.count == 9 && blocks.allSatisfy { $0.conv1.quantizer?.bits == 4 && $0.activation1 is PACT })
         #expect(model.parameters.filter { $0.name.hasSuffix(".alpha") }.count == 19)
     }
+
+    /// Training results do not depend on the thread count: convolutions run fixed chunks of
+    /// images with single-threaded GEMMs and sum weight gradients in chunk order.
+    @Test func convolutionGradientsDoNotDependOnTheThreadCount() {
+        func gradients(threads: Int) -> ([Float], [Float], [Float]) {
+            let previous = BLAS.threadCount
+            BLAS.threadCount = threads
+            defer { BLAS.threadCount = previous }
+            var initializer = TensorInitializer(seed: 6)
+            let conv = Conv2d(3, 8, kernel: 3, stride: 2, padding: 1, initializer: &initializer)
+            let x = GradientCheckTests.random([37, 3, 12, 12], seed: 7)
+            let y = conv.forward(x, training: true)
+            conv.weight.zeroGradient()
+            let dx = conv.backward(GradientCheckTests.random(y.shape, seed: 8))
+            return (y.data, dx.data, conv.weight.gradient.data)
+        }
+        let one = gradients(threads: 1), two = gradients(threads: 2)
+        #expect(one.0 == two.0 && one.1 == two.1 && one.2 == two.2)
+    }
 }

@@ -1,8 +1,14 @@
-/// 2-D convolution by im2col and one SGEMM per batch.
+/// 2-D convolution by im2col and SGEMM, a chunk of images at a time.
 ///
 /// Weights are O×C×k×k; the im2col rows run input channel outermost, then kernel row, then
 /// column — the fan-in order in which the PIM engine groups inputs per conversion.
 /// No bias (the ResNets follow every convolution with batch norm).
+///
+/// Images are processed in fixed chunks of ``chunkSize``: each image's patches
+/// ((C·k·k) × (Ho·Wo), small enough to stay in cache) feed one SGEMM whose output is already
+/// the image's O × Ho × Wo block. Chunks run in parallel on `BLAS.threadCount` workers with
+/// single-threaded OpenBLAS inside, and weight gradients are summed per chunk in chunk order,
+/// so results do not depend on the thread count.
 public final class Conv2d: Layer {
     public let inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: Int
     public let weight: Parameter
@@ -10,11 +16,9 @@ public final class Conv2d: Layer {
     public var quantizer: WeightQuantizer?
     /// The weights the last forward used, quantized if a quantizer is set.
     public private(set) var quantized: WeightQuantizer.Quantized?
-    /// Workspaces kept across steps: the forward patches (needed again by backward) and their
-    /// gradient. Reusing them avoids page-faulting tens of megabytes in every step.
-    private var columns: [Float] = []
-    private var dColumns: [Float] = []
-    private var inputShape: [Int] = []
+    private var input: Tensor = Tensor(zeros: [0])
+    /// Images per chunk of work; fixed, so that sums never depend on the thread count.
+    static let chunkSize = 8
 
     public init(_ inChannels: Int, _ outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0,
                 initializer: inout TensorInitializer, name: String = "conv") {
@@ -36,88 +40,121 @@ public final class Conv2d: Layer {
 
     public func forward(_ input: Tensor, training: Bool) -> Tensor {
         precondition(input.rank == 4 && input.shape[1] == inChannels, "Conv2d: input \(input.shape), expected N×\(inChannels)×H×W")
-        inputShape = input.shape
+        self.input = input
         let (n, h, w) = (input.shape[0], input.shape[2], input.shape[3])
         let (ho, wo) = (outputSize(h), outputSize(w))
-        let rows = inChannels * kernel * kernel, cols = n * ho * wo
-        im2col(input.data, n: n, h: h, w: w, ho: ho, wo: wo, into: &columns)
+        let rows = inChannels * kernel * kernel, pixels = ho * wo
         quantized = quantizer?.quantize(weight.value.data, fan: outChannels * kernel * kernel)
-        var product = [Float](repeating: 0, count: outChannels * cols)
-        (quantized?.values ?? weight.value.data).withUnsafeBufferPointer { a in
-            columns.withUnsafeBufferPointer { b in
-                product.withUnsafeMutableBufferPointer { c in
-                    BLAS.sgemm(m: outChannels, n: cols, k: rows, a: a.baseAddress!, lda: rows,
-                               b: b.baseAddress!, ldb: cols, c: c.baseAddress!, ldc: cols)
+        var output = [Float](repeating: 0, count: n * outChannels * pixels)
+        let weights = quantized?.values ?? weight.value.data
+        weights.withUnsafeBufferPointer { wv in
+            input.data.withUnsafeBufferPointer { x in
+                output.withUnsafeMutableBufferPointer { y in
+                    let y = UnsafeSendablePointer(y.baseAddress!)
+                    forEachChunk(n) { _, images, columns in
+                        for image in images {
+                            im2col(x.baseAddress! + image * inChannels * h * w, h: h, w: w, ho: ho, wo: wo, into: columns)
+                            BLAS.sgemm(m: outChannels, n: pixels, k: rows, a: wv.baseAddress!, lda: rows,
+                                       b: columns, ldb: pixels, c: y.pointer + image * outChannels * pixels, ldc: pixels)
+                        }
+                    }
                 }
             }
         }
-        // O × (N·Ho·Wo) → N × O × Ho × Wo.
-        return Tensor(shape: [n, outChannels, ho, wo], data: Conv2d.swapLeading(product, outer: outChannels, inner: n, block: ho * wo))
+        return Tensor(shape: [n, outChannels, ho, wo], data: output)
     }
 
     public func backward(_ gradient: Tensor) -> Tensor {
-        let (n, h, w) = (inputShape[0], inputShape[2], inputShape[3])
+        let (n, h, w) = (input.shape[0], input.shape[2], input.shape[3])
         let (ho, wo) = (outputSize(h), outputSize(w))
-        let rows = inChannels * kernel * kernel, cols = n * ho * wo
-        let dy = Conv2d.swapLeading(gradient.data, outer: n, inner: outChannels, block: ho * wo)  // O × (N·Ho·Wo)
-        if dColumns.count != rows * cols { dColumns = [Float](repeating: 0, count: rows * cols) }
-        var dWeights = [Float](repeating: 0, count: weight.value.count)
-        dy.withUnsafeBufferPointer { dy in
-            columns.withUnsafeBufferPointer { x in
-                dWeights.withUnsafeMutableBufferPointer { dw in
-                    // ∂L/∂w_q = dY · colsᵀ
-                    BLAS.sgemm(.none, .transposed, m: outChannels, n: rows, k: cols, a: dy.baseAddress!, lda: cols,
-                               b: x.baseAddress!, ldb: cols, c: dw.baseAddress!, ldc: rows)
-                }
-            }
-            (quantized?.values ?? weight.value.data).withUnsafeBufferPointer { wv in
-                dColumns.withUnsafeMutableBufferPointer { dc in
-                    // dcols = Wᵀ · dY
-                    BLAS.sgemm(.transposed, .none, m: rows, n: cols, k: outChannels, a: wv.baseAddress!, lda: rows,
-                               b: dy.baseAddress!, ldb: cols, c: dc.baseAddress!, ldc: cols)
+        let rows = inChannels * kernel * kernel, pixels = ho * wo
+        let chunks = (n + Conv2d.chunkSize - 1) / Conv2d.chunkSize
+        var chunkGradients = [Float](repeating: 0, count: chunks * outChannels * rows)
+        var dx = [Float](repeating: 0, count: input.count)
+        let weights = quantized?.values ?? weight.value.data
+        weights.withUnsafeBufferPointer { wv in
+            input.data.withUnsafeBufferPointer { x in
+                gradient.data.withUnsafeBufferPointer { dy in
+                    chunkGradients.withUnsafeMutableBufferPointer { dw in
+                        dx.withUnsafeMutableBufferPointer { dx in
+                            let dw = UnsafeSendablePointer(dw.baseAddress!), dx = UnsafeSendablePointer(dx.baseAddress!)
+                            forEachChunk(n, extraBuffer: true) { chunk, images, columns in
+                                let dColumns = columns + rows * pixels
+                                for image in images {
+                                    let g = dy.baseAddress! + image * outChannels * pixels
+                                    // The image's patches again (cheaper than keeping every image's).
+                                    im2col(x.baseAddress! + image * inChannels * h * w, h: h, w: w, ho: ho, wo: wo, into: columns)
+                                    // ∂L/∂w_q of this chunk += dY · colsᵀ
+                                    BLAS.sgemm(.none, .transposed, m: outChannels, n: rows, k: pixels, a: g, lda: pixels,
+                                               b: columns, ldb: pixels, beta: 1, c: dw.pointer + chunk * outChannels * rows, ldc: rows)
+                                    // dcols = Wᵀ · dY, then back to the image's pixels.
+                                    BLAS.sgemm(.transposed, .none, m: rows, n: pixels, k: outChannels, a: wv.baseAddress!, lda: rows,
+                                               b: g, ldb: pixels, c: dColumns, ldc: pixels)
+                                    col2im(dColumns, h: h, w: w, ho: ho, wo: wo, into: dx.pointer + image * inChannels * h * w)
+                                }
+                            }
+                        }
+                    }
                 }
             }
         }
-        // ∂L/∂W: straight through the quantizer's rounding.
+        // Chunks summed in order, then straight through the quantizer's rounding.
         let derivative = quantized?.derivative
-        for i in 0..<dWeights.count { weight.gradient.data[i] += dWeights[i] * (derivative?[i] ?? 1) }
-        return Tensor(shape: inputShape, data: col2im(dColumns, n: n, h: h, w: w, ho: ho, wo: wo))
+        for i in 0..<(outChannels * rows) {
+            var sum: Float = 0
+            for chunk in 0..<chunks { sum += chunkGradients[chunk * outChannels * rows + i] }
+            weight.gradient.data[i] += sum * (derivative?[i] ?? 1)
+        }
+        return Tensor(shape: input.shape, data: dx)
     }
 
-    /// (C·k·k) × (N·Ho·Wo) patches, zero outside the padded input, written over `result`.
-    func im2col(_ x: [Float], n: Int, h: Int, w: Int, ho: Int, wo: Int, into result: inout [Float]) {
-        let cols = n * ho * wo
-        if result.count != inChannels * kernel * kernel * cols { result = [Float](repeating: 0, count: inChannels * kernel * kernel * cols) }
+    /// Runs `body(chunk, images, workspace)` for every chunk of ``chunkSize`` images, spread over
+    /// `BLAS.threadCount` workers (OpenBLAS single-threaded meanwhile). The workspace holds one
+    /// image's patches (two with `extraBuffer`); each worker has its own.
+    func forEachChunk(_ n: Int, extraBuffer: Bool = false, _ body: (Int, Range<Int>, UnsafeMutablePointer<Float>) -> Void) {
+        let chunks = (n + Conv2d.chunkSize - 1) / Conv2d.chunkSize
+        let workers = max(1, min(BLAS.threadCount, chunks))
+        let previous = BLAS.threadCount
+        BLAS.threadCount = 1
+        defer { BLAS.threadCount = previous }
+        let size = inChannels * kernel * kernel * outputSize(input.shape[2]) * outputSize(input.shape[3]) * (extraBuffer ? 2 : 1)
+        parallelFor(workers, workPerItem: 1 << 17) { worker in
+            let workspace = UnsafeMutablePointer<Float>.allocate(capacity: size)
+            defer { workspace.deallocate() }
+            var chunk = worker
+            while chunk < chunks {
+                body(chunk, (chunk * Conv2d.chunkSize)..<min(n, (chunk + 1) * Conv2d.chunkSize), workspace)
+                chunk += workers
+            }
+        }
+    }
+
+    /// One image's (C·k·k) × (Ho·Wo) patches, zero outside the padded input.
+    func im2col(_ x: UnsafePointer<Float>, h: Int, w: Int, ho: Int, wo: Int, into out: UnsafeMutablePointer<Float>) {
         let (k, s, p) = (kernel, stride, padding)
-        x.withUnsafeBufferPointer { x in
-            result.withUnsafeMutableBufferPointer { out in
-                let out = UnsafeSendablePointer(out.baseAddress!)
-                parallelFor(inChannels, workPerItem: k * k * cols) { c in
-                    for ki in 0..<k {
-                        for kj in 0..<k {
-                            let row = out.pointer + ((c * k + ki) * k + kj) * cols
-                            for image in 0..<n {
-                                let plane = x.baseAddress! + (image * inChannels + c) * h * w
-                                for oh in 0..<ho {
-                                    let ih = oh * s - p + ki
-                                    let target = row + (image * ho + oh) * wo
-                                    guard ih >= 0 && ih < h else {
-                                        target.update(repeating: 0, count: wo)
-                                        continue
-                                    }
-                                    // Output columns whose input column lies inside the image: [first, last).
-                                    let first = min(wo, max(0, (p - kj + s - 1) / s))
-                                    let last = max(first, min(wo, (w - 1 + p - kj) / s + 1))
-                                    if first > 0 { target.update(repeating: 0, count: first) }
-                                    if last < wo { (target + last).update(repeating: 0, count: wo - last) }
-                                    let source = plane + ih * w + first * s - p + kj
-                                    if s == 1 {
-                                        (target + first).update(from: source, count: last - first)
-                                    } else {
-                                        for ow in first..<last { target[ow] = source[(ow - first) * s] }
-                                    }
-                                }
-                            }
+        let pixels = ho * wo
+        for c in 0..<inChannels {
+            let plane = x + c * h * w
+            for ki in 0..<k {
+                for kj in 0..<k {
+                    let row = out + ((c * k + ki) * k + kj) * pixels
+                    // Output columns whose input column lies inside the image: [first, last).
+                    let first = min(wo, max(0, (p - kj + s - 1) / s))
+                    let last = max(first, min(wo, (w - 1 + p - kj) / s + 1))
+                    for oh in 0..<ho {
+                        let ih = oh * s - p + ki
+                        let target = row + oh * wo
+                        guard ih >= 0 && ih < h else {
+                            target.update(repeating: 0, count: wo)
+                            continue
+                        }
+                        if first > 0 { target.update(repeating: 0, count: first) }
+                        if last < wo { (target + last).update(repeating: 0, count: wo - last) }
+                        let source = plane + ih * w + first * s - p + kj
+                        if s == 1 {
+                            (target + first).update(from: source, count: last - first)
+                        } else {
+                            for ow in first..<last { target[ow] = source[(ow - first) * s] }
                         }
                     }
                 }
@@ -125,55 +162,31 @@ public final class Conv2d: Layer {
         }
     }
 
-    /// Adds each patch gradient back to the input position it came from.
-    func col2im(_ columns: [Float], n: Int, h: Int, w: Int, ho: Int, wo: Int) -> [Float] {
-        let cols = n * ho * wo
-        var result = [Float](repeating: 0, count: n * inChannels * h * w)
+    /// Adds one image's patch gradients back to the input positions they came from.
+    func col2im(_ columns: UnsafePointer<Float>, h: Int, w: Int, ho: Int, wo: Int, into dx: UnsafeMutablePointer<Float>) {
         let (k, s, p) = (kernel, stride, padding)
-        columns.withUnsafeBufferPointer { dc in
-            result.withUnsafeMutableBufferPointer { dx in
-                let dx = UnsafeSendablePointer(dx.baseAddress!)
-                parallelFor(inChannels, workPerItem: k * k * cols) { c in
-                    for ki in 0..<k {
-                        for kj in 0..<k {
-                            let row = dc.baseAddress! + ((c * k + ki) * k + kj) * cols
-                            for image in 0..<n {
-                                let plane = dx.pointer + (image * inChannels + c) * h * w
-                                for oh in 0..<ho {
-                                    let ih = oh * s - p + ki
-                                    guard ih >= 0 && ih < h else { continue }
-                                    let source = row + (image * ho + oh) * wo
-                                    let first = min(wo, max(0, (p - kj + s - 1) / s))
-                                    let last = max(first, min(wo, (w - 1 + p - kj) / s + 1))
-                                    let target = plane + ih * w + first * s - p + kj
-                                    if s == 1 {
-                                        for ow in first..<last { target[ow - first] += source[ow] }
-                                    } else {
-                                        for ow in first..<last { target[(ow - first) * s] += source[ow] }
-                                    }
-                                }
-                            }
+        let pixels = ho * wo
+        for c in 0..<inChannels {
+            let plane = dx + c * h * w
+            for ki in 0..<k {
+                for kj in 0..<k {
+                    let row = columns + ((c * k + ki) * k + kj) * pixels
+                    let first = min(wo, max(0, (p - kj + s - 1) / s))
+                    let last = max(first, min(wo, (w - 1 + p - kj) / s + 1))
+                    for oh in 0..<ho {
+                        let ih = oh * s - p + ki
+                        guard ih >= 0 && ih < h else { continue }
+                        let source = row + oh * wo
+                        let target = plane + ih * w + first * s - p + kj
+                        if s == 1 {
+                            for ow in first..<last { target[ow - first] += source[ow] }
+                        } else {
+                            for ow in first..<last { target[(ow - first) * s] += source[ow] }
                         }
                     }
                 }
             }
         }
-        return result
-    }
-
-    /// Swaps the two leading axes of an outer × inner × block array.
-    static func swapLeading(_ values: [Float], outer: Int, inner: Int, block: Int) -> [Float] {
-        var result = [Float](repeating: 0, count: values.count)
-        values.withUnsafeBufferPointer { v in
-            result.withUnsafeMutableBufferPointer { r in
-                for a in 0..<outer {
-                    for b in 0..<inner {
-                        (r.baseAddress! + (b * outer + a) * block).update(from: v.baseAddress! + (a * inner + b) * block, count: block)
-                    }
-                }
-            }
-        }
-        return result
     }
 }
 

@@ -58,6 +58,17 @@ struct TrainCommandTests {
         #expect(a == b)
     }
 
+    @Test func theThreadCountDoesNotChangeTheResult() throws {
+        let dir = try Self.directory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let base = Self.small.filter { $0 != "--threads" && $0 != "1" } + ["--epochs", "1"]
+        for threads in ["1", "2"] {
+            let result = try PimctlRunner.run(["train"] + base + ["--threads", threads, "--out", "\(dir)/t\(threads).safetensors"])
+            #expect(result.status == 0, "\(result.stderr)")
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: "\(dir)/t1.safetensors")) == Data(contentsOf: URL(fileURLWithPath: "\(dir)/t2.safetensors")))
+    }
+
     @Test func divergenceStopsWithTheStepAndLayer() throws {
         let dir = try Self.directory()
         defer { try? FileManager.default.removeItem(atPath: dir) }

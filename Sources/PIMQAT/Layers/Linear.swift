@@ -1,4 +1,6 @@
 /// A fully connected layer: y = x · Wᵀ + b for x of shape N × in, W of shape out × in.
+/// Its products are small and run on one OpenBLAS thread, so results do not depend on the
+/// thread count.
 public final class Linear: Layer {
     public let inFeatures: Int, outFeatures: Int
     public let weight: Parameter
@@ -25,6 +27,7 @@ public final class Linear: Layer {
         var out = [Float](repeating: 0, count: n * outFeatures)
         for row in 0..<n { for o in 0..<outFeatures { out[row * outFeatures + o] = bias.value.data[o] } }
         quantized = quantizer?.quantize(weight.value.data, fan: inFeatures)
+        BLAS.singleThreaded {
         input.data.withUnsafeBufferPointer { x in
             (quantized?.values ?? weight.value.data).withUnsafeBufferPointer { w in
                 out.withUnsafeMutableBufferPointer { y in
@@ -33,6 +36,7 @@ public final class Linear: Layer {
                 }
             }
         }
+        }
         return Tensor(shape: [n, outFeatures], data: out)
     }
 
@@ -40,6 +44,7 @@ public final class Linear: Layer {
         let n = input.shape[0]
         var dx = [Float](repeating: 0, count: n * inFeatures)
         var dWeights = [Float](repeating: 0, count: weight.value.count)
+        BLAS.singleThreaded {
         gradient.data.withUnsafeBufferPointer { dy in
             input.data.withUnsafeBufferPointer { x in
                 dWeights.withUnsafeMutableBufferPointer { dw in
@@ -53,6 +58,7 @@ public final class Linear: Layer {
                                b: w.baseAddress!, ldb: inFeatures, c: dx.baseAddress!, ldc: inFeatures)
                 }
             }
+        }
         }
         let derivative = quantized?.derivative
         for i in 0..<dWeights.count { weight.gradient.data[i] += dWeights[i] * (derivative?[i] ?? 1) }

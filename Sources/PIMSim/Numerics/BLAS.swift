@@ -80,6 +80,16 @@ public enum BLAS {
         return c
     }
 
+    /// Runs `body` with OpenBLAS on one thread: for small products, and wherever results must
+    /// not depend on how OpenBLAS splits work across threads (its partitioning can change the
+    /// last bits of a product).
+    public static func singleThreaded<Result>(_ body: () throws -> Result) rethrows -> Result {
+        let previous = threadCount
+        threadCount = 1
+        defer { threadCount = previous }
+        return try body()
+    }
+
     /// The number of threads OpenBLAS uses for one call. Setting it affects the whole process.
     ///
     /// When work is already parallelised around BLAS calls, set this to 1 to avoid

@@ -5,23 +5,29 @@ public final class ReLU: Layer {
     public init() {}
 
     public func forward(_ input: Tensor, training: Bool) -> Tensor {
-        var y = input
-        y.data.withUnsafeMutableBufferPointer { y in
-            for i in 0..<y.count { y[i] = max(y[i], 0) }
+        let count = input.count
+        let y = [Float](unsafeUninitializedCapacity: count) { out, initialized in
+            input.data.withUnsafeBufferPointer { x in
+                for i in 0..<count { out[i] = max(x[i], 0) }
+            }
+            initialized = count
         }
-        output = y
-        return y
+        output = Tensor(shape: input.shape, data: y)
+        return output
     }
 
     /// The gradient passes where the output is positive.
     public func backward(_ gradient: Tensor) -> Tensor {
-        var dx = gradient
-        dx.data.withUnsafeMutableBufferPointer { dx in
-            output.data.withUnsafeBufferPointer { y in
-                for i in 0..<dx.count { dx[i] = y[i] > 0 ? dx[i] : 0 }  // a select, not a branch on random signs
+        let count = gradient.count
+        let dx = [Float](unsafeUninitializedCapacity: count) { out, initialized in
+            gradient.data.withUnsafeBufferPointer { g in
+                output.data.withUnsafeBufferPointer { y in
+                    for i in 0..<count { out[i] = y[i] > 0 ? g[i] : 0 }  // a select, not a branch on random signs
+                }
             }
+            initialized = count
         }
-        return dx
+        return Tensor(shape: gradient.shape, data: dx)
     }
 }
 

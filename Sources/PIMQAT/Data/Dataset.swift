@@ -37,13 +37,10 @@ public enum DatasetName: String, Sendable, CaseIterable, Codable {
     case cifar10
     case cifar100
 
-    /// The default directory: the Debian package's for Fashion-MNIST; others need `--data-dir`.
+    /// The default directory: the Debian package's for Fashion-MNIST (`dataset-fashion-mnist`);
+    /// Debian packages no other, so the rest need `--data-dir`.
     public var defaultDirectory: String? {
-        switch self {
-        case .fashionMNIST: "/usr/share/datasets/fashion-mnist"
-        case .mnist: "/usr/share/datasets/mnist"
-        case .cifar10, .cifar100: nil
-        }
+        self == .fashionMNIST ? "/usr/share/datasets/fashion-mnist" : nil
     }
 
     /// Loads the training or test split from `directory` (default: ``defaultDirectory``).
@@ -96,7 +93,7 @@ public enum IDXFile {
 
     public static func read(path: String) throws(DatasetError) -> Contents {
         guard let raw = FileManager.default.contents(atPath: path) else {
-            throw DatasetError(path, "file", "cannot be read (is the dataset installed? Fashion-MNIST: apt-get install dataset-fashion-mnist)")
+            throw DatasetError(path, "file", "cannot be read (Fashion-MNIST: apt-get install dataset-fashion-mnist; other datasets: --data-dir)")
         }
         let data: Data
         do {

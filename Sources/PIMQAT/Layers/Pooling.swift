@@ -37,16 +37,16 @@ public final class MaxPool2d: Layer {
         for plane in 0..<nc {
             for oh in 0..<ho {
                 for ow in 0..<wo {
-                    var best = -Float.infinity, where_ = 0
+                    var best = -Float.infinity, position = 0
                     for i in 0..<size {
                         for j in 0..<size {
                             let index = plane * h * w + (oh * size + i) * w + ow * size + j
-                            if input.data[index] > best { best = input.data[index]; where_ = index }
+                            if input.data[index] > best { best = input.data[index]; position = index }
                         }
                     }
                     let o = (plane * ho + oh) * wo + ow
                     out[o] = best
-                    argmax[o] = where_
+                    argmax[o] = position
                 }
             }
         }

@@ -30,6 +30,11 @@ public struct TrainingSettings: Sendable, Codable, Equatable {
     }
 }
 
+/// A model name that is not one of the architectures this tool builds.
+public struct UnknownModelError: Error, Sendable, UserInputError {
+    public var description: String
+}
+
 /// A model, its data and its trainer, started fresh or resumed from a checkpoint.
 public final class TrainingRun {
     public let settings: TrainingSettings
@@ -43,7 +48,7 @@ public final class TrainingRun {
 
     public init(settings: TrainingSettings) throws {
         guard let architecture = ModelArchitecture(name: settings.model) else {
-            throw DatasetError("unknown model '\(settings.model)' (resnet20, resnet32, resnet44, resnet56, small-cnn)")
+            throw UnknownModelError(description: "unknown model '\(settings.model)' (resnet20, resnet32, resnet44, resnet56, small-cnn)")
         }
         self.settings = settings
         self.architecture = architecture

@@ -19,25 +19,25 @@ struct Train: ParsableCommand {
               pimctl train --resume resnet20.safetensors
             """)
 
-    @Option(help: "Model: resnet20, resnet32, resnet44, resnet56, small-cnn.")
-    var model = "small-cnn"
+    @Option(help: "Model: resnet20, resnet32, resnet44, resnet56, small-cnn (default small-cnn).")
+    var model: String?
 
-    @Option(help: "Dataset: fashion-mnist, mnist, cifar10, cifar100.")
-    var data: DatasetName = .fashionMNIST
+    @Option(help: "Dataset: fashion-mnist, mnist, cifar10, cifar100 (default fashion-mnist).")
+    var data: DatasetName?
 
     @Option(help: "Directory with the dataset's files (default: the Debian package's for Fashion-MNIST).")
     var dataDir: String?
 
-    @Option(help: "Epochs.") var epochs = 10
-    @Option(help: "Batch size.") var batchSize = 128
-    @Option(help: "Base learning rate.") var lr = 0.1
-    @Option(help: "SGD momentum.") var momentum = 0.9
-    @Option(help: "Weight decay on weights (not on biases or BN).") var weightDecay = 5e-4
+    @Option(help: "Epochs (default 10).") var epochs: Int?
+    @Option(help: "Batch size (default 128).") var batchSize: Int?
+    @Option(help: "Base learning rate (default 0.1).") var lr: Double?
+    @Option(help: "SGD momentum (default 0.9).") var momentum: Double?
+    @Option(help: "Weight decay on weights, not on biases, BN or PACT α (default 5e-4).") var weightDecay: Double?
     @Flag(help: "Nesterov momentum.") var nesterov = false
-    @Option(help: "Learning-rate schedule: multistep (×0.1 at 50 % and 75 %), cosine, constant.")
-    var schedule: LearningRateSchedule = .multistep
-    @Option(help: "Augmentation: none, crop, crop+flip.") var augment: Augmentation = .cropFlip
-    @Option(help: "Seed of initialisation, shuffling and augmentation.") var seed: UInt64 = 0
+    @Option(help: "Learning-rate schedule: multistep (×0.1 at 50 % and 75 %, the default), cosine, constant.")
+    var schedule: LearningRateSchedule?
+    @Option(help: "Augmentation: none, crop, crop+flip (default crop+flip).") var augment: Augmentation?
+    @Option(help: "Seed of initialisation, shuffling and augmentation (default 0).") var seed: UInt64?
     @Option(help: "Use only the first N training examples.") var trainLimit: Int?
     @Option(help: "Use only the first N test examples.") var testLimit: Int?
     @Option(help: "OpenBLAS threads.") var threads = 2
@@ -58,10 +58,37 @@ struct Train: ParsableCommand {
     @Flag(help: "Print one JSON record per epoch.")
     var json = false
 
+    /// The options that define a run: a resumed run takes them all from its checkpoint.
+    var runOptionsGiven: [String] {
+        var given: [String] = []
+        if model != nil { given.append("--model") }
+        if data != nil { given.append("--data") }
+        if dataDir != nil { given.append("--data-dir") }
+        if epochs != nil { given.append("--epochs") }
+        if batchSize != nil { given.append("--batch-size") }
+        if lr != nil { given.append("--lr") }
+        if momentum != nil { given.append("--momentum") }
+        if weightDecay != nil { given.append("--weight-decay") }
+        if nesterov { given.append("--nesterov") }
+        if schedule != nil { given.append("--schedule") }
+        if augment != nil { given.append("--augment") }
+        if seed != nil { given.append("--seed") }
+        if trainLimit != nil { given.append("--train-limit") }
+        if testLimit != nil { given.append("--test-limit") }
+        if wbits != nil { given.append("--wbits") }
+        if abits != nil { given.append("--abits") }
+        return given
+    }
+
     func validate() throws {
         guard resume != nil || out != nil else { throw ValidationError("give --out CHECKPOINT (or --resume CHECKPOINT)") }
-        guard epochs >= 1, batchSize >= 1, threads >= 1 else { throw ValidationError("--epochs, --batch-size and --threads must be positive") }
-        guard lr > 0, momentum >= 0, momentum < 1, weightDecay >= 0 else { throw ValidationError("--lr must be positive, --momentum in [0, 1), --weight-decay ≥ 0") }
+        if resume != nil, let first = runOptionsGiven.first {
+            throw ValidationError("\(first) cannot change a resumed run: its settings come from the checkpoint")
+        }
+        guard (epochs ?? 1) >= 1, (batchSize ?? 1) >= 1, threads >= 1 else { throw ValidationError("--epochs, --batch-size and --threads must be positive") }
+        guard (lr ?? 1) > 0, (momentum ?? 0) >= 0, (momentum ?? 0) < 1, (weightDecay ?? 0) >= 0 else {
+            throw ValidationError("--lr must be positive, --momentum in [0, 1), --weight-decay ≥ 0")
+        }
         if let trainLimit, trainLimit < 1 { throw ValidationError("--train-limit must be positive") }
         if let testLimit, testLimit < 1 { throw ValidationError("--test-limit must be positive") }
         if let stopAfter, stopAfter < 1 { throw ValidationError("--stop-after must be positive") }
@@ -76,13 +103,15 @@ struct Train: ParsableCommand {
         if let resume {
             run = try TrainingRun(resuming: resume)
         } else {
+            let model = self.model ?? "small-cnn"
             guard ModelArchitecture(name: model) != nil else {
                 throw ValidationError("--model '\(model)' is not one of resnet20, resnet32, resnet44, resnet56, small-cnn")
             }
             run = try TrainingRun(settings: TrainingSettings(
-                model: model, dataset: data, dataDirectory: dataDir, epochs: epochs, batchSize: batchSize, learningRate: lr,
-                momentum: momentum, weightDecay: weightDecay, nesterov: nesterov, schedule: schedule, augmentation: augment,
-                seed: seed, trainLimit: trainLimit, testLimit: testLimit,
+                model: model, dataset: data ?? .fashionMNIST, dataDirectory: dataDir, epochs: epochs ?? 10, batchSize: batchSize ?? 128,
+                learningRate: lr ?? 0.1, momentum: momentum ?? 0.9, weightDecay: weightDecay ?? 5e-4, nesterov: nesterov,
+                schedule: schedule ?? .multistep, augmentation: augment ?? .cropFlip, seed: seed ?? 0,
+                trainLimit: trainLimit, testLimit: testLimit,
                 quantization: wbits.map { Quantization(weightBits: $0, activationBits: abits!) }))
         }
         let destination = out ?? resume!

@@ -94,6 +94,7 @@ struct TrainCommandTests {
             (["train", "--data", "mnist", "--data-dir", dir, "--out", "\(dir)/x.safetensors"], "cannot be read"),
             (["train", "--epochs", "0", "--out", "\(dir)/x.safetensors"], "must be positive"),
             (["train", "--wbits", "4", "--out", "\(dir)/x.safetensors"], "give both --wbits and --abits"),
+            (["train", "--resume", "\(dir)/bad.safetensors", "--epochs", "20"], "--epochs cannot change a resumed run"),
         ]
         for (arguments, message) in cases {
             let result = try PimctlRunner.run(arguments)

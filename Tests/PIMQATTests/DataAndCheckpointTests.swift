@@ -124,6 +124,8 @@ struct CheckpointTests {
         #expect((#expect(throws: CheckpointError.self) { try Checkpoint(data: truncated, file: "t") })?.description.contains("truncated") == true)
         let half = file(#"{"w":{"dtype":"F16","shape":[4],"data_offsets":[0,8]}}"#, payload: 8)
         #expect((#expect(throws: CheckpointError.self) { try Checkpoint(data: half, file: "t") })?.description.contains("F16") == true)
+        let huge = file(#"{"w":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,16]}}"#, payload: 16)
+        #expect((#expect(throws: CheckpointError.self) { try Checkpoint(data: huge, file: "t") })?.description.contains("too large") == true)
         let wrongSize = file(#"{"w":{"dtype":"F32","shape":[3],"data_offsets":[0,16]}}"#, payload: 16)
         #expect(throws: CheckpointError.self) { try Checkpoint(data: wrongSize, file: "t") }
     }

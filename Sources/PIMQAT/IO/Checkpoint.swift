@@ -92,7 +92,13 @@ public struct Checkpoint: Sendable {
             guard let offsets = entry["data_offsets"] as? [Int], offsets.count == 2, offsets[0] >= 0, offsets[0] <= offsets[1] else {
                 throw CheckpointError(file, name, "data_offsets is not [begin, end]")
             }
-            let count = shape.reduce(1, *)
+            // Sizes come from the file: multiply without trapping on overflow.
+            var count = 1
+            for dimension in shape {
+                let (product, overflow) = count.multipliedReportingOverflow(by: dimension)
+                guard !overflow, product <= Int(Int32.max) else { throw CheckpointError(file, name, "shape \(shape) is too large") }
+                count = product
+            }
             guard offsets[1] - offsets[0] == 4 * count else {
                 throw CheckpointError(file, name, "shape \(shape) needs \(4 * count) bytes, data_offsets give \(offsets[1] - offsets[0])")
             }

@@ -37,12 +37,10 @@ public struct ADCModel: Sendable {
     let thresholdTable: [Float]
     let valueTable: [Float]
     /// Code lookup on a grid of u′: cell c of an instance covers
-    /// `[cellOrigin + c / cellsPerLSB, cellOrigin + (c + 1) / cellsPerLSB)` and holds the code
-    /// index at its lower edge; at most ``cellSteps`` thresholds lie inside any cell, so that
-    /// many branch-free steps finish the conversion.
-    let cellCodes: [Int32]
-    /// Per cell: the one threshold inside it (+∞ if none) and the output values below and
-    /// above it, so that a cell holding at most one threshold converts with a single load.
+    /// `[cellOrigin + c / cellsPerLSB, cellOrigin + (c + 1) / cellsPerLSB)`. Its entry holds the
+    /// code index at its lower edge, the one threshold inside it (+∞ if none) and the output
+    /// values below and above that threshold; at most ``cellSteps`` thresholds lie inside any
+    /// cell (when more than one, the kernel walks the thresholds from the entry's code).
     let cellEntries: [CellEntry]
     let cellsPerInstance: Int
     let cellOrigin: Double
@@ -121,7 +119,6 @@ public struct ADCModel: Sendable {
                 steps = max(steps, inside)
             }
         }
-        cellCodes = table
         cellSteps = steps
         var entries: [CellEntry] = []
         entries.reserveCapacity(table.count)

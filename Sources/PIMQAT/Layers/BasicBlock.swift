@@ -25,6 +25,7 @@ public final class BasicBlock: Layer {
     public var parameters: [Parameter] { layers.flatMap(\.parameters) + activation2.parameters }
     public var buffers: [(name: String, value: Tensor)] { layers.flatMap(\.buffers) }
     public func setBuffer(_ name: String, _ value: Tensor) { layers.forEach { $0.setBuffer(name, value) } }
+    public var sublayers: [any Layer] { layers + [activation2] }
 
     public func forward(_ input: Tensor, training: Bool) -> Tensor {
         inputShape = input.shape

@@ -16,6 +16,14 @@ public final class Conv2d: Layer {
     public var quantizer: WeightQuantizer?
     /// The weights the last forward used, quantized if a quantizer is set.
     public private(set) var quantized: WeightQuantizer.Quantized?
+    /// The activation whose integer levels this convolution's inputs are (set by conventional
+    /// QAT for every convolution fed by a PACT). With a weight quantizer too, the product runs
+    /// on integers, y = s_w · s_a · (W_int · L), exactly as a digital integer accelerator or a
+    /// lossless PIM array computes it (sums below 2^24 are exact in single precision).
+    public var inputQuantizer: PACT?
+    /// Runs the integer product through a PIM chip model (PIM-QAT, pim-qat.md §2); used only
+    /// when the product runs on integers.
+    public var pim: PIMExecution?
     private var input: Tensor = Tensor(zeros: [0])
     /// Images per chunk of work; fixed, so that sums never depend on the thread count.
     static let chunkSize = 8
@@ -29,6 +37,8 @@ public final class Conv2d: Layer {
     }
 
     public var parameters: [Parameter] { [weight] }
+    public var buffers: [(name: String, value: Tensor)] { pim?.buffers ?? [] }
+    public func setBuffer(_ name: String, _ value: Tensor) { pim?.setBuffer(name, value) }
 
     public func outputSize(_ size: Int) -> Int { (size + 2 * padding - kernel) / stride + 1 }
 
@@ -45,8 +55,11 @@ public final class Conv2d: Layer {
         let (ho, wo) = (outputSize(h), outputSize(w))
         let rows = inChannels * kernel * kernel, pixels = ho * wo
         quantized = quantizer?.quantize(weight.value.data, fan: outChannels * kernel * kernel)
+        let grid = integerGrid
         var output = [Float](repeating: 0, count: n * outChannels * pixels)
-        let weights = quantized?.values ?? weight.value.data
+        let weights = grid != nil ? quantized!.integers.map(Float.init) : (quantized?.values ?? weight.value.data)
+        let outputScale = grid.map { quantized!.scale * $0.scale } ?? 1
+        let perImage = outChannels * pixels
         weights.withUnsafeBufferPointer { wv in
             input.data.withUnsafeBufferPointer { x in
                 output.withUnsafeMutableBufferPointer { y in
@@ -54,14 +67,63 @@ public final class Conv2d: Layer {
                     forEachChunk(n) { _, images, columns in
                         for image in images {
                             im2col(x.baseAddress! + image * inChannels * h * w, h: h, w: w, ho: ho, wo: wo, into: columns)
+                            if let grid { grid.levels(columns, count: rows * pixels) }
+                            let out = y.pointer + image * perImage
                             BLAS.sgemm(m: outChannels, n: pixels, k: rows, a: wv.baseAddress!, lda: rows,
-                                       b: columns, ldb: pixels, c: y.pointer + image * outChannels * pixels, ldc: pixels)
+                                       b: columns, ldb: pixels, c: out, ldc: pixels)
+                            if grid != nil { for i in 0..<perImage { out[i] *= outputScale } }
                         }
                     }
                 }
             }
         }
-        return Tensor(shape: [n, outChannels, ho, wo], data: output)
+        guard let pim, let grid else { return Tensor(shape: [n, outChannels, ho, wo], data: output) }
+        // The same integer product through the chip model; the digital one above is the
+        // straight-through path and the reference of the rescaling.
+        let product = pim.product(weights: quantized!.integers, outputs: outChannels, fanIn: rows,
+                                  inputs: patchLevels(input, grid: grid), columns: n * pixels, columnsPerExample: pixels)
+        var chip = [Float](repeating: 0, count: output.count)
+        for image in 0..<n {
+            for m in 0..<outChannels {
+                for p in 0..<pixels {
+                    chip[image * perImage + m * pixels + p] = Float(product[m * n * pixels + image * pixels + p]) * outputScale
+                }
+            }
+        }
+        pim.rescale(&chip, ideal: output, training: training)
+        return Tensor(shape: [n, outChannels, ho, wo], data: chip)
+    }
+
+    /// The input grid when the product runs on integers: a weight quantizer and an input
+    /// quantizer are both set.
+    var integerGrid: InputGrid? {
+        guard quantizer != nil, let inputQuantizer else { return nil }
+        return InputGrid(inputQuantizer)
+    }
+
+    /// Every image's patches as integer input levels, K × (N · Ho·Wo) row-major: column
+    /// `image · pixels + pixel`, as the PIM engine takes them.
+    func patchLevels(_ input: Tensor, grid: InputGrid) -> [Int32] {
+        let (n, h, w) = (input.shape[0], input.shape[2], input.shape[3])
+        let pixels = outputSize(h) * outputSize(w), rows = inChannels * kernel * kernel
+        let columnsTotal = n * pixels
+        var levels = [Int32](repeating: 0, count: rows * columnsTotal)
+        input.data.withUnsafeBufferPointer { x in
+            levels.withUnsafeMutableBufferPointer { l in
+                let l = UnsafeSendablePointer(l.baseAddress!)
+                forEachChunk(n) { _, images, columns in
+                    for image in images {
+                        im2col(x.baseAddress! + image * inChannels * h * w, h: h, w: w, ho: outputSize(h), wo: outputSize(w), into: columns)
+                        grid.levels(columns, count: rows * pixels)
+                        for r in 0..<rows {
+                            let target = l.pointer + r * columnsTotal + image * pixels
+                            for p in 0..<pixels { target[p] = Int32(columns[r * pixels + p]) }
+                        }
+                    }
+                }
+            }
+        }
+        return levels
     }
 
     public func backward(_ gradient: Tensor) -> Tensor {
@@ -72,6 +134,7 @@ public final class Conv2d: Layer {
         var chunkGradients = [Float](repeating: 0, count: chunks * outChannels * rows)
         var dx = [Float](repeating: 0, count: input.count)
         let weights = quantized?.values ?? weight.value.data
+        let gradient = pim?.scaledGradient(gradient) ?? gradient
         weights.withUnsafeBufferPointer { wv in
             input.data.withUnsafeBufferPointer { x in
                 gradient.data.withUnsafeBufferPointer { dy in
@@ -187,6 +250,24 @@ public final class Conv2d: Layer {
                 }
             }
         }
+    }
+}
+
+/// The integer grid of a layer's inputs: level = clamp(round_half_even(x / scale), 0, max).
+struct InputGrid {
+    let scale: Float
+    let inverse: Float
+    let maxLevel: Float
+
+    init(_ activation: PACT) {
+        scale = activation.scale
+        inverse = 1 / activation.scale
+        maxLevel = activation.levels
+    }
+
+    /// Replaces `count` values by their levels, in place.
+    func levels(_ values: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count { values[i] = min(max((values[i] * inverse).rounded(.toNearestOrEven), 0), maxLevel) }
     }
 }
 

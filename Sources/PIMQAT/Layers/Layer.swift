@@ -31,12 +31,18 @@ public protocol Layer: AnyObject {
     var buffers: [(name: String, value: Tensor)] { get }
     /// Restores a buffer saved under `name`.
     func setBuffer(_ name: String, _ value: Tensor)
+    /// The layers this one is made of, in forward order (empty for a leaf).
+    var sublayers: [any Layer] { get }
 }
 
 extension Layer {
     public var parameters: [Parameter] { [] }
     public var buffers: [(name: String, value: Tensor)] { [] }
     public func setBuffer(_ name: String, _ value: Tensor) {}
+    public var sublayers: [any Layer] { [] }
+
+    /// This layer and every layer inside it, depth first in forward order.
+    public var allLayers: [any Layer] { [self] + sublayers.flatMap(\.allLayers) }
 }
 
 /// Layers applied one after another.
@@ -56,4 +62,5 @@ public final class Sequential: Layer {
     public var parameters: [Parameter] { layers.flatMap(\.parameters) }
     public var buffers: [(name: String, value: Tensor)] { layers.flatMap(\.buffers) }
     public func setBuffer(_ name: String, _ value: Tensor) { layers.forEach { $0.setBuffer(name, value) } }
+    public var sublayers: [any Layer] { layers }
 }

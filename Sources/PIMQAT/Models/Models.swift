@@ -81,7 +81,9 @@ public struct Quantization: Sendable, Hashable, Codable {
         self.activationBits = activationBits
     }
 
-    /// Sets weight quantizers and replaces ReLUs by PACT, in place of a float network's layers.
+    /// Sets weight quantizers and replaces ReLUs by PACT, in place of a float network's layers;
+    /// every convolution fed by a PACT activation (through max pooling at most) gets it as its
+    /// ``Conv2d/inputQuantizer``, so its product runs on integers.
     func apply(to network: Sequential) -> Sequential {
         var convolutions = 0, activations = 0
         func convert(_ layer: any Layer, beforeClassifier: Bool) -> any Layer {
@@ -110,6 +112,19 @@ public struct Quantization: Sendable, Hashable, Codable {
         }
         let layers = network.layers
         let lastActivation = layers.lastIndex { $0 is ReLU || $0 is BasicBlock }
-        return Sequential(layers.enumerated().map { convert($1, beforeClassifier: $0 == lastActivation) })
+        let quantized = Sequential(layers.enumerated().map { convert($1, beforeClassifier: $0 == lastActivation) })
+        // Integer inputs: the activation last seen, while only max pooling lies in between.
+        var feeding: PACT?
+        for layer in quantized.allLayers {
+            switch layer {
+            case let activation as PACT: feeding = activation
+            case let conv as Conv2d:
+                conv.inputQuantizer = feeding
+                feeding = nil
+            case is MaxPool2d, is Sequential, is BasicBlock: break
+            default: feeding = nil
+            }
+        }
+        return quantized
     }
 }

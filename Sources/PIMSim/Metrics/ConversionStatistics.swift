@@ -23,7 +23,7 @@ public struct ConversionStatistics: Sendable, Codable {
     public init() {}
 
     /// Adds another part of the same run's counts (the converter description stays this one's).
-    mutating func merge(_ other: ConversionStatistics) {
+    public mutating func merge(_ other: ConversionStatistics) {
         conversions += other.conversions
         clippedLow += other.clippedLow
         clippedHigh += other.clippedHigh

@@ -62,7 +62,7 @@ public struct RandomStream: Sendable {
     }
 
     /// A bijective 64-bit mixer (the SplitMix64 finaliser), to spread instance numbers over keys.
-    static func mix(_ value: UInt64) -> UInt64 {
+    public static func mix(_ value: UInt64) -> UInt64 {
         var z = value
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB

@@ -1,0 +1,155 @@
+import PIMSim
+
+/// One quantized layer's integer products run through the PIM engine (pim-qat.md §2–§3).
+///
+/// The layer hands over its integer weights and input levels; the product comes back in
+/// integer-product units, exactly `W·X` on a lossless chip. The layer's digital integer
+/// product is the straight-through path: the backward pass is the digital layer's, with the
+/// incoming gradient multiplied by ``gradientFactor``.
+///
+/// Rescaling, with σ_y the std of the exact output and σ̂ that of the PIM output over the
+/// batch (both detached), r = clamp(σ̂/σ_y, 1e-3, 1e3):
+/// - forward: the PIM output is multiplied by 1/r in training; a running average of 1/r
+///   (momentum 0.1, like BN statistics) is kept as the buffer `<layer>.pim_forward_scale`
+///   and is the fixed digital factor applied in evaluation and on the chip;
+/// - backward: the gradient reaching the straight-through path is multiplied by r
+///   (and, through the chain rule, by the forward factor).
+public final class PIMExecution {
+    /// The layer's name (its parameters' prefix).
+    public let name: String
+    /// Position among the network's PIM layers: the layer coordinate of random draws.
+    public let index: Int
+    public let inputBits: Int
+    public let weightBits: Int
+    unowned let target: PIMTarget
+    /// The training phase's mapping.
+    public let trainingMapping: LayerMapping
+    /// The layer as last programmed, with the weights and phase it was programmed for.
+    private var programmed: (weights: [Int32], phase: PIMTarget.Phase, layer: ProgrammedLayer)?
+    /// The running forward factor 1/r (1 until trained with forward rescaling).
+    public private(set) var forwardScale: Float = 1
+    /// What the incoming gradient is multiplied by in the next backward pass.
+    public private(set) var gradientFactor: Float = 1
+    /// r = σ̂/σ_y of the last training forward pass.
+    public private(set) var lastRatio: Float = 1
+    /// Conversion statistics accumulated while the target collects them.
+    public internal(set) var statistics = ConversionStatistics()
+
+    init(name: String, index: Int, inputBits: Int, weightBits: Int, target: PIMTarget) throws(MappingError) {
+        self.name = name
+        self.index = index
+        self.inputBits = inputBits
+        self.weightBits = weightBits
+        self.target = target
+        trainingMapping = try target.trainingMapping(inputBits: inputBits, weightBits: weightBits)
+        // Surfaces every mapping error (e.g. partial sums beyond exact single precision) now.
+        _ = try Self.program(trainingMapping, weights: [0], outputs: 1, fanIn: 1, layer: index, chipSeed: 0)
+        _ = try deployedMapping(.none)
+    }
+
+    func deployedMapping(_ stages: NonIdealities) throws(MappingError) -> LayerMapping {
+        try target.chip.mapping(scheme: target.settings.scheme, mode: target.settings.mode, inputBits: inputBits,
+                                weightBits: weightBits, nonIdealities: stages)
+    }
+
+    static func program(_ mapping: LayerMapping, weights: [Int32], outputs: Int, fanIn: Int, layer: Int, chipSeed: UInt64) throws(MappingError) -> ProgrammedLayer {
+        do {
+            return try ProgrammedLayer(mapping: mapping, weights: weights, outputs: outputs, fanIn: fanIn, layer: layer, chipSeed: chipSeed)
+        } catch let error as MappingError {
+            throw error
+        } catch {
+            throw MappingError("\(error)")
+        }
+    }
+
+    /// The layer programmed with `weights` for the target's phase; reprogrammed only when
+    /// the weights or the phase change.
+    private func layer(weights: [Int32], outputs: Int, fanIn: Int) -> ProgrammedLayer {
+        let phase = target.phase
+        if let programmed, programmed.phase == phase, programmed.weights == weights { return programmed.layer }
+        do {
+            let layer: ProgrammedLayer
+            switch phase {
+            case .training:
+                layer = try Self.program(trainingMapping, weights: weights, outputs: outputs, fanIn: fanIn, layer: index, chipSeed: 0)
+            case let .deployed(chipSeed, _, stages):
+                layer = try Self.program(try deployedMapping(stages), weights: weights, outputs: outputs, fanIn: fanIn,
+                                         layer: index, chipSeed: chipSeed)
+            }
+            programmed = (weights, phase, layer)
+            return layer
+        } catch {
+            // The mappings were checked when the target was attached, and the quantizer keeps
+            // weights on the grid: failing here is a bug, not a user error.
+            preconditionFailure("PIMExecution \(name): \(error)")
+        }
+    }
+
+    /// `Y = W·X` through the chip: `weights` M×K on the weight grid, `inputs` K×N levels
+    /// 0…2^b−1, `columnsPerExample` columns per dataset example (pixels, or 1). Returns
+    /// Y (M×N, row-major) in integer-product units.
+    func product(weights: [Int32], outputs: Int, fanIn: Int, inputs: [Int32], columns: Int, columnsPerExample: Int) -> [Double] {
+        let layer = layer(weights: weights, outputs: outputs, fanIn: fanIn)
+        let options = RunOptions(noiseSeed: target.noiseSeed, columnOffset: target.firstExample * columnsPerExample,
+                                 threads: BLAS.threadCount, collectStatistics: target.collectStatistics)
+        let result: PIMResult
+        do {
+            result = try layer.run(inputs: inputs, columns: columns, options: options)
+        } catch {
+            preconditionFailure("PIMExecution \(name): input levels off the \(inputBits)-bit grid: \(error)")
+        }
+        if target.collectStatistics {
+            if statistics.conversions == 0 { statistics = result.statistics } else { statistics.merge(result.statistics) }
+        }
+        return result.output
+    }
+
+    /// Applies the forward factor to the PIM output `chip` (in place) and sets the gradient
+    /// factor of the next backward pass; `ideal` is the exact output in the same layout.
+    func rescale(_ chip: inout [Float], ideal: [Float], training: Bool) {
+        let rescale = target.settings.rescale
+        var factor: Float = 1
+        if training {
+            let exact = Self.standardDeviation(ideal), pim = Self.standardDeviation(chip)
+            let ratio = exact > 0 && pim > 0 ? Float(min(max(pim / exact, 1e-3), 1e3)) : 1
+            lastRatio = ratio
+            if rescale.forward {
+                factor = 1 / ratio
+                forwardScale = 0.9 * forwardScale + 0.1 * factor
+            }
+            gradientFactor = factor * (rescale.backward ? ratio : 1)
+        } else {
+            if rescale.forward { factor = forwardScale }
+            gradientFactor = factor
+        }
+        if factor != 1 {
+            for i in chip.indices { chip[i] *= factor }
+        }
+    }
+
+    /// The incoming gradient times ``gradientFactor``.
+    func scaledGradient(_ gradient: Tensor) -> Tensor {
+        guard gradientFactor != 1 else { return gradient }
+        var scaled = gradient
+        let factor = gradientFactor
+        for i in scaled.data.indices { scaled.data[i] *= factor }
+        return scaled
+    }
+
+    static func standardDeviation(_ values: [Float]) -> Double {
+        guard !values.isEmpty else { return 0 }
+        var sum = 0.0, squares = 0.0
+        for v in values { sum += Double(v); squares += Double(v) * Double(v) }
+        let mean = sum / Double(values.count)
+        return max(0, squares / Double(values.count) - mean * mean).squareRoot()
+    }
+
+    /// The running forward factor, saved with the model when forward rescaling is on.
+    var buffers: [(name: String, value: Tensor)] {
+        target.settings.rescale.forward ? [("\(name).pim_forward_scale", Tensor(shape: [1], data: [forwardScale]))] : []
+    }
+
+    func setBuffer(_ bufferName: String, _ value: Tensor) {
+        if bufferName == "\(name).pim_forward_scale", value.count == 1 { forwardScale = value.data[0] }
+    }
+}

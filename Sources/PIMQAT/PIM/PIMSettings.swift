@@ -1,0 +1,76 @@
+import Foundation
+
+/// Which of the rescaling factors of pim-qat.md §3 are applied.
+public enum Rescale: String, Sendable, Codable, CaseIterable {
+    case none, forward, backward, both
+
+    public var forward: Bool { self == .forward || self == .both }
+    public var backward: Bool { self == .backward || self == .both }
+}
+
+/// The ADC precision PIM-QAT trains with (pim-qat.md §5), always over the chip's full-scale range.
+public enum PrecisionAdjustment: Sendable, Hashable, Codable, CustomStringConvertible {
+    /// The chip's own resolution.
+    case none
+    /// b_train = b_chip − round(log2 √(1 + 12 σ_n²)), σ_n the chip's temporal noise in LSB.
+    case auto
+    /// An explicit training resolution in bits.
+    case bits(Int)
+
+    /// Parses `none`, `auto` or a number of bits.
+    public init?(argument: String) {
+        switch argument.lowercased() {
+        case "none", "off": self = .none
+        case "auto": self = .auto
+        default:
+            guard let bits = Int(argument), (1...24).contains(bits) else { return nil }
+            self = .bits(bits)
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .none: "none"
+        case .auto: "auto"
+        case let .bits(b): String(b)
+        }
+    }
+
+    /// The training resolution for a converter of `chipBits` bits with temporal noise
+    /// `noiseSigmaLSB` (σ in the chip's LSB).
+    public func trainingBits(chipBits: Int, noiseSigmaLSB: Double) -> Int {
+        switch self {
+        case .none: chipBits
+        case .auto: chipBits - Int((0.5 * log2(1 + 12 * noiseSigmaLSB * noiseSigmaLSB)).rounded(.toNearestOrEven))
+        case let .bits(b): b
+        }
+    }
+}
+
+/// How a network is trained through (and later deployed on) a PIM chip model: stored in
+/// PIM-QAT checkpoints, so deployment applies the same mapping and rescaling.
+public struct PIMSettings: Sendable, Codable, Equatable {
+    /// The chip as the user named it (a preset id or a file path).
+    public var chip: String
+    public var scheme: Scheme
+    /// The chip's operating mode; nil = its default.
+    public var mode: String?
+    public var precision: PrecisionAdjustment
+    public var rescale: Rescale
+    /// Temporal noise at the chip's σ (scaled to the training LSB) during training.
+    public var trainingNoise: Bool
+    /// Runs the classifier on the chip too (its pooled input quantized to the last
+    /// activation's grid); by default it runs digitally, like the first convolution.
+    public var classifierOnChip: Bool
+
+    public init(chip: String, scheme: Scheme = .chip, mode: String? = nil, precision: PrecisionAdjustment = .none,
+                rescale: Rescale = .both, trainingNoise: Bool = false, classifierOnChip: Bool = false) {
+        self.chip = chip
+        self.scheme = scheme
+        self.mode = mode
+        self.precision = precision
+        self.rescale = rescale
+        self.trainingNoise = trainingNoise
+        self.classifierOnChip = classifierOnChip
+    }
+}

@@ -1,0 +1,103 @@
+import PIMSim
+
+/// The chip a network's PIM layers run on, and how: training (the ideal converter at the
+/// training precision) or deployed on one chip instance.
+///
+/// Attaching a target gives every quantized layer whose inputs are integer activation levels
+/// a ``PIMExecution`` — every convolution after the first, and the classifier when
+/// ``PIMSettings/classifierOnChip`` — numbered in forward order; the number is the layer
+/// coordinate of its random draws.
+public final class PIMTarget {
+    public enum Phase: Sendable, Equatable {
+        /// Training (pim-qat.md §2): decomposition and ADC codes as on the chip, at the training
+        /// precision over the chip's full-scale range; no curve, mismatch or static errors;
+        /// temporal noise only with ``PIMSettings/trainingNoise``.
+        case training
+        /// One chip instance with the given stages switched on, at the chip's own precision.
+        /// `nonIdealities: .none` is the ideal PIM at chip precision.
+        case deployed(chipSeed: UInt64, noiseSeed: UInt64, nonIdealities: NonIdealities)
+    }
+
+    public let chip: ChipConfig
+    public let settings: PIMSettings
+    public var phase: Phase = .training
+    /// Index of the current batch's first example in its dataset: with the noise seed it
+    /// addresses every conversion's noise draw, so results do not depend on the batch size.
+    public var firstExample = 0
+    /// Training steps taken; each step draws fresh training noise.
+    public var step = 0
+    /// Seed of the training noise.
+    public var trainingNoiseSeed: UInt64 = 0
+    /// Gather per-layer conversion statistics (slower).
+    public var collectStatistics = false
+    /// The layers that run on the chip, in forward order.
+    public private(set) var layers: [PIMExecution] = []
+
+    /// Attaches to `model` (built with conventional quantization).
+    /// - Throws: ``MappingError`` naming the layer when the chip cannot run its precisions
+    ///   with the scheme, or the training precision is impossible.
+    public init(chip: ChipConfig, settings: PIMSettings, model: Sequential) throws(MappingError) {
+        self.chip = chip
+        self.settings = settings
+        var lastActivation: PACT?
+        for layer in model.allLayers {
+            switch layer {
+            case let activation as PACT:
+                lastActivation = activation
+            case let conv as Conv2d where conv.quantizer != nil && conv.inputQuantizer != nil:
+                conv.pim = try attach(name: conv.weight.name, inputBits: conv.inputQuantizer!.bits, weightBits: conv.quantizer!.bits)
+            case let linear as Linear where settings.classifierOnChip && linear.quantizer != nil:
+                guard let lastActivation else { throw MappingError("\(linear.weight.name): no quantized activation feeds the classifier, so it cannot run on the chip") }
+                linear.inputQuantizer = lastActivation
+                linear.pim = try attach(name: linear.weight.name, inputBits: lastActivation.bits, weightBits: linear.quantizer!.bits)
+            default:
+                break
+            }
+        }
+        if layers.isEmpty { throw MappingError("the model has no quantized layer with quantized inputs to run on the chip (train with --wbits/--abits)") }
+    }
+
+    private func attach(name: String, inputBits: Int, weightBits: Int) throws(MappingError) -> PIMExecution {
+        let layerName = name.hasSuffix(".weight") ? String(name.dropLast(7)) : name
+        do {
+            let execution = try PIMExecution(name: layerName, index: layers.count, inputBits: inputBits, weightBits: weightBits, target: self)
+            layers.append(execution)
+            return execution
+        } catch {
+            throw MappingError("\(layerName): \(error.description)")
+        }
+    }
+
+    /// The mapping the training phase uses for a layer: the chip's converter at the training
+    /// precision (the same full-scale range), only temporal noise possibly on, its σ converted
+    /// to the training LSB.
+    func trainingMapping(inputBits: Int, weightBits: Int) throws(MappingError) -> LayerMapping {
+        let stages = NonIdealities(temporalNoise: settings.trainingNoise, adcStaticErrors: false, cellMismatch: false, transferCurve: false)
+        var mapping = try chip.mapping(scheme: settings.scheme, mode: settings.mode, inputBits: inputBits, weightBits: weightBits,
+                                       nonIdealities: stages)
+        guard mapping.adc.type != .ideal, let chipBits = mapping.adc.bits else { return mapping }
+        let bits = settings.precision.trainingBits(chipBits: chipBits, noiseSigmaLSB: mapping.adc.noiseSigmaLsb)
+        let lowest = mapping.adc.signed ? 2 : 1
+        guard bits >= lowest, bits <= 24 else {
+            throw MappingError("training precision \(bits) bits is outside \(lowest)…24 for the chip's \(chipBits)-bit \(mapping.adc.signed ? "signed" : "unsigned") converter")
+        }
+        let reachable = mapping.decomposition.partialSumRange
+        let chipLSB = mapping.adc.lsb(reachable: reachable)
+        mapping.adc.bits = bits
+        if let chipLSB, let trainingLSB = mapping.adc.lsb(reachable: reachable) {
+            mapping.adc.noiseSigmaLsb *= chipLSB / trainingLSB
+        }
+        return mapping
+    }
+
+    /// The noise seed of the current forward pass.
+    var noiseSeed: UInt64 {
+        switch phase {
+        case .training: RandomStream.mix(trainingNoiseSeed &+ RandomStream.mix(UInt64(step)))
+        case let .deployed(_, noiseSeed, _): noiseSeed
+        }
+    }
+
+    /// Clears every layer's statistics.
+    public func resetStatistics() { layers.forEach { $0.statistics = ConversionStatistics() } }
+}

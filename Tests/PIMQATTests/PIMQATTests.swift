@@ -1,0 +1,87 @@
+import Foundation
+import Testing
+@testable import PIMQAT
+
+@Suite("PIM-QAT")
+struct PIMQATTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    static let ideal = try! ChipConfig(contentsOf: "\(root)/chips/ideal.yaml")
+    static let capRAM = try! ChipConfig(contentsOf: "\(root)/chips/cap-ram.yaml")
+
+    static func model(_ architecture: ModelArchitecture, seed: UInt64 = 11) -> Sequential {
+        architecture.build(channels: 1, size: 8, classes: 4, seed: seed, quantization: Quantization(weightBits: 4, activationBits: 4))
+    }
+
+    /// Forward logits and every gradient after one backward pass.
+    static func pass(_ model: Sequential, images: Tensor, training: Bool = true) -> (logits: [Float], gradients: [[Float]], input: [Float]) {
+        model.parameters.forEach { $0.zeroGradient() }
+        let logits = model.forward(images, training: training)
+        let dx = model.backward(GradientCheckTests.random(logits.shape, seed: 99))
+        return (logits.data, model.parameters.map(\.gradient.data), dx.data)
+    }
+
+    /// pim-qat.md §2 on a lossless chip: the PIM-QAT network's forward and backward equal the
+    /// conventional QAT network's bit for bit, for every scheme and both architectures.
+    @Test(arguments: [Scheme.chip, .native, .differential, .bitSerial], [ModelArchitecture.smallCNN, .resnet(depth: 20)])
+    func losslessChipReproducesConventionalQATExactly(scheme: Scheme, architecture: ModelArchitecture) throws {
+        let images = GradientCheckTests.random([3, 1, 8, 8], seed: 5)
+        let conventional = Self.model(architecture), pim = Self.model(architecture)
+        let target = try PIMTarget(chip: Self.ideal, settings: PIMSettings(chip: "ideal", scheme: scheme, rescale: .both), model: pim)
+        #expect(target.layers.count == (architecture == .smallCNN ? 1 : 18))
+        for training in [true, false] {
+            let a = Self.pass(conventional, images: images, training: training), b = Self.pass(pim, images: images, training: training)
+            #expect(a.logits == b.logits)
+            #expect(a.gradients == b.gradients)
+            #expect(a.input == b.input)
+        }
+        #expect(target.layers.allSatisfy { $0.lastRatio == 1 && $0.gradientFactor == 1 && $0.forwardScale == 1 })
+    }
+
+    /// On CAP-RAM the 6-bit converter changes the output; the rescaling factors follow σ̂/σ_y.
+    @Test func coarseConverterChangesOutputsAndSetsRescaleFactors() throws {
+        let images = GradientCheckTests.random([4, 1, 8, 8], seed: 6)
+        for rescale in Rescale.allCases {
+            let conventional = Self.model(.smallCNN), pim = Self.model(.smallCNN)
+            let target = try PIMTarget(chip: Self.capRAM, settings: PIMSettings(chip: "cap-ram", scheme: .bitSerial, rescale: rescale), model: pim)
+            let layer = target.layers[0]
+            let a = Self.pass(conventional, images: images), b = Self.pass(pim, images: images)
+            #expect(a.logits != b.logits)
+            #expect(b.logits.allSatisfy { $0.isFinite })
+            let r = layer.lastRatio
+            #expect(r != 1 && r > 1e-3 && r < 1e3)
+            let expected: Float = switch rescale {
+            case .none: 1
+            case .forward: 1 / r
+            case .backward: r
+            case .both: 1
+            }
+            #expect(abs(layer.gradientFactor - expected) <= 1e-6 * max(1, abs(expected)))
+            #expect(layer.forwardScale == (rescale.forward ? 0.9 + 0.1 / r : 1))
+            #expect(pim.buffers.contains { $0.name == "conv2.pim_forward_scale" } == rescale.forward)
+        }
+    }
+
+    /// pim-qat.md §5: σ_n = 0.35 LSB costs one bit (√(1 + 12·0.35²) ≈ 1.57), over the same range.
+    @Test func adjustedPrecisionKeepsTheRangeAndConvertsTheNoise() throws {
+        #expect(PrecisionAdjustment.auto.trainingBits(chipBits: 7, noiseSigmaLSB: 0.35) == 6)
+        #expect(PrecisionAdjustment.auto.trainingBits(chipBits: 7, noiseSigmaLSB: 0.1) == 7)
+        #expect(PrecisionAdjustment.auto.trainingBits(chipBits: 7, noiseSigmaLSB: 1.0) == 5)
+        #expect(PrecisionAdjustment.bits(3).trainingBits(chipBits: 7, noiseSigmaLSB: 0.35) == 3)
+        let model = Self.model(.smallCNN)
+        let target = try PIMTarget(chip: Self.capRAM, settings: PIMSettings(chip: "cap-ram", precision: .auto, trainingNoise: true), model: model)
+        let mapping = target.layers[0].trainingMapping
+        #expect(mapping.adc.bits == 5)  // the two's-complement mode's 6 effective bits, minus one
+        #expect(mapping.adc.range.min == 0 && mapping.adc.range.max == 1920)
+        // σ = 0.35 chip LSB (1920/63) is 0.35 · 31/63 training LSB (1920/31).
+        #expect(abs(mapping.adc.noiseSigmaLsb - 0.35 * 31 / 63) < 1e-12)
+        #expect(mapping.nonIdealities == NonIdealities(temporalNoise: true, adcStaticErrors: false, cellMismatch: false, transferCurve: false))
+        #expect(throws: MappingError.self) { () throws in
+            _ = try PIMTarget(chip: Self.capRAM, settings: PIMSettings(chip: "cap-ram", precision: .bits(0)), model: Self.model(.smallCNN))
+        }
+    }
+
+    @Test func floatModelsHaveNothingToRunOnTheChip() {
+        let model = ModelArchitecture.smallCNN.build(channels: 1, size: 8, classes: 4, seed: 1)
+        #expect(throws: MappingError.self) { _ = try PIMTarget(chip: Self.ideal, settings: PIMSettings(chip: "ideal"), model: model) }
+    }
+}

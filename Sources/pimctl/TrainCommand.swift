@@ -2,23 +2,8 @@ import ArgumentParser
 import Foundation
 import PIMQAT
 
-struct Train: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Train a network (float) with SGD; a checkpoint after every epoch.",
-        discussion: """
-            Datasets: fashion-mnist (the Debian package dataset-fashion-mnist), mnist,
-            cifar10, cifar100 (binary files from --data-dir). Models: resnet20, resnet32,
-            resnet44, resnet56 (CIFAR-style, 16/32/64 channels), small-cnn.
-            Runs are deterministic for a seed; --resume continues a checkpoint's run with the
-            same result as an uninterrupted one.
-
-            Examples:
-              pimctl train --model small-cnn --data fashion-mnist --epochs 2 --train-limit 5000 --out small.safetensors
-              pimctl train --model resnet20 --data fashion-mnist --epochs 30 --out resnet20.safetensors
-              pimctl train --model resnet20 --wbits 4 --abits 4 --epochs 30 --out resnet20-w4a4.safetensors
-              pimctl train --resume resnet20.safetensors
-            """)
-
+/// The options that define a training run, shared by `train` and `train-qat`.
+struct TrainingOptions: ParsableArguments {
     @Option(help: "Model: resnet20, resnet32, resnet44, resnet56, small-cnn (default small-cnn).")
     var model: String?
 
@@ -37,14 +22,16 @@ struct Train: ParsableCommand {
     @Option(help: "Learning-rate schedule: multistep (×0.1 at 50 % and 75 %, the default), cosine, constant.")
     var schedule: LearningRateSchedule?
     @Option(help: "Augmentation: none, crop, crop+flip (default crop+flip).") var augment: Augmentation?
-    @Option(help: "Seed of initialisation, shuffling and augmentation (default 0).") var seed: UInt64?
+    @Option(help: "Seed of initialisation, shuffling, augmentation and training noise (default 0).") var seed: UInt64?
     @Option(help: "Use only the first N training examples.") var trainLimit: Int?
     @Option(help: "Use only the first N test examples.") var testLimit: Int?
-    @Option(help: "OpenBLAS threads.") var threads = 2
-    @Option(help: "Conventional QAT: weight bits (DoReFa; first conv and classifier 8-bit). Give with --abits.")
+    @Option(help: "Worker threads (results do not depend on it).") var threads = 2
+    @Option(help: "Weight bits (DoReFa; first conv and classifier 8-bit). Give with --abits.")
     var wbits: Int?
-    @Option(help: "Conventional QAT: activation bits (PACT).")
+    @Option(help: "Activation bits (PACT).")
     var abits: Int?
+    @Option(name: .customLong("init"), help: "Initialise from this checkpoint's tensors (e.g. a float or QAT run of the same model).")
+    var initFrom: String?
 
     @Option(help: "Checkpoint to write after every epoch (safetensors).")
     var out: String?
@@ -77,6 +64,7 @@ struct Train: ParsableCommand {
         if testLimit != nil { given.append("--test-limit") }
         if wbits != nil { given.append("--wbits") }
         if abits != nil { given.append("--abits") }
+        if initFrom != nil { given.append("--init") }
         return given
     }
 
@@ -97,28 +85,31 @@ struct Train: ParsableCommand {
         if let abits, !(1...8).contains(abits) { throw ValidationError("--abits must be 1…8") }
     }
 
-    func run() throws {
-        BLAS.threadCount = threads
-        let run: TrainingRun
-        if let resume {
-            run = try TrainingRun(resuming: resume)
-        } else {
-            let model = self.model ?? "small-cnn"
-            guard ModelArchitecture(name: model) != nil else {
-                throw ValidationError("--model '\(model)' is not one of resnet20, resnet32, resnet44, resnet56, small-cnn")
-            }
-            run = try TrainingRun(settings: TrainingSettings(
-                model: model, dataset: data ?? .fashionMNIST, dataDirectory: dataDir, epochs: epochs ?? 10, batchSize: batchSize ?? 128,
-                learningRate: lr ?? 0.1, momentum: momentum ?? 0.9, weightDecay: weightDecay ?? 5e-4, nesterov: nesterov,
-                schedule: schedule ?? .multistep, augmentation: augment ?? .cropFlip, seed: seed ?? 0,
-                trainLimit: trainLimit, testLimit: testLimit,
-                quantization: wbits.map { Quantization(weightBits: $0, activationBits: abits!) }))
+    /// The settings of a fresh run (defaults filled in).
+    func settings(quantization: Quantization?, pim: PIMSettings? = nil, weightDecayDefault: Double = 5e-4) throws -> TrainingSettings {
+        let model = self.model ?? "small-cnn"
+        guard ModelArchitecture(name: model) != nil else {
+            throw ValidationError("--model '\(model)' is not one of resnet20, resnet32, resnet44, resnet56, small-cnn")
         }
+        return TrainingSettings(
+            model: model, dataset: data ?? .fashionMNIST, dataDirectory: dataDir, epochs: epochs ?? 10, batchSize: batchSize ?? 128,
+            learningRate: lr ?? 0.1, momentum: momentum ?? 0.9, weightDecay: weightDecay ?? weightDecayDefault, nesterov: nesterov,
+            schedule: schedule ?? .multistep, augmentation: augment ?? .cropFlip, seed: seed ?? 0,
+            trainLimit: trainLimit, testLimit: testLimit, quantization: quantization, pim: pim, initialization: initFrom)
+    }
+
+    /// Trains `run` to its last epoch (or --stop-after), writing the checkpoint after each epoch.
+    func train(_ run: TrainingRun) throws {
         let destination = out ?? resume!
         let settings = run.settings
         if !json {
             let precision = settings.quantization.map { "W\($0.weightBits)/A\($0.activationBits) QAT" } ?? "float"
-            print("\(settings.model) (\(precision)) on \(settings.dataset.rawValue): \(run.train.count) training, \(run.test.count) test examples; epochs \(run.completedEpochs + 1)…\(settings.epochs)")
+            var through = ""
+            if let pim = settings.pim, let target = run.target {
+                let bits = target.layers.first?.trainingMapping.adc.bits.map { "\($0)-bit" } ?? "lossless"
+                through = " through \(pim.chip) (scheme \(pim.scheme.rawValue), \(bits) training ADC, rescale \(pim.rescale.rawValue))"
+            }
+            print("\(settings.model) (\(precision))\(through) on \(settings.dataset.rawValue): \(run.train.count) training, \(run.test.count) test examples; epochs \(run.completedEpochs + 1)…\(settings.epochs)")
             Terminal.flush()
         }
         let last = min(settings.epochs, stopAfter ?? settings.epochs)
@@ -151,6 +142,87 @@ struct Train: ParsableCommand {
                 print("epoch \(epoch)/\(settings.epochs): train loss \(Format.number(train.loss, digits: 4)), acc \(Format.percent(train.accuracy)); test loss \(Format.number(test.loss, digits: 4)), acc \(Format.percent(test.accuracy)); \(Format.number(seconds, digits: 3)) s")
             }
         }
+    }
+}
+
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train a network (float, or conventional QAT) with SGD; a checkpoint after every epoch.",
+        discussion: """
+            Datasets: fashion-mnist (the Debian package dataset-fashion-mnist), mnist,
+            cifar10, cifar100 (binary files from --data-dir). Models: resnet20, resnet32,
+            resnet44, resnet56 (CIFAR-style, 16/32/64 channels), small-cnn.
+            Runs are deterministic for a seed; --resume continues a checkpoint's run with the
+            same result as an uninterrupted one.
+
+            Examples:
+              pimctl train --model small-cnn --data fashion-mnist --epochs 2 --train-limit 5000 --out small.safetensors
+              pimctl train --model resnet20 --data fashion-mnist --epochs 30 --out resnet20.safetensors
+              pimctl train --model resnet20 --wbits 4 --abits 4 --epochs 30 --out resnet20-w4a4.safetensors
+              pimctl train --resume resnet20.safetensors
+            """)
+
+    @OptionGroup var options: TrainingOptions
+
+    func run() throws {
+        BLAS.threadCount = options.threads
+        let run = try options.resume.map { try TrainingRun(resuming: $0) }
+            ?? TrainingRun(settings: options.settings(quantization: options.wbits.map { Quantization(weightBits: $0, activationBits: options.abits!) }))
+        try options.train(run)
+    }
+}
+
+struct TrainQAT: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train-qat",
+        abstract: "PIM-QAT: train a quantized network through a chip model's decomposition and ADC.",
+        discussion: """
+            Every convolution after the first runs through the chip's decomposition with an
+            ideal ADC at the training precision over the chip's full-scale range (the first
+            convolution and the classifier stay digital unless --classifier-on-chip); the
+            backward pass is the digital integer layer's (straight through), with the
+            rescaling of --rescale. Per-epoch test accuracy is measured the same way; deploy
+            the checkpoint on the real chip model with `pimctl simulate --model`.
+
+            Examples:
+              pimctl train-qat --chip cap-ram --scheme bit-serial --model small-cnn --epochs 2 --train-limit 5000 --out pim.safetensors
+              pimctl train-qat --chip cap-ram --model resnet20 --init resnet20-w4a4.safetensors --epochs 10 --adjust-precision auto --out pim-r20.safetensors
+              pimctl train-qat --resume pim-r20.safetensors
+            """)
+
+    @OptionGroup var options: TrainingOptions
+
+    @Option(help: "Chip: a preset id or a YAML file (default cap-ram).") var chip: String?
+    @Option(help: "Decomposition: chip (the chip's own), native, differential, bit-serial (default chip).") var scheme: Scheme?
+    @Option(help: "The chip's operating mode (default: its default mode).") var mode: String?
+    @Option(help: "Rescaling (pim-qat.md §3): none, forward, backward, both (default both).") var rescale: Rescale?
+    @Option(help: "Training ADC precision: none (the chip's), auto (from the chip's noise), or bits (default none).")
+    var adjustPrecision: PrecisionAdjustment?
+    @Flag(help: "Inject the chip's temporal noise during training.") var trainingNoise = false
+    @Flag(help: "Run the classifier on the chip too.") var classifierOnChip = false
+
+    func validate() throws {
+        if options.resume != nil {
+            let given = [(chip != nil, "--chip"), (scheme != nil, "--scheme"), (mode != nil, "--mode"), (rescale != nil, "--rescale"),
+                         (adjustPrecision != nil, "--adjust-precision"), (trainingNoise, "--training-noise"),
+                         (classifierOnChip, "--classifier-on-chip")].first { $0.0 }
+            if let given { throw ValidationError("\(given.1) cannot change a resumed run: its settings come from the checkpoint") }
+        }
+    }
+
+    func run() throws {
+        BLAS.threadCount = options.threads
+        let run: TrainingRun
+        if let resume = options.resume {
+            run = try TrainingRun(resuming: resume)
+            guard run.settings.pim != nil else { throw CommandLineError("\(resume) is not a PIM-QAT checkpoint; continue it with pimctl train --resume") }
+        } else {
+            let pim = PIMSettings(chip: chip ?? "cap-ram", scheme: scheme ?? .chip, mode: mode, precision: adjustPrecision ?? .none,
+                                  rescale: rescale ?? .both, trainingNoise: trainingNoise, classifierOnChip: classifierOnChip)
+            let quantization = Quantization(weightBits: options.wbits ?? 4, activationBits: options.abits ?? 4)
+            run = try TrainingRun(settings: options.settings(quantization: quantization, pim: pim, weightDecayDefault: 4e-5))
+        }
+        try options.train(run)
     }
 }
 
@@ -188,5 +260,7 @@ struct Evaluate: ParsableCommand {
 }
 
 extension DatasetName: ExpressibleByArgument {}
+extension Rescale: ExpressibleByArgument {}
+extension PrecisionAdjustment: ExpressibleByArgument {}
 extension LearningRateSchedule: ExpressibleByArgument {}
 extension Augmentation: ExpressibleByArgument {}

@@ -141,11 +141,16 @@ public struct Checkpoint: Sendable {
     }
 
     /// Copies the checkpoint into `model` (and `optimizer`'s momentum if present), checking that
-    /// every name and shape matches and that nothing is left over.
-    public func restore(into model: Sequential, optimizer: SGD? = nil, file: String) throws(CheckpointError) {
+    /// every name and shape matches and that nothing is left over. `partial` (initialising a
+    /// run from another one, e.g. QAT from float) lets the model's tensors that the file lacks
+    /// keep their values; the file must still share at least one tensor with the model.
+    public func restore(into model: Sequential, optimizer: SGD? = nil, file: String, partial: Bool = false) throws(CheckpointError) {
         var expected = Set(tensors.keys.filter { !$0.hasPrefix("optimizer.") })
         for parameter in model.parameters {
-            guard let tensor = tensors[parameter.name] else { throw CheckpointError(file, parameter.name, "is missing") }
+            guard let tensor = tensors[parameter.name] else {
+                if partial { continue }
+                throw CheckpointError(file, parameter.name, "is missing")
+            }
             guard tensor.shape == parameter.value.shape else {
                 throw CheckpointError(file, parameter.name, "has shape \(tensor.shape), the model needs \(parameter.value.shape)")
             }
@@ -153,12 +158,18 @@ public struct Checkpoint: Sendable {
             expected.remove(parameter.name)
         }
         for (name, value) in model.buffers {
-            guard let tensor = tensors[name] else { throw CheckpointError(file, name, "is missing") }
+            guard let tensor = tensors[name] else {
+                if partial { continue }
+                throw CheckpointError(file, name, "is missing")
+            }
             guard tensor.shape == value.shape else { throw CheckpointError(file, name, "has shape \(tensor.shape), the model needs \(value.shape)") }
             model.setBuffer(name, tensor)
             expected.remove(name)
         }
         if let extra = expected.sorted().first { throw CheckpointError(file, extra, "is not a tensor of this model") }
+        if partial, expected.count == tensors.keys.filter({ !$0.hasPrefix("optimizer.") }).count {
+            throw CheckpointError(file, "tensors", "none of them belongs to this model")
+        }
         if let optimizer {
             for (index, parameter) in optimizer.parameters.enumerated() {
                 guard let velocity = tensors["optimizer.momentum.\(parameter.name)"] else {

@@ -16,6 +16,10 @@ public final class BatchNorm2d: Layer {
     private var inverseStd: [Float] = []
     private var shape: [Int] = []
     private var trainingPass = true
+    /// Batch statistics gathered by BN calibration (pim-qat.md §4): while set, every forward
+    /// pass normalises with its batch's statistics and adds them here, leaving the running
+    /// averages alone.
+    private var calibration: (mean: [Double], variance: [Double], batches: Int)?
 
     public init(_ channels: Int, name: String = "bn") {
         self.channels = channels
@@ -50,7 +54,7 @@ public final class BatchNorm2d: Layer {
                 normalized.withUnsafeMutableBufferPointer { xhat in
                     for c in 0..<channels {
                         var mean: Float, variance: Float
-                        if training {
+                        if training || calibration != nil {
                             var sum = 0.0, sumSquares = 0.0
                             for image in 0..<n {
                                 let row = x.baseAddress! + (image * channels + c) * plane
@@ -62,9 +66,14 @@ public final class BatchNorm2d: Layer {
                             let m = sum / Double(count)
                             mean = Float(m)
                             variance = Float(max(0, sumSquares / Double(count) - m * m))
-                            runningMean.data[c] = (1 - momentum) * runningMean.data[c] + momentum * mean
                             let unbiased = count > 1 ? variance * count / (count - 1) : variance
-                            runningVariance.data[c] = (1 - momentum) * runningVariance.data[c] + momentum * unbiased
+                            if calibration != nil {
+                                calibration!.mean[c] += m
+                                calibration!.variance[c] += Double(unbiased)
+                            } else {
+                                runningMean.data[c] = (1 - momentum) * runningMean.data[c] + momentum * mean
+                                runningVariance.data[c] = (1 - momentum) * runningVariance.data[c] + momentum * unbiased
+                            }
                         } else {
                             mean = runningMean.data[c]
                             variance = runningVariance.data[c]
@@ -84,7 +93,24 @@ public final class BatchNorm2d: Layer {
                 }
             }
         }
+        if calibration != nil { calibration!.batches += 1 }
         return Tensor(shape: input.shape, data: output)
+    }
+
+    /// Starts gathering batch statistics (see ``calibration``).
+    public func beginCalibration() {
+        calibration = ([Double](repeating: 0, count: channels), [Double](repeating: 0, count: channels), 0)
+    }
+
+    /// Freezes the running statistics at the equal-weight average of the gathered batches'
+    /// means and unbiased variances (unchanged if none was gathered).
+    public func endCalibration() {
+        guard let calibration else { return }
+        self.calibration = nil
+        guard calibration.batches > 0 else { return }
+        let k = Double(calibration.batches)
+        runningMean = Tensor(shape: [channels], data: calibration.mean.map { Float($0 / k) })
+        runningVariance = Tensor(shape: [channels], data: calibration.variance.map { Float($0 / k) })
     }
 
     public func backward(_ gradient: Tensor) -> Tensor {

@@ -21,7 +21,7 @@ public final class PIMExecution {
     public let index: Int
     public let inputBits: Int
     public let weightBits: Int
-    unowned let target: PIMTarget
+    public let target: PIMTarget
     /// The training phase's mapping.
     public let trainingMapping: LayerMapping
     /// The layer as last programmed, with the weights and phase it was programmed for.

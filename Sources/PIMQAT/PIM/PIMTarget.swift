@@ -30,8 +30,11 @@ public final class PIMTarget {
     public var trainingNoiseSeed: UInt64 = 0
     /// Gather per-layer conversion statistics (slower).
     public var collectStatistics = false
-    /// The layers that run on the chip, in forward order.
-    public private(set) var layers: [PIMExecution] = []
+    /// The layers that run on the chip, in forward order (each holds its target; the target
+    /// refers back weakly, so the model owns both).
+    public var layers: [PIMExecution] { attached.compactMap(\.execution) }
+    private var attached: [WeakExecution] = []
+    private struct WeakExecution { weak var execution: PIMExecution? }
 
     /// Attaches to `model` (built with conventional quantization).
     /// - Throws: ``MappingError`` naming the layer when the chip cannot run its precisions
@@ -54,14 +57,14 @@ public final class PIMTarget {
                 break
             }
         }
-        if layers.isEmpty { throw MappingError("the model has no quantized layer with quantized inputs to run on the chip (train with --wbits/--abits)") }
+        if attached.isEmpty { throw MappingError("the model has no quantized layer with quantized inputs to run on the chip (train with --wbits/--abits)") }
     }
 
     private func attach(name: String, inputBits: Int, weightBits: Int) throws(MappingError) -> PIMExecution {
         let layerName = name.hasSuffix(".weight") ? String(name.dropLast(7)) : name
         do {
-            let execution = try PIMExecution(name: layerName, index: layers.count, inputBits: inputBits, weightBits: weightBits, target: self)
-            layers.append(execution)
+            let execution = try PIMExecution(name: layerName, index: attached.count, inputBits: inputBits, weightBits: weightBits, target: self)
+            attached.append(WeakExecution(execution: execution))
             return execution
         } catch {
             throw MappingError("\(layerName): \(error.description)")

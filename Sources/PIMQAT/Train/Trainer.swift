@@ -45,6 +45,8 @@ public final class Trainer {
     public let schedule: LearningRateSchedule
     /// Steps taken (across resumes).
     public private(set) var step = 0
+    /// Runs before each training step's forward pass, with the step's number.
+    public var beforeStep: (Int) -> Void = { _ in }
 
     public init(model: Sequential, batches: Batches, epochs: Int, learningRate: Double, momentum: Double, weightDecay: Double,
                 nesterov: Bool, schedule: LearningRateSchedule) {
@@ -68,6 +70,7 @@ public final class Trainer {
             let indices = Array(order[(b * batches.batchSize)..<min(order.count, (b + 1) * batches.batchSize)])
             let (images, labels) = batches.batch(indices, epoch: epoch, train: true)
             optimizer.zeroGradients()
+            beforeStep(step)
             let logits = model.forward(images, training: true)
             let result = SoftmaxCrossEntropy.evaluate(logits: logits, labels: labels)
             guard result.loss.isFinite else { throw diverged(images: images, epoch: epoch) }
@@ -96,13 +99,16 @@ public final class Trainer {
     /// Sets the step counter when resuming from a checkpoint.
     public func resume(atStep step: Int) { self.step = step }
 
-    /// Loss and accuracy of `model` in evaluation mode (running BN statistics).
-    public static func evaluate(_ model: Sequential, on dataset: Dataset, batchSize: Int = 256) -> Evaluation {
+    /// Loss and accuracy of `model` in evaluation mode (running BN statistics);
+    /// `beforeBatch(first)` runs before each batch with the index of its first example.
+    public static func evaluate(_ model: Sequential, on dataset: Dataset, batchSize: Int = 256,
+                                beforeBatch: (Int) -> Void = { _ in }) -> Evaluation {
         let batches = Batches(dataset: dataset, batchSize: batchSize, augmentation: .none, seed: 0)
         var totalLoss = 0.0, correct = 0
         for start in stride(from: 0, to: dataset.count, by: batchSize) {
             let indices = Array(start..<min(dataset.count, start + batchSize))
             let (images, labels) = batches.batch(indices, epoch: 0, train: false)
+            beforeBatch(start)
             let result = SoftmaxCrossEntropy.evaluate(logits: model.forward(images, training: false), labels: labels)
             totalLoss += result.loss * Double(indices.count)
             correct += result.correct

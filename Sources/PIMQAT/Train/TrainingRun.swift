@@ -19,14 +19,21 @@ public struct TrainingSettings: Sendable, Codable, Equatable {
     public var testLimit: Int?
     /// Conventional QAT precisions; nil = float.
     public var quantization: Quantization?
+    /// PIM-QAT: the chip and how the network trains through it; nil = digital training.
+    public var pim: PIMSettings?
+    /// The checkpoint whose tensors initialise the model (float or QAT, of the same architecture).
+    public var initialization: String?
 
     public init(model: String, dataset: DatasetName, dataDirectory: String?, epochs: Int, batchSize: Int, learningRate: Double,
                 momentum: Double, weightDecay: Double, nesterov: Bool, schedule: LearningRateSchedule, augmentation: Augmentation,
-                seed: UInt64, trainLimit: Int?, testLimit: Int?, quantization: Quantization? = nil) {
+                seed: UInt64, trainLimit: Int?, testLimit: Int?, quantization: Quantization? = nil, pim: PIMSettings? = nil,
+                initialization: String? = nil) {
         (self.model, self.dataset, self.dataDirectory, self.epochs, self.batchSize) = (model, dataset, dataDirectory, epochs, batchSize)
         (self.learningRate, self.momentum, self.weightDecay, self.nesterov) = (learningRate, momentum, weightDecay, nesterov)
         (self.schedule, self.augmentation, self.seed, self.trainLimit, self.testLimit) = (schedule, augmentation, seed, trainLimit, testLimit)
         self.quantization = quantization
+        self.pim = pim
+        self.initialization = initialization
     }
 }
 
@@ -43,10 +50,13 @@ public final class TrainingRun {
     public let trainer: Trainer
     public let train: Dataset
     public let test: Dataset
+    /// The chip the network trains through (PIM-QAT runs only).
+    public let target: PIMTarget?
     /// Epochs already completed.
     public private(set) var completedEpochs = 0
 
-    public init(settings: TrainingSettings) throws {
+    /// A fresh run; `initialize: false` skips ``TrainingSettings/initialization`` (resuming).
+    public init(settings: TrainingSettings, initialize: Bool = true) throws {
         guard let architecture = ModelArchitecture(name: settings.model) else {
             throw UnknownModelError(description: "unknown model '\(settings.model)' (resnet20, resnet32, resnet44, resnet56, small-cnn)")
         }
@@ -60,6 +70,22 @@ public final class TrainingRun {
                           batches: Batches(dataset: train, batchSize: settings.batchSize, augmentation: settings.augmentation, seed: settings.seed),
                           epochs: settings.epochs, learningRate: settings.learningRate, momentum: settings.momentum,
                           weightDecay: settings.weightDecay, nesterov: settings.nesterov, schedule: settings.schedule)
+        if let pim = settings.pim {
+            let target = try TrainingRun.attach(pim, to: model, chip: nil)
+            self.target = target
+            target.trainingNoiseSeed = settings.seed
+            trainer.beforeStep = { [unowned target] in target.step = $0 }
+        } else {
+            target = nil
+        }
+        if initialize, let path = settings.initialization {
+            try Checkpoint(contentsOf: path).restore(into: model, file: path, partial: true)
+        }
+    }
+
+    /// Attaches a PIM target to `model`: `chip`, or the chip `settings` names (a preset id or a file).
+    static func attach(_ settings: PIMSettings, to model: Sequential, chip: ChipConfig?) throws -> PIMTarget {
+        try PIMTarget(chip: chip ?? ChipCatalog.standard().load(settings.chip).chip, settings: settings, model: model)
     }
 
     /// Resumes from a checkpoint written by ``checkpoint()``: its settings, weights, BN
@@ -69,7 +95,7 @@ public final class TrainingRun {
         guard let text = checkpoint.metadata["training"], let settings = try? JSONDecoder().decode(TrainingSettings.self, from: Data(text.utf8)) else {
             throw CheckpointError(path, "__metadata__.training", "missing or unreadable: not a training checkpoint")
         }
-        try self.init(settings: settings)
+        try self.init(settings: settings, initialize: false)
         try checkpoint.restore(into: model, optimizer: trainer.optimizer, file: path)
         guard let epochs = checkpoint.metadata["epoch"].flatMap(Int.init), let step = checkpoint.metadata["step"].flatMap(Int.init) else {
             throw CheckpointError(path, "__metadata__.epoch", "missing: the checkpoint cannot resume training")
@@ -107,8 +133,19 @@ public final class TrainingRun {
         return Checkpoint(model: model, metadata: metadata, optimizer: trainer.optimizer)
     }
 
-    /// Loads a model for evaluation from any checkpoint this tool wrote.
-    public static func model(from path: String) throws -> (model: Sequential, settings: TrainingSettings?, architecture: ModelArchitecture, channels: Int, size: Int, classes: Int) {
+    /// A model loaded for evaluation from any checkpoint this tool wrote.
+    public struct LoadedModel {
+        public var model: Sequential
+        public var settings: TrainingSettings?
+        public var architecture: ModelArchitecture
+        public var channels: Int, size: Int, classes: Int
+        /// The attached chip: the one given, else a PIM-QAT checkpoint's own (in its training phase).
+        public var target: PIMTarget?
+    }
+
+    /// Loads a model for evaluation from any checkpoint this tool wrote; `pim` attaches a chip
+    /// (and the PIM settings to run it with) before the tensors are restored.
+    public static func model(from path: String, pim: (chip: ChipConfig, settings: PIMSettings)? = nil) throws -> LoadedModel {
         let checkpoint = try Checkpoint(contentsOf: path)
         let m = checkpoint.metadata
         guard let name = m["architecture"], let architecture = ModelArchitecture(name: name) else {
@@ -125,8 +162,21 @@ public final class TrainingRun {
             quantization = Quantization(weightBits: w, activationBits: a)
         }
         let model = architecture.build(channels: channels, size: size, classes: classes, seed: 0, quantization: quantization)
-        try checkpoint.restore(into: model, file: path)
         let settings = m["training"].flatMap { try? JSONDecoder().decode(TrainingSettings.self, from: Data($0.utf8)) }
-        return (model, settings, architecture, channels, size, classes)
+        var target: PIMTarget?
+        if let pim {
+            target = try PIMTarget(chip: pim.chip, settings: pim.settings, model: model)
+        } else if let own = settings?.pim {
+            target = try attach(own, to: model, chip: nil)
+        }
+        try checkpoint.restore(into: model, file: path)
+        return LoadedModel(model: model, settings: settings, architecture: architecture, channels: channels, size: size,
+                           classes: classes, target: target)
+    }
+
+    /// The PIM settings stored in a checkpoint, if it is a PIM-QAT one.
+    public static func pimSettings(of path: String) throws -> PIMSettings? {
+        let checkpoint = try Checkpoint(contentsOf: path)
+        return checkpoint.metadata["training"].flatMap { try? JSONDecoder().decode(TrainingSettings.self, from: Data($0.utf8)) }?.pim
     }
 }

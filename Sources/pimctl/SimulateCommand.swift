@@ -25,8 +25,8 @@ struct Simulate: ParsableCommand {
     @Option(help: "Shape MxKxN of random operands (or of the given .npy files).")
     var matmul: String?
 
-    @Option(help: "Decomposition: chip (the chip's own), native, differential, bit-serial.")
-    var scheme: Scheme = .chip
+    @Option(help: "Decomposition: chip (the chip's own), native, differential, bit-serial (default chip, or a PIM-QAT checkpoint's).")
+    var scheme: Scheme?
 
     @Option(help: "The chip's operating mode (default: the chip's default mode).")
     var mode: String?
@@ -82,13 +82,23 @@ struct Simulate: ParsableCommand {
     @Option(help: "Write Y to this .npy file (float64).")
     var out: String?
 
+    @OptionGroup(title: "Networks") var network: NetworkSimulationOptions
+
     @Flag(help: "Print JSON.")
     var json = false
 
     func validate() throws {
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
         guard (weights == nil) == (inputs == nil) else { throw ValidationError("give both --weights and --inputs, or neither") }
-        guard weights != nil || matmul != nil else { throw ValidationError("give --matmul MxKxN or --weights and --inputs") }
+        if network.model != nil {
+            if let given = [(matmul != nil, "--matmul"), (weights != nil, "--weights"), (out != nil, "--out"), (rangePolicy != nil, "--range-policy"),
+                            (inputBits != nil, "--input-bits"), (weightBits != nil, "--weight-bits")].first(where: { $0.0 }) {
+                throw ValidationError("\(given.1) is for a matrix workload, not with --model")
+            }
+            try network.validate()
+            return
+        }
+        guard weights != nil || matmul != nil else { throw ValidationError("give --matmul MxKxN, --weights and --inputs, or --model CHECKPOINT") }
         guard (outputBits == nil) == (outputBound == nil) else { throw ValidationError("give both --output-bits and --output-bound, or neither") }
         if let outputBits, outputBits < 2 { throw ValidationError("--output-bits must be at least 2") }
         if let outputBound, !(outputBound > 0) { throw ValidationError("--output-bound must be positive") }
@@ -98,6 +108,10 @@ struct Simulate: ParsableCommand {
 
     func run() throws {
         let (chip, _) = try ChipCatalog.standard().load(self.chip)
+        if network.model != nil {
+            return try runNetwork(chip: chip)
+        }
+        let scheme = self.scheme ?? .chip
         let modeName = mode ?? (scheme == .chip ? chip.defaultResolvedMode.name : nil)
         let modeForBits = chip.resolvedModes.first { $0.name == modeName } ?? chip.defaultResolvedMode
         let weightBits = self.weightBits ?? (modeForBits.weightBits.contains(4) ? 4 : modeForBits.weightBits.filter { $0 <= 8 }.max() ?? modeForBits.weightBits[0])

@@ -60,6 +60,23 @@ public final class ChipDeployment {
         target.phase = .deployed(chipSeed: chipSeed, noiseSeed: noiseSeed, nonIdealities: nonIdealities)
         let result = Trainer.evaluate(model, on: test, batchSize: batchSize) { self.target.firstExample = $0 }
         for (name, value) in trainedBuffers { model.setBuffer(name, value) }
+        target.phase = .training
         return Run(chipSeed: chipSeed, noiseSeed: noiseSeed, accuracy: result.accuracy, loss: result.loss, calibrationBatches: batches)
+    }
+
+    /// Accuracy of the same network with every layer digital (its integer products exact).
+    public func evaluateDigitally(_ test: Dataset) -> Evaluation {
+        var detached: [(any Layer, PIMExecution)] = []
+        for layer in model.allLayers {
+            if let conv = layer as? Conv2d, let pim = conv.pim { detached.append((conv, pim)); conv.pim = nil }
+            if let linear = layer as? Linear, let pim = linear.pim { detached.append((linear, pim)); linear.pim = nil }
+        }
+        defer {
+            for (layer, pim) in detached {
+                (layer as? Conv2d)?.pim = pim
+                (layer as? Linear)?.pim = pim
+            }
+        }
+        return Trainer.evaluate(model, on: test, batchSize: batchSize)
     }
 }

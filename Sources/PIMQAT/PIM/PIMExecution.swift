@@ -1,3 +1,4 @@
+import Foundation
 import PIMSim
 
 /// One quantized layer's integer products run through the PIM engine (pim-qat.md §2–§3).
@@ -34,6 +35,9 @@ public final class PIMExecution {
     public private(set) var lastRatio: Float = 1
     /// Conversion statistics accumulated while the target collects them.
     public internal(set) var statistics = ConversionStatistics()
+    /// Σ exact² and Σ (PIM − exact)² of the layer's outputs (before forward rescaling),
+    /// accumulated while the target collects statistics.
+    var outputSignal = 0.0, outputError = 0.0
 
     init(name: String, index: Int, inputBits: Int, weightBits: Int, target: PIMTarget) throws(MappingError) {
         self.name = name
@@ -108,6 +112,12 @@ public final class PIMExecution {
     /// factor of the next backward pass; `ideal` is the exact output in the same layout.
     func rescale(_ chip: inout [Float], ideal: [Float], training: Bool) {
         let rescale = target.settings.rescale
+        if target.collectStatistics {
+            for (p, e) in zip(chip, ideal) {
+                outputSignal += Double(e) * Double(e)
+                outputError += (Double(p) - Double(e)) * (Double(p) - Double(e))
+            }
+        }
         var factor: Float = 1
         if training {
             let exact = Self.standardDeviation(ideal), pim = Self.standardDeviation(chip)
@@ -144,6 +154,17 @@ public final class PIMExecution {
         return max(0, squares / Double(values.count) - mean * mean).squareRoot()
     }
 
+    /// What the statistics gathered so far say about this layer.
+    public var report: PIMLayerReport {
+        let codes = statistics.codeHistogram.count
+        let sigma = statistics.errorSigmaLSB
+        return PIMLayerReport(
+            layer: name, conversions: statistics.conversions, clipRateLow: statistics.clipRateLow, clipRateHigh: statistics.clipRateHigh,
+            conversionErrorSigmaLSB: sigma,
+            effectiveBits: codes > 1 && sigma > 0 ? log2(Double(codes - 1) / (sigma * 12.0.squareRoot())) : nil,
+            sqnrDecibels: outputError > 0 ? 10 * log10(outputSignal / outputError) : nil)
+    }
+
     /// The running forward factor, saved with the model when forward rescaling is on.
     var buffers: [(name: String, value: Tensor)] {
         target.settings.rescale.forward ? [("\(name).pim_forward_scale", Tensor(shape: [1], data: [forwardScale]))] : []
@@ -152,4 +173,19 @@ public final class PIMExecution {
     func setBuffer(_ bufferName: String, _ value: Tensor) {
         if bufferName == "\(name).pim_forward_scale", value.count == 1 { forwardScale = value.data[0] }
     }
+}
+
+/// One PIM layer's conversion and output statistics over a deployment run.
+public struct PIMLayerReport: Sendable, Codable {
+    public var layer: String
+    public var conversions: Int
+    /// Fractions of conversions clipped below and above the converter's range.
+    public var clipRateLow: Double
+    public var clipRateHigh: Double
+    /// Standard deviation of the conversion error (noise, static errors, rounding), LSB.
+    public var conversionErrorSigmaLSB: Double
+    /// log2(code span / (σ_error · √12)): the converter's effective resolution here; nil when error-free.
+    public var effectiveBits: Double?
+    /// 10·log10(Σ exact² / Σ (PIM − exact)²) of the layer's outputs, dB; nil when exact.
+    public var sqnrDecibels: Double?
 }

@@ -102,5 +102,10 @@ public final class PIMTarget {
     }
 
     /// Clears every layer's statistics.
-    public func resetStatistics() { layers.forEach { $0.statistics = ConversionStatistics() } }
+    public func resetStatistics() {
+        for layer in layers {
+            layer.statistics = ConversionStatistics()
+            (layer.outputSignal, layer.outputError) = (0, 0)
+        }
+    }
 }

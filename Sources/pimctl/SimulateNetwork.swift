@@ -1,0 +1,121 @@
+import ArgumentParser
+import Foundation
+import PIMQAT
+
+/// The options of `simulate --model`: a trained network deployed on chip instances.
+struct NetworkSimulationOptions: ParsableArguments {
+    @Option(help: "Checkpoint (safetensors) of a QAT or PIM-QAT network to deploy on the chip.")
+    var model: String?
+
+    @Option(help: "Dataset (default: the checkpoint's).") var data: DatasetName?
+    @Option(help: "Directory with the dataset's files.") var dataDir: String?
+    @Option(help: "Use only the first N test examples.") var testLimit: Int?
+    @Option(help: "Chip instances (static draws) to evaluate, seeds 0…N−1, from --chip-seed on.") var chipSeeds = 1
+    @Option(help: "Temporal-noise seeds per chip instance, from --seed on.") var noiseSeeds = 1
+    @Option(help: "BN calibration batches of training data per chip instance (0 = none; pim-qat.md §4 suggests 100).")
+    var bnCalibrate = 0
+    @Option(help: "Batch size of BN calibration.") var calibrationBatchSize = 128
+    @Flag(help: "Ideal PIM at chip precision: decomposition and ADC codes only (no noise, static errors, mismatch or curve).")
+    var idealPim = false
+
+    func validate() throws {
+        guard chipSeeds >= 1, noiseSeeds >= 1 else { throw ValidationError("--chip-seeds and --noise-seeds must be at least 1") }
+        guard bnCalibrate >= 0 else { throw ValidationError("--bn-calibrate must be 0 (off) or a number of batches") }
+        guard calibrationBatchSize >= 1 else { throw ValidationError("--calibration-batch-size must be positive") }
+        if let testLimit, testLimit < 1 { throw ValidationError("--test-limit must be positive") }
+    }
+}
+
+/// The outcome of `simulate --model`.
+struct NetworkSimulationReport: Encodable {
+    var checkpoint: String
+    var architecture: String
+    var chip: String
+    var scheme: String
+    var mode: String
+    var dataset: String
+    var examples: Int
+    var nonIdealities: NonIdealities
+    var bnCalibrationBatches: Int
+    /// The same network with exact integer products.
+    var digitalAccuracy: Double
+    var accuracyMean: Double
+    var accuracyStd: Double
+    var runs: [ChipDeployment.Run]
+    /// Per PIM layer, over the first run (first chip instance, first noise seed).
+    var layers: [PIMLayerReport]
+    var seconds: Double
+}
+
+extension Simulate {
+    func runNetwork(chip: ChipConfig) throws {
+        let start = Date()
+        let path = network.model!
+        BLAS.threadCount = threads
+        let trained = try TrainingRun.pimSettings(of: path)
+        // A PIM-QAT checkpoint deploys with its own scheme, mode and rescaling; a QAT one with none.
+        var settings = trained ?? PIMSettings(chip: self.chip, rescale: .none)
+        settings.chip = self.chip
+        if let scheme { settings.scheme = scheme }
+        if let mode { settings.mode = mode }
+        settings.precision = .none
+        let loaded = try TrainingRun.model(from: path, pim: (chip, settings))
+        guard let target = loaded.target else { throw CommandLineError("\(path): nothing to run on the chip") }
+        let dataset = network.data ?? loaded.settings?.dataset ?? .fashionMNIST
+        let directory = network.dataDir ?? loaded.settings?.dataDirectory
+        let test = try dataset.load(train: false, directory: directory).prefix(network.testLimit)
+        guard test.channels == loaded.channels, test.size == loaded.size, test.classes == loaded.classes else {
+            throw CommandLineError("\(path) expects \(loaded.channels)×\(loaded.size)×\(loaded.size) images and \(loaded.classes) classes; \(dataset.rawValue) has \(test.channels)×\(test.size)×\(test.size) and \(test.classes)")
+        }
+        let deployment = ChipDeployment(model: loaded.model, target: target)
+        deployment.nonIdealities = network.idealPim ? .none
+            : NonIdealities(temporalNoise: !noNoise, adcStaticErrors: !noStaticErrors, cellMismatch: !noMismatch, transferCurve: !noTransfer)
+        if network.bnCalibrate > 0 {
+            deployment.calibrationData = try dataset.load(train: true, directory: directory)
+            deployment.calibrationBatches = network.bnCalibrate
+            deployment.calibrationBatchSize = network.calibrationBatchSize
+        }
+        let digital = deployment.evaluateDigitally(test)
+        var runs: [ChipDeployment.Run] = []
+        var layers: [PIMLayerReport] = []
+        let total = network.chipSeeds * network.noiseSeeds
+        let bar = ProgressBar(label: "chip runs")
+        for instance in 0..<network.chipSeeds {
+            for noise in 0..<network.noiseSeeds {
+                let first = runs.isEmpty
+                target.collectStatistics = first
+                target.resetStatistics()
+                runs.append(deployment.evaluate(test, chipSeed: chipSeed &+ UInt64(instance), noiseSeed: seed &+ UInt64(noise)))
+                if first { layers = target.layers.map(\.report) }
+                bar.update(runs.count, of: total, detail: "last \(Format.percent(runs.last!.accuracy))")
+            }
+        }
+        bar.finish()
+        let accuracies = runs.map(\.accuracy)
+        let mean = accuracies.reduce(0, +) / Double(accuracies.count)
+        let std = accuracies.count > 1
+            ? (accuracies.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(accuracies.count - 1)).squareRoot() : 0
+        let mapping = target.layers[0].trainingMapping
+        let report = NetworkSimulationReport(
+            checkpoint: path, architecture: loaded.architecture.description, chip: chip.meta.id, scheme: settings.scheme.rawValue,
+            mode: mapping.mode.name, dataset: dataset.rawValue, examples: test.count, nonIdealities: deployment.nonIdealities,
+            bnCalibrationBatches: runs.first?.calibrationBatches ?? 0, digitalAccuracy: digital.accuracy,
+            accuracyMean: mean, accuracyStd: std, runs: runs, layers: layers, seconds: Date().timeIntervalSince(start))
+        if json {
+            print(try Terminal.json(report))
+            return
+        }
+        let kind = trained == nil ? "QAT" : "PIM-QAT"
+        var lines = ["\(report.architecture) (\(kind) checkpoint \(path)) on \(report.chip), scheme \(report.scheme) (mode \(report.mode)); \(report.dataset), \(report.examples) test examples"]
+        lines.append("digital (exact integer products): \(Format.percent(report.digitalAccuracy))")
+        let calibration = report.bnCalibrationBatches > 0 ? "; BN calibrated on \(report.bnCalibrationBatches) batches per instance" : ""
+        lines.append("on the chip model: \(Format.percent(mean)) ± \(Format.percent(std)) over \(network.chipSeeds) chip instance(s) × \(network.noiseSeeds) noise seed(s)\(calibration)")
+        lines.append("per layer (first instance and noise seed):")
+        lines.append(Format.table(["layer", "conversions", "clip low", "clip high", "σ error (LSB)", "eff. bits", "SQNR (dB)"], layers.map { l in
+            [l.layer, String(l.conversions), Format.percent(l.clipRateLow), Format.percent(l.clipRateHigh),
+             Format.number(l.conversionErrorSigmaLSB, digits: 3), l.effectiveBits.map { Format.number($0, digits: 3) } ?? "exact",
+             l.sqnrDecibels.map { Format.number($0, digits: 3) } ?? "exact"]
+        }))
+        print(lines.joined(separator: "\n"))
+    }
+}

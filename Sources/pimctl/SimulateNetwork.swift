@@ -76,25 +76,16 @@ extension Simulate {
             deployment.calibrationBatchSize = network.calibrationBatchSize
         }
         let digital = deployment.evaluateDigitally(test)
-        var runs: [ChipDeployment.Run] = []
-        var layers: [PIMLayerReport] = []
         let total = network.chipSeeds * network.noiseSeeds
         let bar = ProgressBar(label: "chip runs")
-        for instance in 0..<network.chipSeeds {
-            for noise in 0..<network.noiseSeeds {
-                let first = runs.isEmpty
-                target.collectStatistics = first
-                target.resetStatistics()
-                runs.append(deployment.evaluate(test, chipSeed: chipSeed &+ UInt64(instance), noiseSeed: seed &+ UInt64(noise)))
-                if first { layers = target.layers.map(\.report) }
-                bar.update(runs.count, of: total, detail: "last \(Format.percent(runs.last!.accuracy))")
-            }
+        var done = 0
+        let accuracy = deployment.evaluate(test, chipSeeds: (0..<UInt64(network.chipSeeds)).map { chipSeed &+ $0 },
+                                           noiseSeeds: (0..<UInt64(network.noiseSeeds)).map { seed &+ $0 }) { run in
+            done += 1
+            bar.update(done, of: total, detail: "last \(Format.percent(run.accuracy))")
         }
         bar.finish()
-        let accuracies = runs.map(\.accuracy)
-        let mean = accuracies.reduce(0, +) / Double(accuracies.count)
-        let std = accuracies.count > 1
-            ? (accuracies.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(accuracies.count - 1)).squareRoot() : 0
+        let (runs, layers, mean, std) = (accuracy.runs, accuracy.layers, accuracy.mean, accuracy.std)
         let mapping = target.layers[0].trainingMapping
         let report = NetworkSimulationReport(
             checkpoint: path, architecture: loaded.architecture.description, chip: chip.meta.id, scheme: settings.scheme.rawValue,

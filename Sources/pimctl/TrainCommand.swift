@@ -100,7 +100,21 @@ struct TrainingOptions: ParsableArguments {
 
     /// Trains `run` to its last epoch (or --stop-after), writing the checkpoint after each epoch.
     func train(_ run: TrainingRun) throws {
-        let destination = out ?? resume!
+        try TrainingLoop(destination: out ?? resume!, json: json, resumed: resume != nil).run(run, stopAfter: stopAfter)
+    }
+}
+
+/// Epochs of a run with a progress bar and a line (or JSON record) per epoch, and a
+/// checkpoint after each.
+struct TrainingLoop {
+    var destination: String
+    var json = false
+    /// Whether the run continues a checkpoint (for the message after a divergence).
+    var resumed = false
+    /// Prefix of every line (a report names which of its runs is training).
+    var label = ""
+
+    func run(_ run: TrainingRun, stopAfter: Int? = nil) throws {
         let settings = run.settings
         if !json {
             let precision = settings.quantization.map { "W\($0.weightBits)/A\($0.activationBits) QAT" } ?? "float"
@@ -109,14 +123,14 @@ struct TrainingOptions: ParsableArguments {
                 let bits = target.layers.first?.trainingMapping.adc.bits.map { "\($0)-bit" } ?? "lossless"
                 through = " through \(pim.chip) (scheme \(pim.scheme.rawValue), \(bits) training ADC, rescale \(pim.rescale.rawValue))"
             }
-            print("\(settings.model) (\(precision))\(through) on \(settings.dataset.rawValue): \(run.train.count) training, \(run.test.count) test examples; epochs \(run.completedEpochs + 1)…\(settings.epochs)")
+            print("\(label)\(settings.model) (\(precision))\(through) on \(settings.dataset.rawValue): \(run.train.count) training, \(run.test.count) test examples; epochs \(run.completedEpochs + 1)…\(settings.epochs)")
             Terminal.flush()
         }
         let last = min(settings.epochs, stopAfter ?? settings.epochs)
         while run.completedEpochs < last {
             let epoch = run.completedEpochs + 1
             let start = Date()
-            let bar = ProgressBar(label: "epoch \(epoch)/\(settings.epochs)")
+            let bar = ProgressBar(label: "\(label)epoch \(epoch)/\(settings.epochs)")
             let train: Evaluation, test: Evaluation
             do {
                 (train, test) = try run.trainNextEpoch { batch, batches, loss, accuracy in
@@ -124,7 +138,7 @@ struct TrainingOptions: ParsableArguments {
                 }
             } catch let error as TrainingDivergedError {
                 bar.finish()
-                let lastGood = run.completedEpochs > 0 || resume != nil
+                let lastGood = run.completedEpochs > 0 || resumed
                     ? "last good checkpoint: \(destination) (epoch \(run.completedEpochs))" : "no checkpoint was written yet"
                 throw CommandLineError("\(error.description); \(lastGood)")
             }
@@ -139,7 +153,7 @@ struct TrainingOptions: ParsableArguments {
                 Terminal.flush()
             } else {
                 defer { Terminal.flush() }
-                print("epoch \(epoch)/\(settings.epochs): train loss \(Format.number(train.loss, digits: 4)), acc \(Format.percent(train.accuracy)); test loss \(Format.number(test.loss, digits: 4)), acc \(Format.percent(test.accuracy)); \(Format.number(seconds, digits: 3)) s")
+                print("\(label)epoch \(epoch)/\(settings.epochs): train loss \(Format.number(train.loss, digits: 4)), acc \(Format.percent(train.accuracy)); test loss \(Format.number(test.loss, digits: 4)), acc \(Format.percent(test.accuracy)); \(Format.number(seconds, digits: 3)) s")
             }
         }
     }

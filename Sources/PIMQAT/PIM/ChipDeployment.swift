@@ -64,6 +64,25 @@ public final class ChipDeployment {
         return Run(chipSeed: chipSeed, noiseSeed: noiseSeed, accuracy: result.accuracy, loss: result.loss, calibrationBatches: batches)
     }
 
+    /// Accuracy over every chip instance × noise seed: mean, sample standard deviation, the
+    /// runs, and the per-layer statistics of the first run. `afterRun` follows each run.
+    public func evaluate(_ test: Dataset, chipSeeds: [UInt64], noiseSeeds: [UInt64], afterRun: (Run) -> Void = { _ in }) -> ChipAccuracy {
+        var runs: [Run] = []
+        var layers: [PIMLayerReport] = []
+        let collecting = target.collectStatistics
+        defer { target.collectStatistics = collecting }
+        for chipSeed in chipSeeds {
+            for noiseSeed in noiseSeeds {
+                target.collectStatistics = runs.isEmpty
+                target.resetStatistics()
+                runs.append(evaluate(test, chipSeed: chipSeed, noiseSeed: noiseSeed))
+                if runs.count == 1 { layers = target.layers.map(\.report) }
+                afterRun(runs.last!)
+            }
+        }
+        return ChipAccuracy(runs: runs, layers: layers)
+    }
+
     /// Accuracy of the same network with every layer digital (its integer products exact).
     public func evaluateDigitally(_ test: Dataset) -> Evaluation {
         var detached: [(any Layer, PIMExecution)] = []
@@ -78,5 +97,25 @@ public final class ChipDeployment {
             }
         }
         return Trainer.evaluate(model, on: test, batchSize: batchSize)
+    }
+}
+
+/// Accuracy of a network over chip instances and noise seeds.
+public struct ChipAccuracy: Sendable, Codable {
+    public var mean: Double
+    /// Sample standard deviation over the runs (0 for one run).
+    public var std: Double
+    public var runs: [ChipDeployment.Run]
+    /// Per PIM layer, over the first run.
+    public var layers: [PIMLayerReport]
+
+    public init(runs: [ChipDeployment.Run], layers: [PIMLayerReport]) {
+        let accuracies = runs.map(\.accuracy)
+        let mean = accuracies.isEmpty ? 0 : accuracies.reduce(0, +) / Double(accuracies.count)
+        self.mean = mean
+        std = accuracies.count > 1
+            ? (accuracies.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(accuracies.count - 1)).squareRoot() : 0
+        self.runs = runs
+        self.layers = layers
     }
 }

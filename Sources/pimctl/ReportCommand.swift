@@ -101,7 +101,8 @@ struct Report: ParsableCommand {
                 return try trained(name, settings(quantization: quantization, pim: pim, initialization: qatPath, epochs: pimEpochs, lr: pimLr))
             }
             let plain = try pimRun("pimqat-\(tag)", precision: .none, rescale: .both, noise: false)
-            let adjusted = try pimRun("pimqat-\(tag)-adjusted", precision: .auto, rescale: .both, noise: trainingNoise)
+            let adjustedName = "pimqat-\(tag)-adjusted" + (trainingNoise ? "-noise" : "")
+            let adjusted = try pimRun(adjustedName, precision: .auto, rescale: .both, noise: trainingNoise)
             print("deploying on \(chipConfig.meta.id) (scheme \(tag))…")
             Terminal.flush()
             let qatOnChip = try deploy(qatPath, chip: chipConfig, scheme: scheme, stages: .all, calibrate: false, train: train, test: test)
@@ -113,12 +114,13 @@ struct Report: ParsableCommand {
             rows.append(ReportRow(scheme: tag, float: floatAccuracy, digitalQAT: qatAccuracy, qatOnChip: qatOnChip, pimQATIdeal: pimIdeal,
                                   pimQATChip: pimChip, bnCalibration: pimCalibrated, adjustedPrecision: adjustedCalibrated))
             ablationRows.append(AblationRow(scheme: tag, variant: "rescale both, chip precision", chip: pimChip, calibrated: pimCalibrated))
-            ablationRows.append(AblationRow(scheme: tag, variant: "rescale both, adjusted precision", chip: adjustedChip, calibrated: adjustedCalibrated))
+            let noiseNote = trainingNoise ? ", training noise" : ""
+            ablationRows.append(AblationRow(scheme: tag, variant: "rescale both, adjusted precision\(noiseNote)", chip: adjustedChip, calibrated: adjustedCalibrated))
             if ablations {
                 for rescale in [Rescale.backward, .forward, .none] {
-                    let path = try pimRun("pimqat-\(tag)-adjusted-rescale-\(rescale.rawValue)", precision: .auto, rescale: rescale, noise: trainingNoise)
+                    let path = try pimRun("\(adjustedName)-rescale-\(rescale.rawValue)", precision: .auto, rescale: rescale, noise: trainingNoise)
                     ablationRows.append(AblationRow(
-                        scheme: tag, variant: "rescale \(rescale.rawValue), adjusted precision",
+                        scheme: tag, variant: "rescale \(rescale.rawValue), adjusted precision\(noiseNote)",
                         chip: try deploy(path, chip: chipConfig, scheme: scheme, stages: .all, calibrate: false, train: train, test: test),
                         calibrated: try deploy(path, chip: chipConfig, scheme: scheme, stages: .all, calibrate: true, train: train, test: test)))
                 }

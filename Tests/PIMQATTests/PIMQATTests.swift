@@ -80,6 +80,19 @@ struct PIMQATTests {
         }
     }
 
+    /// CAP-RAM's ternary mode holds 3-bit weights as −3…3: the quantizer becomes symmetric.
+    @Test func symmetricEncodingsGetSymmetricWeights() throws {
+        let model = ModelArchitecture.smallCNN.build(channels: 1, size: 8, classes: 4, seed: 2,
+                                                     quantization: Quantization(weightBits: 3, activationBits: 4))
+        let target = try PIMTarget(chip: Self.capRAM, settings: PIMSettings(chip: "cap-ram"), model: model)
+        #expect(target.layers[0].trainingMapping.mode.name == "ternary")
+        let logits = model.forward(GradientCheckTests.random([2, 1, 8, 8], seed: 1), training: true)
+        #expect(logits.data.allSatisfy { $0.isFinite })
+        let conv = try #require(model.allLayers.compactMap { $0 as? Conv2d }.last)
+        #expect(conv.quantizer?.symmetric == true)
+        #expect(conv.quantized!.integers.min()! == -3 && conv.quantized!.integers.max()! == 3)
+    }
+
     @Test func floatModelsHaveNothingToRunOnTheChip() {
         let model = ModelArchitecture.smallCNN.build(channels: 1, size: 8, classes: 4, seed: 1)
         #expect(throws: MappingError.self) { _ = try PIMTarget(chip: Self.ideal, settings: PIMSettings(chip: "ideal"), model: model) }

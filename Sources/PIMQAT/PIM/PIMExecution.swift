@@ -51,6 +51,11 @@ public final class PIMExecution {
         _ = try deployedMapping(.none)
     }
 
+    /// Whether the chip's weight grid lacks −2^(b−1), so the quantizer must stay symmetric.
+    var needsSymmetricWeights: Bool {
+        trainingMapping.decomposition.weightRange.lowerBound > -(1 << (weightBits - 1))
+    }
+
     func deployedMapping(_ stages: NonIdealities) throws(MappingError) -> LayerMapping {
         try target.chip.mapping(scheme: target.settings.scheme, mode: target.settings.mode, inputBits: inputBits,
                                 weightBits: weightBits, nonIdealities: stages)

@@ -6,7 +6,8 @@ import PIMSim
 /// Attaching a target gives every quantized layer whose inputs are integer activation levels
 /// a ``PIMExecution`` — every convolution after the first, and the classifier when
 /// ``PIMSettings/classifierOnChip`` — numbered in forward order; the number is the layer
-/// coordinate of its random draws.
+/// coordinate of its random draws. When the chip's encoding cannot hold −2^(b−1) (ternary
+/// signed digits), those layers' quantizers become symmetric.
 public final class PIMTarget {
     public enum Phase: Sendable, Equatable {
         /// Training (pim-qat.md §2): decomposition and ADC codes as on the chip, at the training
@@ -48,11 +49,15 @@ public final class PIMTarget {
             case let activation as PACT:
                 lastActivation = activation
             case let conv as Conv2d where conv.quantizer != nil && conv.inputQuantizer != nil:
-                conv.pim = try attach(name: conv.weight.name, inputBits: conv.inputQuantizer!.bits, weightBits: conv.quantizer!.bits)
+                let pim = try attach(name: conv.weight.name, inputBits: conv.inputQuantizer!.bits, weightBits: conv.quantizer!.bits)
+                conv.quantizer!.symmetric = pim.needsSymmetricWeights
+                conv.pim = pim
             case let linear as Linear where settings.classifierOnChip && linear.quantizer != nil:
                 guard let lastActivation else { throw MappingError("\(linear.weight.name): no quantized activation feeds the classifier, so it cannot run on the chip") }
                 linear.inputQuantizer = lastActivation
-                linear.pim = try attach(name: linear.weight.name, inputBits: lastActivation.bits, weightBits: linear.quantizer!.bits)
+                let pim = try attach(name: linear.weight.name, inputBits: lastActivation.bits, weightBits: linear.quantizer!.bits)
+                linear.quantizer!.symmetric = pim.needsSymmetricWeights
+                linear.pim = pim
             default:
                 break
             }

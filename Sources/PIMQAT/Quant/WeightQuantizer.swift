@@ -12,11 +12,15 @@ import Foundation
 public struct WeightQuantizer: Sendable, Hashable, Codable {
     public var bits: Int
     public var rescale: Bool
+    /// Clamps to −(2^(b−1) − 1)…2^(b−1) − 1, leaving out −2^(b−1): for chips whose weight
+    /// encoding is symmetric (ternary signed digits, differential pairs).
+    public var symmetric: Bool
 
-    public init(bits: Int, rescale: Bool = true) {
+    public init(bits: Int, rescale: Bool = true, symmetric: Bool = false) {
         precondition(bits >= 2 && bits <= 16, "WeightQuantizer: \(bits) bits")
         self.bits = bits
         self.rescale = rescale
+        self.symmetric = symmetric
     }
 
     /// The result of quantizing one weight tensor.
@@ -36,7 +40,8 @@ public struct WeightQuantizer: Sendable, Hashable, Codable {
         let half = Float(1 << (bits - 1))
         let t = weights.map { tanh($0) }
         let maximum = max(t.map(abs).max() ?? 0, 1e-12)
-        let integers = t.map { Int32(min(max(($0 / maximum * half).rounded(.toNearestOrEven), -half), half - 1)) }
+        let lowest = symmetric ? 1 - half : -half
+        let integers = t.map { Int32(min(max(($0 / maximum * half).rounded(.toNearestOrEven), lowest), half - 1)) }
         var scale = 1 / half
         if rescale {
             let values = integers.map { Float($0) * scale }

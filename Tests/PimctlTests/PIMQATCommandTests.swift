@@ -1,0 +1,96 @@
+import Foundation
+import Testing
+
+@Suite("pimctl train-qat, simulate --model and report", .serialized)
+struct PIMQATCommandTests {
+    static let small = ["--model", "small-cnn", "--data", "fashion-mnist", "--train-limit", "400", "--test-limit", "200",
+                        "--batch-size", "50", "--lr", "0.02", "--augment", "none", "--threads", "1", "--seed", "3"]
+
+    static func json(_ text: String) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+    }
+
+    static func lastRecord(_ text: String) throws -> [String: Any] {
+        try #require(text.split(separator: "\n").last.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] })
+    }
+
+    /// pim-qat.md §2: on the lossless chip, deploying a QAT or a PIM-QAT checkpoint gives
+    /// exactly the accuracy `evaluate` gives, for the chip's own scheme and bit-serial.
+    @Test func simulateOnTheIdealChipReproducesEvaluate() throws {
+        let dir = try TrainCommandTests.directory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let qat = try PimctlRunner.run(["train"] + Self.small + ["--epochs", "1", "--wbits", "4", "--abits", "4", "--out", "\(dir)/q.safetensors"])
+        #expect(qat.status == 0, "\(qat.stderr)")
+        let pim = try PimctlRunner.run(["train-qat", "--chip", "ideal", "--scheme", "bit-serial"] + Self.small
+                                       + ["--epochs", "1", "--out", "\(dir)/p.safetensors", "--json"])
+        #expect(pim.status == 0, "\(pim.stderr)")
+        let trained = try Self.lastRecord(pim.stdout)["test_accuracy"] as? Double
+        for model in ["q", "p"] {
+            let evaluation = try PimctlRunner.run(["evaluate", "--model", "\(dir)/\(model).safetensors", "--test-limit", "200", "--json", "--threads", "1"])
+            #expect(evaluation.status == 0, "\(evaluation.stderr)")
+            let digital = try #require(try Self.json(evaluation.stdout)["accuracy"] as? Double)
+            if model == "p" { #expect(digital == trained) }
+            for scheme in ["chip", "bit-serial"] {
+                let simulated = try PimctlRunner.run(["simulate", "--chip", "ideal", "--model", "\(dir)/\(model).safetensors", "--scheme", scheme,
+                                                      "--test-limit", "200", "--noise-seeds", "2", "--json", "--threads", "2"])
+                #expect(simulated.status == 0, "\(simulated.stderr)")
+                let report = try Self.json(simulated.stdout)
+                #expect(report["accuracy_mean"] as? Double == digital, "\(model) \(scheme)")
+                #expect(report["accuracy_std"] as? Double == 0)
+                #expect(report["digital_accuracy"] as? Double == digital)
+            }
+        }
+    }
+
+    /// A PIM-QAT run stopped after one epoch and resumed writes the uninterrupted run's bytes.
+    @Test func trainQATResumesBitIdentically() throws {
+        let dir = try TrainCommandTests.directory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let options = ["train-qat", "--chip", "cap-ram", "--adjust-precision", "auto", "--training-noise"] + Self.small + ["--epochs", "2"]
+        let straight = try PimctlRunner.run(options + ["--out", "\(dir)/straight.safetensors"])
+        #expect(straight.status == 0, "\(straight.stderr)")
+        let first = try PimctlRunner.run(options + ["--out", "\(dir)/first.safetensors", "--stop-after", "1"])
+        #expect(first.status == 0, "\(first.stderr)")
+        let resumed = try PimctlRunner.run(["train-qat", "--resume", "\(dir)/first.safetensors", "--out", "\(dir)/resumed.safetensors", "--threads", "2"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        let a = try Data(contentsOf: URL(fileURLWithPath: "\(dir)/straight.safetensors"))
+        let b = try Data(contentsOf: URL(fileURLWithPath: "\(dir)/resumed.safetensors"))
+        #expect(a == b)
+        #expect(straight.stdout.contains("5-bit training ADC"))
+    }
+
+    @Test(arguments: [
+        (["train-qat", "--chip", "no-such-chip", "--out", "x.safetensors"], "unknown chip 'no-such-chip'"),
+        (["train-qat", "--chip", "cap-ram", "--wbits", "6", "--abits", "4", "--out", "x.safetensors"], "cannot run 6-bit weights"),
+        (["train-qat", "--chip", "cap-ram", "--adjust-precision", "0", "--out", "x.safetensors"], "--adjust-precision"),
+        (["train-qat", "--chip", "cap-ram", "--adjust-precision", "1", "--scheme", "bit-serial", "--out", "x.safetensors"], "training precision 1 bits"),
+        (["train-qat", "--resume", "x.safetensors", "--chip", "ideal"], "--chip cannot change a resumed run"),
+        (["simulate", "--model", "missing.safetensors", "--matmul", "4x4x4"], "--matmul is for a matrix workload"),
+        (["simulate", "--model", "/nonexistent/m.safetensors"], "/nonexistent/m.safetensors: file: cannot be read"),
+        (["simulate", "--model", "m.safetensors", "--chip-seeds", "0"], "--chip-seeds and --noise-seeds must be at least 1"),
+        (["report", "--schemes", "chip,bogus"], "'bogus' is not one of"),
+    ])
+    func badInputGivesOneClearLine(arguments: [String], message: String) throws {
+        let dir = try TrainCommandTests.directory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let result = try PimctlRunner.run(arguments, in: dir)
+        #expect(result.status != 0)
+        #expect(result.stderr.contains(message), "\(result.stderr)")
+        #expect(result.stderr.split(separator: "\n").filter { $0.hasPrefix("Error") || $0.hasPrefix("pimctl: error") }.count == 1, "\(result.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).isEmpty, "no output is left behind")
+    }
+
+    /// A float checkpoint has nothing to deploy; a PIM-QAT resume of a float run is refused.
+    @Test func floatCheckpointsCannotRunOnAChip() throws {
+        let dir = try TrainCommandTests.directory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let float = try PimctlRunner.run(["train"] + Self.small + ["--epochs", "1", "--out", "\(dir)/f.safetensors"])
+        #expect(float.status == 0, "\(float.stderr)")
+        let simulated = try PimctlRunner.run(["simulate", "--chip", "cap-ram", "--model", "\(dir)/f.safetensors"])
+        #expect(simulated.status == 1)
+        #expect(simulated.stderr.contains("no quantized layer"), "\(simulated.stderr)")
+        let resumed = try PimctlRunner.run(["train-qat", "--resume", "\(dir)/f.safetensors"])
+        #expect(resumed.status == 1)
+        #expect(resumed.stderr.contains("not a PIM-QAT checkpoint"), "\(resumed.stderr)")
+    }
+}

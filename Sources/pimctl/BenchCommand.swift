@@ -15,6 +15,7 @@ struct Bench: ParsableCommand {
               pimctl bench --suite engine --engine-chips cap-ram --engine-shape 1024x512x512
               pimctl bench --suite engine --engine-chips cap-ram --no-noise --no-static-errors
               pimctl bench --suite train --threads 1,2
+              pimctl bench --suite train --train-chip cap-ram --train-scheme chip
             """)
 
     enum Suite: String, ExpressibleByArgument, CaseIterable {
@@ -46,6 +47,12 @@ struct Bench: ParsableCommand {
 
     @Option(help: "Batch size of the training benchmark (ResNet-20 on 1×28×28 images).")
     var trainBatch = 128
+
+    @Option(help: "Chip of the PIM-QAT training benchmark.")
+    var trainChip = "cap-ram"
+
+    @Option(help: "Scheme of the PIM-QAT training benchmark.")
+    var trainScheme: Scheme = .bitSerial
 
     @Flag(help: "Engine benchmark without temporal noise (to see what each stage costs).")
     var noNoise = false
@@ -91,6 +98,8 @@ struct Bench: ParsableCommand {
         struct TrainingRow: Encodable {
             var result: TrainingBenchmark
             var fractionOfSGEMM: Double
+            /// PIM-QAT images/s over conventional QAT's at the same thread count.
+            var relativeToQAT: Double?
         }
         let shape = try MatmulShape(engineShape)
         let catalog = ChipCatalog.standard()
@@ -113,11 +122,21 @@ struct Bench: ParsableCommand {
             }
         }
         if suite.contains(.train) {
+            let quantization = Quantization(weightBits: 4, activationBits: 4)
+            let pimChip = try catalog.load(trainChip).chip
+            let pim = (chip: pimChip, settings: PIMSettings(chip: trainChip, scheme: trainScheme))
             for count in threads {
-                progress("training resnet20 at batch \(trainBatch), \(count) thread(s)")
-                let result = TrainingBenchmark.measure(.resnet(depth: 20), channels: 1, size: 28, batchSize: trainBatch, threads: count)
                 let sgemm = report.sgemm.first { $0.threads == count }!.medianGFLOPS
-                report.training.append(TrainingRow(result: result, fractionOfSGEMM: result.effectiveGFLOPS / sgemm))
+                var qatRate: Double?
+                for variant in ["float", "qat", "pim-qat"] {
+                    progress("training resnet20 (\(variant)) at batch \(trainBatch), \(count) thread(s)")
+                    let result = try TrainingBenchmark.measure(.resnet(depth: 20), channels: 1, size: 28, batchSize: trainBatch, threads: count,
+                                                               quantization: variant == "float" ? nil : quantization,
+                                                               pim: variant == "pim-qat" ? pim : nil)
+                    if variant == "qat" { qatRate = result.imagesPerS }
+                    report.training.append(TrainingRow(result: result, fractionOfSGEMM: result.effectiveGFLOPS / sgemm,
+                                                       relativeToQAT: variant == "pim-qat" ? qatRate.map { result.imagesPerS / $0 } : nil))
+                }
             }
         }
         if Terminal.isInteractive { FileHandle.standardError.write(Data("\u{1B}[2K\r".utf8)) }
@@ -139,11 +158,12 @@ struct Bench: ParsableCommand {
             }
             if !report.training.isEmpty {
                 print("")
-                print("Training ResNet-20, 1×28×28 images, batch \(trainBatch) (forward + backward + SGD step)")
-                print(Format.table(["threads", "images/s", "s/step", "GEMM GFLOP/s", "of SGEMM"], report.training.map { row in
+                print("Training ResNet-20, 1×28×28 images, batch \(trainBatch) (forward + backward + SGD step; GEMM work of the digital network)")
+                print(Format.table(["variant", "threads", "images/s", "s/step", "GEMM GFLOP/s", "of SGEMM", "vs QAT"], report.training.map { row in
                     let r = row.result
-                    return [String(r.threads), Format.number(r.imagesPerS, digits: 4), Format.number(r.secondsPerStep, digits: 3),
-                            Format.number(r.effectiveGFLOPS, digits: 4), Format.percent(row.fractionOfSGEMM)]
+                    return [r.variant, String(r.threads), Format.number(r.imagesPerS, digits: 4), Format.number(r.secondsPerStep, digits: 3),
+                            Format.number(r.effectiveGFLOPS, digits: 4), Format.percent(row.fractionOfSGEMM),
+                            row.relativeToQAT.map { Format.number($0, digits: 3) + "×" } ?? ""]
                 }))
             }
         }

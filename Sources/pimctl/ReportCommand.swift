@@ -14,7 +14,8 @@ struct Report: ParsableCommand {
 
             Columns: float; digital QAT; QAT on chip (the failure case); PIM-QAT on the ideal
             PIM at chip precision; PIM-QAT on the chip; + BN calibration; + adjusted precision
-            (trained at the auto precision, then BN calibration).
+            (trained at the auto precision, with the chip's noise injected unless
+            --no-training-noise, then BN calibration).
 
             Examples:
               pimctl report
@@ -41,7 +42,8 @@ struct Report: ParsableCommand {
     @Option(help: "Chip instances per deployment.") var chipSeeds = 2
     @Option(help: "Noise seeds per chip instance.") var noiseSeeds = 2
     @Option(help: "BN calibration batches per chip instance.") var bnCalibrate = 20
-    @Flag(help: "Inject the chip's noise while training the adjusted-precision networks.") var trainingNoise = false
+    @Flag(inversion: .prefixedNo, help: "Inject the chip's temporal noise while training the adjusted-precision networks.")
+    var trainingNoise = true
     @Flag(help: "Also train and deploy the rescaling ablations (none, forward, backward).") var ablations = false
     @Option(help: "Directory for checkpoints, report.md and report.json.") var outDir = "pimqat-report"
     @Option(help: "Seed of initialisation, shuffling and noise.") var seed: UInt64 = 0
@@ -129,7 +131,7 @@ struct Report: ParsableCommand {
         let report = ReproductionReport(
             chip: chipConfig.meta.id, model: model, dataset: data.rawValue, trainExamples: train.count, testExamples: test.count,
             weightBits: wbits, activationBits: abits, chipSeeds: chipSeeds, noiseSeeds: noiseSeeds, bnCalibrationBatches: bnCalibrate,
-            rows: rows, ablations: ablationRows, seconds: Date().timeIntervalSince(start))
+            trainingNoise: trainingNoise, rows: rows, ablations: ablationRows, seconds: Date().timeIntervalSince(start))
         let markdown = report.markdown
         try write(markdown, to: "\(outDir)/report.md")
         try write(try Terminal.json(report) + "\n", to: "\(outDir)/report.json")
@@ -224,6 +226,8 @@ struct ReproductionReport: Encodable {
     var chipSeeds: Int
     var noiseSeeds: Int
     var bnCalibrationBatches: Int
+    /// Whether the adjusted-precision networks trained with the chip's noise injected.
+    var trainingNoise: Bool
     var rows: [ReportRow]
     var ablations: [AblationRow]
     var seconds: Double
@@ -238,7 +242,7 @@ struct ReproductionReport: Encodable {
         var lines = [
             "PIM-QAT on \(chip): \(model), W\(weightBits)/A\(activationBits), \(dataset) (\(trainExamples) training, \(testExamples) test examples)",
             "",
-            "Test accuracy, %; on the chip: mean ± std over \(chipSeeds) chip instances × \(noiseSeeds) noise seeds; BN calibration on \(bnCalibrationBatches) batches.",
+            "Test accuracy, %; on the chip: mean ± std over \(chipSeeds) chip instances × \(noiseSeeds) noise seeds; BN calibration on \(bnCalibrationBatches) batches; adjusted precision trained \(trainingNoise ? "with" : "without") the chip's noise injected.",
             "",
             "| scheme | float | digital QAT | QAT on chip | PIM-QAT ideal | PIM-QAT chip | + BN calibration | + adjusted precision |",
             "|---|---|---|---|---|---|---|---|",

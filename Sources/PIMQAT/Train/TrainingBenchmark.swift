@@ -3,6 +3,8 @@ import Foundation
 /// Training throughput of a model on random data, beside the GEMM work it stands on.
 public struct TrainingBenchmark: Sendable, Codable {
     public var model: String
+    /// float, conventional QAT (W/A bits), or PIM-QAT (chip, scheme).
+    public var variant: String
     public var batchSize: Int
     public var imageShape: [Int]
     public var threads: Int
@@ -13,19 +15,27 @@ public struct TrainingBenchmark: Sendable, Codable {
     public var gemmFLOPsPerImage: Double
     public var effectiveGFLOPS: Double
 
-    /// Times `steps` SGD steps (after one warm-up step) of `architecture` at `batchSize`.
+    /// Times `steps` SGD steps (after one warm-up step) of `architecture` at `batchSize`: float,
+    /// with conventional `quantization`, or PIM-QAT through `pim`'s chip (training phase).
+    /// The GEMM work counted is the digital network's in every case, so the rates compare.
+    /// - Throws: ``MappingError`` when the chip cannot run the quantized layers.
     public static func measure(_ architecture: ModelArchitecture, channels: Int, size: Int, classes: Int = 10, batchSize: Int,
-                               threads: Int, steps: Int = 3) -> TrainingBenchmark {
+                               threads: Int, steps: Int = 3, quantization: Quantization? = nil,
+                               pim: (chip: ChipConfig, settings: PIMSettings)? = nil) throws -> TrainingBenchmark {
         let previous = BLAS.threadCount
         BLAS.threadCount = threads
         defer { BLAS.threadCount = previous }
-        let model = architecture.build(channels: channels, size: size, classes: classes, seed: 1)
+        let model = architecture.build(channels: channels, size: size, classes: classes, seed: 1, quantization: quantization)
+        let target = try pim.map { try PIMTarget(chip: $0.chip, settings: $0.settings, model: model) }
+        var variant = quantization.map { "W\($0.weightBits)/A\($0.activationBits) QAT" } ?? "float"
+        if let pim { variant = "PIM-QAT \(pim.chip.meta.id) \(pim.settings.scheme.rawValue)" }
         var initializer = TensorInitializer(seed: 2)
         let images = initializer.normal([batchSize, channels, size, size], sigma: 1)
         let labels = (0..<batchSize).map { $0 % classes }
         let optimizer = SGD(parameters: model.parameters, learningRate: 0.01, momentum: 0.9, weightDecay: 5e-4)
         func step() {
             optimizer.zeroGradients()
+            target?.step += 1
             let result = SoftmaxCrossEntropy.evaluate(logits: model.forward(images, training: true), labels: labels)
             _ = model.backward(result.gradient)
             optimizer.step()
@@ -36,7 +46,7 @@ public struct TrainingBenchmark: Sendable, Codable {
         let perStep = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 / Double(steps)
         let flops = 3 * model.forwardGEMMFLOPs(inputShape: [1, channels, size, size])
         let imagesPerS = Double(batchSize) / perStep
-        return TrainingBenchmark(model: architecture.description, batchSize: batchSize, imageShape: [channels, size, size],
+        return TrainingBenchmark(model: architecture.description, variant: variant, batchSize: batchSize, imageShape: [channels, size, size],
                                  threads: threads, steps: steps, secondsPerStep: perStep, imagesPerS: imagesPerS,
                                  gemmFLOPsPerImage: flops, effectiveGFLOPS: flops * imagesPerS / 1e9)
     }

@@ -105,8 +105,7 @@ struct Report: ParsableCommand {
             let plain = try pimRun("pimqat-\(tag)", precision: .none, rescale: .both, noise: false)
             let adjustedName = "pimqat-\(tag)-adjusted" + (trainingNoise ? "-noise" : "")
             let adjusted = try pimRun(adjustedName, precision: .auto, rescale: .both, noise: trainingNoise)
-            print("deploying on \(chipConfig.meta.id) (scheme \(tag))…")
-            Terminal.flush()
+            TrainingLoop(destination: "", linesToStandardError: json).say("deploying on \(chipConfig.meta.id) (scheme \(tag))…")
             let qatOnChip = try deploy(qatPath, chip: chipConfig, scheme: scheme, stages: .all, calibrate: false, train: train, test: test)
             let pimIdeal = try deploy(plain, chip: chipConfig, scheme: scheme, stages: NonIdealities.none, calibrate: false, train: train, test: test)
             let pimChip = try deploy(plain, chip: chipConfig, scheme: scheme, stages: .all, calibrate: false, train: train, test: test)
@@ -159,7 +158,7 @@ struct Report: ParsableCommand {
         } else {
             run = try TrainingRun(settings: settings)
         }
-        try TrainingLoop(destination: path, resumed: run.completedEpochs > 0, label: "[\(name)] ").run(run)
+        try TrainingLoop(destination: path, resumed: run.completedEpochs > 0, label: "[\(name)] ", linesToStandardError: json).run(run)
         return path
     }
 

@@ -113,6 +113,17 @@ struct TrainingLoop {
     var resumed = false
     /// Prefix of every line (a report names which of its runs is training).
     var label = ""
+    /// Writes the per-epoch lines to standard error (when standard output carries JSON).
+    var linesToStandardError = false
+
+    func say(_ line: String) {
+        if linesToStandardError {
+            FileHandle.standardError.write(Data((line + "\n").utf8))
+        } else {
+            print(line)
+            Terminal.flush()
+        }
+    }
 
     func run(_ run: TrainingRun, stopAfter: Int? = nil) throws {
         let settings = run.settings
@@ -123,8 +134,7 @@ struct TrainingLoop {
                 let bits = target.layers.first?.trainingMapping.adc.bits.map { "\($0)-bit" } ?? "lossless"
                 through = " through \(pim.chip) (scheme \(pim.scheme.rawValue), \(bits) training ADC, rescale \(pim.rescale.rawValue))"
             }
-            print("\(label)\(settings.model) (\(precision))\(through) on \(settings.dataset.rawValue): \(run.train.count) training, \(run.test.count) test examples; epochs \(run.completedEpochs + 1)…\(settings.epochs)")
-            Terminal.flush()
+            say("\(label)\(settings.model) (\(precision))\(through) on \(settings.dataset.rawValue): \(run.train.count) training, \(run.test.count) test examples; epochs \(run.completedEpochs + 1)…\(settings.epochs)")
         }
         let last = min(settings.epochs, stopAfter ?? settings.epochs)
         while run.completedEpochs < last {
@@ -152,8 +162,7 @@ struct TrainingLoop {
                 print(try Terminal.json(record).replacingOccurrences(of: "\n", with: "").replacingOccurrences(of: "  ", with: " "))
                 Terminal.flush()
             } else {
-                defer { Terminal.flush() }
-                print("\(label)epoch \(epoch)/\(settings.epochs): train loss \(Format.number(train.loss, digits: 4)), acc \(Format.percent(train.accuracy)); test loss \(Format.number(test.loss, digits: 4)), acc \(Format.percent(test.accuracy)); \(Format.number(seconds, digits: 3)) s")
+                say("\(label)epoch \(epoch)/\(settings.epochs): train loss \(Format.number(train.loss, digits: 4)), acc \(Format.percent(train.accuracy)); test loss \(Format.number(test.loss, digits: 4)), acc \(Format.percent(test.accuracy)); \(Format.number(seconds, digits: 3)) s")
             }
         }
     }

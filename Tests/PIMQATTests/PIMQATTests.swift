@@ -61,6 +61,26 @@ struct PIMQATTests {
         }
     }
 
+    /// pim-qat.md §3: behind BN, a coarse converter scales the PIM layer's weight gradient by
+    /// about σ_y/σ̂ against the ideal layer; backward rescaling takes that factor out again.
+    @Test func backwardRescalingRestoresTheIdealGradientScale() throws {
+        let images = GradientCheckTests.random([16, 1, 8, 8], seed: 8)
+        func convGradientNorm(_ rescale: Rescale?) throws -> (norm: Double, ratio: Float) {
+            let model = Self.model(.smallCNN)
+            var target: PIMTarget?
+            if let rescale {
+                target = try PIMTarget(chip: Self.capRAM, settings: PIMSettings(chip: "cap-ram", precision: .bits(3), rescale: rescale), model: model)
+            }
+            _ = Self.pass(model, images: images)
+            let gradient = try #require(model.parameters.first { $0.name == "conv2.weight" }).gradient.data
+            return (gradient.map { Double($0) * Double($0) }.reduce(0, +).squareRoot(), target?.layers[0].lastRatio ?? 1)
+        }
+        let ideal = try convGradientNorm(nil).norm
+        let plain = try convGradientNorm(Rescale.none), rescaled = try convGradientNorm(.backward)
+        #expect(plain.ratio < 0.7 || plain.ratio > 1.4, "the converter must be coarse enough to matter (r = \(plain.ratio))")
+        #expect(abs(log(rescaled.norm / ideal)) < abs(log(plain.norm / ideal)) / 2)
+    }
+
     /// pim-qat.md §5: σ_n = 0.35 LSB costs one bit (√(1 + 12·0.35²) ≈ 1.57), over the same range.
     @Test func adjustedPrecisionKeepsTheRangeAndConvertsTheNoise() throws {
         #expect(PrecisionAdjustment.auto.trainingBits(chipBits: 7, noiseSigmaLSB: 0.35) == 6)

@@ -22,7 +22,14 @@ struct PimctlRunner {
         return "\(packageRoot)/.build/debug/pimctl"
     }()
 
-    static func run(_ arguments: [String], in directory: String = packageRoot, environment: [String: String] = [:]) throws -> Result {
+    /// A release build for the heavy end-to-end checks: `PIMCTL_RELEASE` (scripts/test sets it),
+    /// else the executable above (slower, same results).
+    static let release: String = ProcessInfo.processInfo.environment["PIMCTL_RELEASE"].map {
+        $0.hasPrefix("/") ? $0 : "\(packageRoot)/\($0)"
+    } ?? executable
+
+    static func run(_ arguments: [String], in directory: String = packageRoot, environment: [String: String] = [:],
+                    executable: String = PimctlRunner.executable) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments

@@ -126,7 +126,8 @@ public final class PIMExecution {
         var factor: Float = 1
         if training {
             let exact = Self.standardDeviation(ideal), pim = Self.standardDeviation(chip)
-            let ratio = exact > 0 && pim > 0 ? Float(min(max(pim / exact, 1e-3), 1e3)) : 1
+            // A layer whose exact output is constant has no scale to restore.
+            let ratio = exact > 0 ? Float(min(max(pim / exact, 1e-3), 1e3)) : 1
             lastRatio = ratio
             if rescale.forward {
                 factor = 1 / ratio

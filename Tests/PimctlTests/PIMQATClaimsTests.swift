@@ -1,0 +1,59 @@
+import Foundation
+import Testing
+
+/// The directions of pim-qat.md's claims on a small subset, end to end through `pimctl`
+/// (a release build when scripts/test provides one).
+@Suite("PIM-QAT claims on a small subset", .serialized)
+struct PIMQATClaimsTests {
+    static func run(_ arguments: [String], in directory: String) throws -> PimctlRunner.Result {
+        try PimctlRunner.run(arguments, in: directory, executable: PimctlRunner.release)
+    }
+
+    static func json(_ result: PimctlRunner.Result) throws -> [String: Any] {
+        #expect(result.status == 0, "\(result.stderr)")
+        return try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+    }
+
+    static func mean(_ value: Any?) throws -> Double {
+        try #require((value as? [String: Any])?["mean"] as? Double)
+    }
+
+    @Test func pimQATBeatsConventionalQATOnTheChipAndBNCalibrationBehaves() throws {
+        let dir = try TrainCommandTests.directory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let report = try Self.json(try Self.run(["report", "--train-limit", "3000", "--test-limit", "500", "--epochs", "2", "--pim-epochs", "2",
+                                                 "--schemes", "chip", "--chip-seeds", "1", "--noise-seeds", "2", "--bn-calibrate", "10",
+                                                 "--out-dir", "report", "--threads", "2", "--json"], in: dir))
+        let row = try #require((report["rows"] as? [[String: Any]])?.first)
+        let digital = try #require(row["digital_qat"] as? Double)
+        let qatOnChip = try Self.mean(row["qat_on_chip"])
+        let adjusted = try Self.mean(row["adjusted_precision"])
+        let calibrated = try Self.mean(row["bn_calibration"]), uncalibrated = try Self.mean(row["pim_qat_chip"])
+        #expect(digital > 0.5, "the QAT network learned (digital \(digital))")
+        // Conventional QAT fails on the chip; PIM-QAT (+ BN calibration + adjusted precision) recovers most of it.
+        #expect(qatOnChip < digital - 0.2, "QAT on chip \(qatOnChip) vs digital \(digital)")
+        #expect(adjusted > qatOnChip + 0.2, "PIM-QAT \(adjusted) vs QAT on chip \(qatOnChip)")
+        #expect(calibrated > uncalibrated, "BN calibration on the chip: \(calibrated) vs \(uncalibrated)")
+        #expect(FileManager.default.fileExists(atPath: "\(dir)/report/report.md"))
+
+        // BN calibration does not hurt on the ideal chip, and repairs a strongly compressive transfer curve.
+        let ideal = try String(contentsOfFile: "\(PimctlRunner.packageRoot)/chips/ideal.yaml", encoding: .utf8)
+        let curved = ideal.replacingOccurrences(of: "  id: ideal", with: "  id: curved")
+            .replacingOccurrences(of: "  transfer: {model: linear}", with: "  transfer: {model: rational, gain: 1, a: 200}")
+        #expect(curved.contains("rational"))
+        try curved.write(toFile: "\(dir)/curved.yaml", atomically: true, encoding: .utf8)
+        func accuracy(chip: String, calibrate: Int) throws -> Double {
+            let result = try Self.json(try Self.run(["simulate", "--chip", chip, "--model", "report/qat.safetensors", "--test-limit", "500",
+                                                     "--bn-calibrate", String(calibrate), "--json", "--threads", "2"], in: dir))
+            return try #require(result["accuracy_mean"] as? Double)
+        }
+        let idealPlain = try accuracy(chip: "\(PimctlRunner.packageRoot)/chips/ideal.yaml", calibrate: 0)
+        let idealCalibrated = try accuracy(chip: "\(PimctlRunner.packageRoot)/chips/ideal.yaml", calibrate: 10)
+        #expect(idealPlain == digital)
+        #expect(idealCalibrated >= idealPlain - 0.002, "ideal chip: \(idealCalibrated) calibrated vs \(idealPlain)")
+        let curvedPlain = try accuracy(chip: "curved.yaml", calibrate: 0)
+        let curvedCalibrated = try accuracy(chip: "curved.yaml", calibrate: 10)
+        #expect(curvedPlain < digital - 0.1, "the curve hurts: \(curvedPlain) vs \(digital)")
+        #expect(curvedCalibrated > curvedPlain + 0.1, "curved chip: \(curvedCalibrated) calibrated vs \(curvedPlain)")
+    }
+}

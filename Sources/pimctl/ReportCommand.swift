@@ -166,12 +166,8 @@ struct Report: ParsableCommand {
     /// PIM-QAT network, none otherwise).
     func deploy(_ path: String, chip chipConfig: ChipConfig, scheme: Scheme, stages: NonIdealities, calibrate: Bool,
                 train: Dataset, test: Dataset) throws -> ChipAccuracy {
-        var settings = try TrainingRun.pimSettings(of: path) ?? PIMSettings(chip: chip, rescale: .none)
-        settings.scheme = scheme
-        settings.precision = .none
-        settings.trainingNoise = false
-        let loaded = try TrainingRun.model(from: path, pim: (chipConfig, settings))
-        let deployment = ChipDeployment(model: loaded.model, target: loaded.target!)
+        let (loaded, target, _, _) = try DeployedModel.load(path, chip: chipConfig, chipName: chip, scheme: scheme, mode: nil)
+        let deployment = ChipDeployment(model: loaded.model, target: target)
         deployment.nonIdealities = stages
         if calibrate {
             deployment.calibrationData = train

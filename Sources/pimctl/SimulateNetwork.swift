@@ -52,15 +52,7 @@ extension Simulate {
         let start = Date()
         let path = network.model!
         BLAS.threadCount = threads
-        let trained = try TrainingRun.pimSettings(of: path)
-        // A PIM-QAT checkpoint deploys with its own scheme, mode and rescaling; a QAT one with none.
-        var settings = trained ?? PIMSettings(chip: self.chip, rescale: .none)
-        settings.chip = self.chip
-        if let scheme { settings.scheme = scheme }
-        if let mode { settings.mode = mode }
-        settings.precision = .none
-        let loaded = try TrainingRun.model(from: path, pim: (chip, settings))
-        guard let target = loaded.target else { throw CommandLineError("\(path): nothing to run on the chip") }
+        let (loaded, target, settings, trained) = try DeployedModel.load(path, chip: chip, chipName: self.chip, scheme: scheme, mode: mode)
         let dataset = network.data ?? loaded.settings?.dataset ?? .fashionMNIST
         let directory = network.dataDir ?? loaded.settings?.dataDirectory
         let test = try dataset.load(train: false, directory: directory).prefix(network.testLimit)
@@ -96,7 +88,7 @@ extension Simulate {
             print(try Terminal.json(report))
             return
         }
-        let kind = trained == nil ? "QAT" : "PIM-QAT"
+        let kind = trained ? "PIM-QAT" : "QAT"
         var lines = ["\(report.architecture) (\(kind) checkpoint \(path)) on \(report.chip), scheme \(report.scheme) (mode \(report.mode)); \(report.dataset), \(report.examples) test examples"]
         lines.append("digital (exact integer products): \(Format.percent(report.digitalAccuracy))")
         let calibration = report.bnCalibrationBatches > 0 ? "; BN calibrated on \(report.bnCalibrationBatches) batches per instance" : ""
@@ -108,5 +100,25 @@ extension Simulate {
              l.sqnrDecibels.map { Format.number($0, digits: 3) } ?? "exact"]
         }))
         print(lines.joined(separator: "\n"))
+    }
+}
+
+/// A checkpoint loaded onto a chip for deployment.
+enum DeployedModel {
+    /// A PIM-QAT checkpoint deploys with its own scheme, mode and rescaling (unless `scheme` or
+    /// `mode` are given); a conventional QAT one with the chip's scheme and no rescaling.
+    /// - Returns: the model, its target, the settings used and whether it was trained with PIM-QAT.
+    static func load(_ path: String, chip: ChipConfig, chipName: String, scheme: Scheme?, mode: String?) throws
+        -> (model: TrainingRun.LoadedModel, target: PIMTarget, settings: PIMSettings, pimTrained: Bool) {
+        let trained = try TrainingRun.pimSettings(of: path)
+        var settings = trained ?? PIMSettings(chip: chipName, rescale: .none)
+        settings.chip = chipName
+        if let scheme { settings.scheme = scheme }
+        if let mode { settings.mode = mode }
+        settings.precision = .none
+        settings.trainingNoise = false
+        let loaded = try TrainingRun.model(from: path, pim: (chip, settings))
+        guard let target = loaded.target else { throw CommandLineError("\(path): nothing to run on the chip") }
+        return (loaded, target, settings, trained != nil)
     }
 }

@@ -42,6 +42,30 @@ struct PIMQATCommandTests {
         }
     }
 
+    /// `calibrate-bn` saves what `simulate --bn-calibrate` does on the fly: deploying the
+    /// saved statistics on the same instance gives the same accuracy.
+    @Test func calibrateBNSavesWhatSimulateCalibrates() throws {
+        let dir = try TrainCommandTests.directory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let qat = try PimctlRunner.run(["train"] + Self.small + ["--epochs", "1", "--wbits", "4", "--abits", "4", "--out", "\(dir)/q.safetensors"])
+        #expect(qat.status == 0, "\(qat.stderr)")
+        let calibrated = try PimctlRunner.run(["calibrate-bn", "--chip", "cap-ram", "--model", "\(dir)/q.safetensors", "--batches", "3",
+                                               "--chip-seed", "4", "--out", "\(dir)/c.safetensors", "--json"])
+        #expect(calibrated.status == 0, "\(calibrated.stderr)")
+        #expect(try Self.json(calibrated.stdout)["batches"] as? Int == 3)
+        /// Accuracy and loss of the one run.
+        func outcome(_ arguments: [String]) throws -> [Double] {
+            let result = try PimctlRunner.run(["simulate", "--chip", "cap-ram", "--test-limit", "100", "--chip-seed", "4", "--json"] + arguments)
+            #expect(result.status == 0, "\(result.stderr)")
+            let run = try #require((try Self.json(result.stdout)["runs"] as? [[String: Any]])?.first)
+            return [try #require(run["accuracy"] as? Double), try #require(run["loss"] as? Double)]
+        }
+        let onTheFly = try outcome(["--model", "\(dir)/q.safetensors", "--bn-calibrate", "3"])
+        let saved = try outcome(["--model", "\(dir)/c.safetensors"])
+        #expect(onTheFly == saved)
+        #expect(try outcome(["--model", "\(dir)/q.safetensors"])[1] != saved[1])
+    }
+
     /// A PIM-QAT run stopped after one epoch and resumed writes the uninterrupted run's bytes.
     @Test func trainQATResumesBitIdentically() throws {
         let dir = try TrainCommandTests.directory()

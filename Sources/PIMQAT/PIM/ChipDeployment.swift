@@ -39,29 +39,36 @@ public final class ChipDeployment {
     /// With BN calibration, the instance is calibrated once (on its own noise stream) and
     /// reused for every noise seed.
     public func evaluate(_ test: Dataset, chipSeed: UInt64, noiseSeed: UInt64) -> Run {
-        for (name, value) in trainedBuffers { model.setBuffer(name, value) }
-        var batches = 0
-        if calibrationBatches > 0, let data = calibrationData {
-            if let buffers = calibrated[chipSeed] {
-                for (name, value) in buffers { model.setBuffer(name, value) }
-            } else {
-                // Calibration noise is drawn from a stream of its own, never reused by evaluation.
-                target.phase = .deployed(chipSeed: chipSeed, noiseSeed: RandomStream.mix(~chipSeed), nonIdealities: nonIdealities)
-                let statistics = target.collectStatistics
-                target.collectStatistics = false
-                defer { target.collectStatistics = statistics }
-                BatchNormCalibration.run(model, on: data, batches: calibrationBatches, batchSize: calibrationBatchSize, seed: chipSeed) { b in
-                    self.target.firstExample = b * self.calibrationBatchSize
-                }
-                calibrated[chipSeed] = model.buffers
-            }
-            batches = min(calibrationBatches, (data.count + calibrationBatchSize - 1) / calibrationBatchSize)
-        }
+        let batches = calibrate(chipSeed: chipSeed)
         target.phase = .deployed(chipSeed: chipSeed, noiseSeed: noiseSeed, nonIdealities: nonIdealities)
         let result = Trainer.evaluate(model, on: test, batchSize: batchSize) { self.target.firstExample = $0 }
         for (name, value) in trainedBuffers { model.setBuffer(name, value) }
         target.phase = .training
         return Run(chipSeed: chipSeed, noiseSeed: noiseSeed, accuracy: result.accuracy, loss: result.loss, calibrationBatches: batches)
+    }
+
+    /// Restores the trained BN statistics, then (with ``calibrationBatches`` and data)
+    /// recalibrates them on chip instance `chipSeed`, on a noise stream of its own; an
+    /// instance is calibrated once and reused. The model keeps the result.
+    /// - Returns: the calibration batches run (0 = none).
+    @discardableResult
+    public func calibrate(chipSeed: UInt64) -> Int {
+        for (name, value) in trainedBuffers { model.setBuffer(name, value) }
+        guard calibrationBatches > 0, let data = calibrationData else { return 0 }
+        if let buffers = calibrated[chipSeed] {
+            for (name, value) in buffers { model.setBuffer(name, value) }
+        } else {
+            target.phase = .deployed(chipSeed: chipSeed, noiseSeed: RandomStream.mix(~chipSeed), nonIdealities: nonIdealities)
+            let statistics = target.collectStatistics
+            target.collectStatistics = false
+            defer { target.collectStatistics = statistics }
+            BatchNormCalibration.run(model, on: data, batches: calibrationBatches, batchSize: calibrationBatchSize, seed: chipSeed) { b in
+                self.target.firstExample = b * self.calibrationBatchSize
+            }
+            target.phase = .training
+            calibrated[chipSeed] = model.buffers
+        }
+        return min(calibrationBatches, (data.count + calibrationBatchSize - 1) / calibrationBatchSize)
     }
 
     /// Accuracy over every chip instance × noise seed: mean, sample standard deviation, the

@@ -222,13 +222,14 @@ struct TrainQAT: ParsableCommand {
     @Option(help: "Training ADC precision: none (the chip's), auto (from the chip's noise), or bits (default none).")
     var adjustPrecision: PrecisionAdjustment?
     @Flag(help: "Inject the chip's temporal noise during training.") var trainingNoise = false
+    @Flag(help: "Zero the gradient of outputs with a clipped partial sum.") var zeroClippedGradients = false
     @Flag(help: "Run the classifier on the chip too.") var classifierOnChip = false
 
     func validate() throws {
         if options.resume != nil {
             let given = [(chip != nil, "--chip"), (scheme != nil, "--scheme"), (mode != nil, "--mode"), (rescale != nil, "--rescale"),
                          (adjustPrecision != nil, "--adjust-precision"), (trainingNoise, "--training-noise"),
-                         (classifierOnChip, "--classifier-on-chip")].first { $0.0 }
+                         (zeroClippedGradients, "--zero-clipped-gradients"), (classifierOnChip, "--classifier-on-chip")].first { $0.0 }
             if let given { throw ValidationError("\(given.1) cannot change a resumed run: its settings come from the checkpoint") }
         }
     }
@@ -241,7 +242,8 @@ struct TrainQAT: ParsableCommand {
             guard run.settings.pim != nil else { throw CommandLineError("\(resume) is not a PIM-QAT checkpoint; continue it with pimctl train --resume") }
         } else {
             let pim = PIMSettings(chip: chip ?? "cap-ram", scheme: scheme ?? .chip, mode: mode, precision: adjustPrecision ?? .none,
-                                  rescale: rescale ?? .both, trainingNoise: trainingNoise, classifierOnChip: classifierOnChip)
+                                  rescale: rescale ?? .both, trainingNoise: trainingNoise, zeroClippedGradients: zeroClippedGradients,
+                                  classifierOnChip: classifierOnChip)
             let quantization = Quantization(weightBits: options.wbits ?? 4, activationBits: options.abits ?? 4)
             run = try TrainingRun(settings: options.settings(quantization: quantization, pim: pim, weightDecayDefault: 4e-5))
         }

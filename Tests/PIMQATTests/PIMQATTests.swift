@@ -81,6 +81,27 @@ struct PIMQATTests {
         #expect(abs(log(rescaled.norm / ideal)) < abs(log(plain.norm / ideal)) / 2)
     }
 
+    /// pim-qat.md §2's option: outputs with a clipped partial sum pass no gradient; on a chip
+    /// that never clips the option changes nothing.
+    @Test func zeroingClippedGradientsOnlyActsWhereConversionsClip() throws {
+        let images = GradientCheckTests.random([4, 1, 8, 8], seed: 12)
+        func run(_ chip: ChipConfig, zero: Bool, bits: Int) throws -> [[Float]] {
+            let model = Self.model(.smallCNN)
+            _ = try PIMTarget(chip: chip, settings: PIMSettings(chip: "c", precision: .bits(bits), zeroClippedGradients: zero), model: model)
+            return Self.pass(model, images: images).gradients
+        }
+        // A 6-bit converter over the chip's range never clips (sums stay within 0…1920).
+        #expect(try run(Self.capRAM, zero: true, bits: 6) == run(Self.capRAM, zero: false, bits: 6))
+        #expect(try run(Self.ideal, zero: true, bits: 6) == run(Self.ideal, zero: false, bits: 6))
+        // A chip whose fixed range (0…40) is far too small for the sums clips often.
+        let text = try String(contentsOfFile: "\(Self.root)/chips/cap-ram.yaml", encoding: .utf8)
+            .replacingOccurrences(of: "range: {policy: fixed, min: 0, max: {value: 1920, source: \"JSSC21: pre-ADC range 0...1920 = 128 x 15\", status: stated}}",
+                                  with: "range: {policy: fixed, min: 0, max: 40}")
+        let narrow = try ChipConfig(yaml: text, file: "narrow.yaml")
+        #expect(narrow.resolvedModes.first { $0.name == "twos_complement" }?.adc.range.max == 40)
+        #expect(try run(narrow, zero: true, bits: 6) != run(narrow, zero: false, bits: 6))
+    }
+
     /// pim-qat.md §5: σ_n = 0.35 LSB costs one bit (√(1 + 12·0.35²) ≈ 1.57), over the same range.
     @Test func adjustedPrecisionKeepsTheRangeAndConvertsTheNoise() throws {
         #expect(PrecisionAdjustment.auto.trainingBits(chipBits: 7, noiseSigmaLSB: 0.35) == 6)

@@ -158,6 +158,34 @@ struct EngineInvariantTests {
         #expect(reseeded.output != reference.output)
     }
 
+    /// Clip flags mark exactly the outputs with a partial sum beyond the range (by half an
+    /// LSB), computed here group by group; recording them changes nothing else.
+    @Test func clipFlagsMarkOutputsWithAClippedPartialSum() throws {
+        let chip = try TestChips.chip(n: 16, adcBits: 5, signed: true, range: (-100, 100))
+        let mapping = try chip.mapping(scheme: .native, inputBits: 4, weightBits: 4, nonIdealities: .none)
+        let m = 6, k = 40, n = 30
+        let operands = Operands(m: m, k: k, n: n, weightRange: -8...7, inputBits: 4)
+        let layer = try ProgrammedLayer(mapping: mapping, weights: operands.weights, outputs: m, fanIn: k)
+        let plain = try layer.run(inputs: operands.inputs, columns: n, options: RunOptions(threads: 2, blockColumns: 7))
+        let recorded = try layer.run(inputs: operands.inputs, columns: n, options: RunOptions(threads: 2, blockColumns: 7, recordClips: true))
+        #expect(plain.clipped == nil)
+        #expect(recorded.output == plain.output)
+        let flags = try #require(recorded.clipped)
+        let bound = 100 + 0.5 * 100 / 15
+        var expected = [UInt8](repeating: 0, count: m * n)
+        for row in 0..<m {
+            for j in 0..<n {
+                for start in stride(from: 0, to: k, by: 16) {
+                    var sum = 0
+                    for r in start..<min(k, start + 16) { sum += Int(operands.weights[row * k + r]) * Int(operands.inputs[r * n + j]) }
+                    if abs(Double(sum)) > bound { expected[row * n + j] = 1 }
+                }
+            }
+        }
+        #expect(flags == expected)
+        #expect(flags.contains(1) && flags.contains(0), "the case must have both")
+    }
+
     /// Invariant 7: static draws follow the chip seed, not the data seed; linear calibration
     /// removes offset and gain to within quantization.
     @Test func staticErrorsFollowTheChipSeedAndCalibrationRemovesThem() throws {

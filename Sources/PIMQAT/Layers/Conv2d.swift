@@ -80,17 +80,20 @@ public final class Conv2d: Layer {
         guard let pim, let grid else { return Tensor(shape: [n, outChannels, ho, wo], data: output) }
         // The same integer product through the chip model; the digital one above is the
         // straight-through path and the reference of the rescaling.
-        let product = pim.product(weights: quantized!.integers, outputs: outChannels, fanIn: rows,
-                                  inputs: patchLevels(input, grid: grid), columns: n * pixels, columnsPerExample: pixels)
+        let (product, clipped) = pim.product(weights: quantized!.integers, outputs: outChannels, fanIn: rows,
+                                             inputs: patchLevels(input, grid: grid), columns: n * pixels, columnsPerExample: pixels)
         var chip = [Float](repeating: 0, count: output.count)
+        var clips = clipped.map { [UInt8](repeating: 0, count: $0.count) }
         for image in 0..<n {
             for m in 0..<outChannels {
                 for p in 0..<pixels {
-                    chip[image * perImage + m * pixels + p] = Float(product[m * n * pixels + image * pixels + p]) * outputScale
+                    let source = m * n * pixels + image * pixels + p, target = image * perImage + m * pixels + p
+                    chip[target] = Float(product[source]) * outputScale
+                    if let clipped { clips![target] = clipped[source] }
                 }
             }
         }
-        pim.rescale(&chip, ideal: output, training: training)
+        pim.rescale(&chip, ideal: output, clipped: clips, training: training)
         return Tensor(shape: [n, outChannels, ho, wo], data: chip)
     }
 

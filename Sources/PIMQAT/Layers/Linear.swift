@@ -54,11 +54,17 @@ public final class Linear: Layer {
                 // Inputs as K × N levels (one column per example), outputs back to N × M.
                 var levels = [Int32](repeating: 0, count: inFeatures * n)
                 for row in 0..<n { for k in 0..<inFeatures { levels[k * n + row] = Int32(x[row * inFeatures + k]) } }
-                let y = pim.product(weights: quantized!.integers, outputs: outFeatures, fanIn: inFeatures, inputs: levels,
-                                    columns: n, columnsPerExample: 1)
+                let (y, clipped) = pim.product(weights: quantized!.integers, outputs: outFeatures, fanIn: inFeatures, inputs: levels,
+                                               columns: n, columnsPerExample: 1)
                 var chip = [Float](repeating: 0, count: n * outFeatures)
-                for row in 0..<n { for o in 0..<outFeatures { chip[row * outFeatures + o] = Float(y[o * n + row]) * scale } }
-                pim.rescale(&chip, ideal: product, training: training)
+                var clips = clipped.map { [UInt8](repeating: 0, count: $0.count) }
+                for row in 0..<n {
+                    for o in 0..<outFeatures {
+                        chip[row * outFeatures + o] = Float(y[o * n + row]) * scale
+                        if let clipped { clips![row * outFeatures + o] = clipped[o * n + row] }
+                    }
+                }
+                pim.rescale(&chip, ideal: product, clipped: clips, training: training)
                 product = chip
             }
         }

@@ -31,6 +31,9 @@ public final class PIMExecution {
     public private(set) var forwardScale: Float = 1
     /// What the incoming gradient is multiplied by in the next backward pass.
     public private(set) var gradientFactor: Float = 1
+    /// Outputs (in the layer's layout) whose gradient the next backward pass zeroes: those
+    /// with a clipped partial sum, when ``PIMSettings/zeroClippedGradients`` is on in training.
+    private var gradientMask: [UInt8]?
     /// r = σ̂/σ_y of the last training forward pass.
     public private(set) var lastRatio: Float = 1
     /// Conversion statistics accumulated while the target collects them.
@@ -96,11 +99,14 @@ public final class PIMExecution {
 
     /// `Y = W·X` through the chip: `weights` M×K on the weight grid, `inputs` K×N levels
     /// 0…2^b−1, `columnsPerExample` columns per dataset example (pixels, or 1). Returns
-    /// Y (M×N, row-major) in integer-product units.
-    func product(weights: [Int32], outputs: Int, fanIn: Int, inputs: [Int32], columns: Int, columnsPerExample: Int) -> [Double] {
+    /// Y (M×N, row-major) in integer-product units, and M×N clip flags when clipped
+    /// gradients are to be zeroed.
+    func product(weights: [Int32], outputs: Int, fanIn: Int, inputs: [Int32], columns: Int, columnsPerExample: Int)
+        -> (output: [Double], clipped: [UInt8]?) {
         let layer = layer(weights: weights, outputs: outputs, fanIn: fanIn)
+        let recordClips = target.settings.zeroClippedGradients && target.phase == .training
         let options = RunOptions(noiseSeed: target.noiseSeed, columnOffset: target.firstExample * columnsPerExample,
-                                 threads: BLAS.threadCount, collectStatistics: target.collectStatistics)
+                                 threads: BLAS.threadCount, collectStatistics: target.collectStatistics, recordClips: recordClips)
         let result: PIMResult
         do {
             result = try layer.run(inputs: inputs, columns: columns, options: options)
@@ -110,12 +116,14 @@ public final class PIMExecution {
         if target.collectStatistics {
             if statistics.conversions == 0 { statistics = result.statistics } else { statistics.merge(result.statistics) }
         }
-        return result.output
+        return (result.output, result.clipped)
     }
 
     /// Applies the forward factor to the PIM output `chip` (in place) and sets the gradient
-    /// factor of the next backward pass; `ideal` is the exact output in the same layout.
-    func rescale(_ chip: inout [Float], ideal: [Float], training: Bool) {
+    /// factor (and mask) of the next backward pass; `ideal` is the exact output and `clipped`
+    /// the clip flags, in the same layout.
+    func rescale(_ chip: inout [Float], ideal: [Float], clipped: [UInt8]?, training: Bool) {
+        gradientMask = training ? clipped : nil
         let rescale = target.settings.rescale
         if target.collectStatistics {
             for (p, e) in zip(chip, ideal) {
@@ -143,12 +151,15 @@ public final class PIMExecution {
         }
     }
 
-    /// The incoming gradient times ``gradientFactor``.
+    /// The incoming gradient times ``gradientFactor``, zero where the mask says so.
     func scaledGradient(_ gradient: Tensor) -> Tensor {
-        guard gradientFactor != 1 else { return gradient }
+        guard gradientFactor != 1 || gradientMask != nil else { return gradient }
         var scaled = gradient
         let factor = gradientFactor
         for i in scaled.data.indices { scaled.data[i] *= factor }
+        if let mask = gradientMask, mask.count == scaled.count {
+            for i in scaled.data.indices where mask[i] != 0 { scaled.data[i] = 0 }
+        }
         return scaled
     }
 

@@ -59,12 +59,17 @@ public struct PIMSettings: Sendable, Codable, Equatable {
     public var rescale: Rescale
     /// Temporal noise at the chip's σ (scaled to the training LSB) during training.
     public var trainingNoise: Bool
+    /// Zeroes the gradient of outputs one of whose partial sums clipped in the training ADC
+    /// (pim-qat.md §2's option).
+    public var zeroClippedGradients: Bool
     /// Runs the classifier on the chip too (its pooled input quantized to the last
     /// activation's grid); by default it runs digitally, like the first convolution.
     public var classifierOnChip: Bool
 
     public init(chip: String, scheme: Scheme = .chip, mode: String? = nil, precision: PrecisionAdjustment = .none,
-                rescale: Rescale = .both, trainingNoise: Bool = false, classifierOnChip: Bool = false) {
+                rescale: Rescale = .both, trainingNoise: Bool = false, zeroClippedGradients: Bool = false,
+                classifierOnChip: Bool = false) {
+        self.zeroClippedGradients = zeroClippedGradients
         self.chip = chip
         self.scheme = scheme
         self.mode = mode
@@ -72,5 +77,18 @@ public struct PIMSettings: Sendable, Codable, Equatable {
         self.rescale = rescale
         self.trainingNoise = trainingNoise
         self.classifierOnChip = classifierOnChip
+    }
+
+    /// Reads settings written by any version: switches a file lacks take their defaults.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        chip = try c.decode(String.self, forKey: .chip)
+        scheme = try c.decode(Scheme.self, forKey: .scheme)
+        mode = try c.decodeIfPresent(String.self, forKey: .mode)
+        precision = try c.decodeIfPresent(PrecisionAdjustment.self, forKey: .precision) ?? .none
+        rescale = try c.decodeIfPresent(Rescale.self, forKey: .rescale) ?? .both
+        trainingNoise = try c.decodeIfPresent(Bool.self, forKey: .trainingNoise) ?? false
+        zeroClippedGradients = try c.decodeIfPresent(Bool.self, forKey: .zeroClippedGradients) ?? false
+        classifierOnChip = try c.decodeIfPresent(Bool.self, forKey: .classifierOnChip) ?? false
     }
 }

@@ -34,9 +34,12 @@ struct ConversionKernel {
     ///   - partial: M rows of `stride` partial sums; cycle c of column j at `c · (stride / cycles) + j`.
     ///   - accumulator: M × width outputs, added to.
     ///   - scratch: at least `width` floats for the noise of one row.
+    ///   - clips: if given, M × width flags in the accumulator's layout, set to 1 where a
+    ///     conversion of that output clipped.
     /// - Complexity: one conversion per (output, cycle, column): M · cycles · width.
     func run(partial: UnsafePointer<Float>, stride: Int, outputs: Int, width: Int, accumulator: UnsafeMutablePointer<Double>,
-             scratch: UnsafeMutablePointer<Float>, collect: Bool, statistics: inout ConversionStatistics) {
+             scratch: UnsafeMutablePointer<Float>, collect: Bool, clips: UnsafeMutablePointer<UInt8>? = nil,
+             statistics: inout ConversionStatistics) {
         let cycles = cycleFactors.count
         let blockColumns = stride / cycles
         var tally = Tally()
@@ -49,7 +52,7 @@ struct ConversionKernel {
                         for c in 0..<cycles {
                             let row = RowContext(
                                 input: partial + m * stride + c * blockColumns, output: accumulator + m * width,
-                                width: width, factor: cycleFactors[c],
+                                width: width, factor: cycleFactors[c], clips: clips.map { $0 + m * width },
                                 noise: noise.map { stream in
                                     stream.conversionNormals(row: indexing.row(cycle: c, output: m),
                                                              firstColumn: indexing.firstColumn, count: width, into: scratch)
@@ -99,6 +102,8 @@ struct ConversionKernel {
         let output: UnsafeMutablePointer<Double>
         let width: Int
         let factor: Double
+        /// Clip flags of this row's outputs, when recorded.
+        let clips: UnsafeMutablePointer<UInt8>?
         /// Standard normal draws for this row, if the converter is noisy.
         let noise: UnsafePointer<Float>?
     }
@@ -128,7 +133,7 @@ struct ConversionKernel {
         let magic = Self.roundingMagic
         let scaled = row.factor * lsb, offset = row.factor * zero
         let input = row.input, output = row.output, width = row.width
-        if !collect && transfer.isIdentity {
+        if !collect && transfer.isIdentity && row.clips == nil {
             // The common case, branch-free: u → clip → round → shift-add.
             if let noise = row.noise {
                 for j in 0..<width {
@@ -149,6 +154,7 @@ struct ConversionKernel {
             if let noise = row.noise { u += sigma * Double(noise[j]) }
             let code = (min(max(u, minCode), maxCode) + magic) - magic
             output[j] += scaled * code + offset
+            if let clips = row.clips, u < minCode - 0.5 || u > maxCode + 0.5 { clips[j] = 1 }
             if collect {
                 if u < minCode - 0.5 { tally.clippedLow += 1 } else if u > maxCode + 0.5 { tally.clippedHigh += 1 }
                 histogram![Int(code) - codeBase] += 1
@@ -193,6 +199,7 @@ struct ConversionKernel {
                 value = outputs[index]
             }
             row.output[j] += scaled * Double(value) + shift
+            if let clips = row.clips, u < minCode - 0.5 || u > maxCode + 0.5 { clips[j] = 1 }
             if collect {
                 if u < minCode - 0.5 { tally.clippedLow += 1 } else if u > maxCode + 0.5 { tally.clippedHigh += 1 }
                 histogram![index] += 1

@@ -15,9 +15,12 @@ public struct RunOptions: Sendable {
     public var blockColumns: Int?
     /// Gather conversion statistics (clip counts, histogram, errors); off is faster.
     public var collectStatistics: Bool
+    /// Record which outputs had a clipped conversion (``PIMResult/clipped``).
+    public var recordClips: Bool
 
     public init(noiseSeed: UInt64 = 0, columnOffset: Int = 0, threads: Int = 1, blockColumns: Int? = nil,
-                collectStatistics: Bool = true) {
+                collectStatistics: Bool = true, recordClips: Bool = false) {
+        self.recordClips = recordClips
         self.noiseSeed = noiseSeed
         self.columnOffset = columnOffset
         self.threads = threads
@@ -31,6 +34,8 @@ public struct PIMResult: Sendable {
     /// Y (M×N, row-major) in integer-product units: exactly `W·X` on a lossless chip.
     public var output: [Double]
     public var statistics: ConversionStatistics
+    /// With ``RunOptions/recordClips``: M×N flags, 1 where any conversion of that output clipped.
+    public var clipped: [UInt8]?
 }
 
 extension ProgrammedLayer {
@@ -125,41 +130,49 @@ extension ProgrammedLayer {
     func execute(inputs: [Int32], columns: Int, passes: Int, options: RunOptions) -> PIMResult {
         let plan = BlockPlan(layer: self, columns: columns, blockColumns: options.blockColumns)
         var output = [Double](repeating: 0, count: outputs * columns)
+        var clipped = [UInt8](repeating: 0, count: options.recordClips ? outputs * columns : 0)
         var blockStatistics = [ConversionStatistics](repeating: ConversionStatistics(), count: plan.blockCount)
         let previousThreads = BLAS.threadCount
         BLAS.threadCount = 1
         defer { BLAS.threadCount = previousThreads }
         let workers = max(1, min(options.threads, plan.blockCount))
         output.withUnsafeMutableBufferPointer { out in
+          clipped.withUnsafeMutableBufferPointer { clip in
             blockStatistics.withUnsafeMutableBufferPointer { stats in
                 let outBase = UnsafeSendable(out.baseAddress!)
+                // An empty array may still have a base address: record only when asked.
+                let clipBase = options.recordClips ? clip.baseAddress.map(UnsafeSendable.init) : nil
                 let statsBase = UnsafeSendable(stats.baseAddress!)
                 DispatchQueue.concurrentPerform(iterations: workers) { worker in
                     var workspace = plan.makeWorkspace()
                     var block = worker
                     while block < plan.blockCount {
                         statsBase.pointer[block] = runBlock(block, plan: plan, inputs: inputs, columns: columns, passes: passes,
-                                                            options: options, workspace: &workspace, output: outBase.pointer)
+                                                            options: options, workspace: &workspace, output: outBase.pointer,
+                                                            clipped: clipBase?.pointer)
                         block += workers
                     }
                 }
             }
+          }
         }
         var statistics = ConversionStatistics()
         statistics.minimumCode = adc.minCode
         statistics.lsb = adc.lsb
         for block in blockStatistics { statistics.merge(block) }
-        return PIMResult(output: output, statistics: statistics)
+        return PIMResult(output: output, statistics: statistics, clipped: options.recordClips ? clipped : nil)
     }
 
     /// Runs one block of columns: every pass, matrix and group, converted and shift-added
     /// into the block's output columns (written only by this block).
     private func runBlock(_ block: Int, plan: BlockPlan, inputs: [Int32], columns: Int, passes: Int, options: RunOptions,
-                          workspace: inout BlockPlan.Workspace, output: UnsafeMutablePointer<Double>) -> ConversionStatistics {
+                          workspace: inout BlockPlan.Workspace, output: UnsafeMutablePointer<Double>,
+                          clipped: UnsafeMutablePointer<UInt8>?) -> ConversionStatistics {
         let d = mapping.decomposition
         let width = plan.width(of: block)
         let firstColumn = block * plan.blockColumns
         var accumulator = [Double](repeating: 0, count: outputs * width)
+        var clipFlags = [UInt8](repeating: 0, count: clipped == nil ? 0 : outputs * width)
         var statistics = ConversionStatistics()
         if options.collectStatistics { statistics.codeHistogram = [Int](repeating: 0, count: adc.isIdeal ? 0 : adc.maxCode - adc.minCode + 1) }
         let noise = adc.noiseSigma > 0
@@ -180,9 +193,12 @@ extension ProgrammedLayer {
                     workspace.partial.withUnsafeBufferPointer { partial in
                         accumulator.withUnsafeMutableBufferPointer { acc in
                             workspace.noise.withUnsafeMutableBufferPointer { scratch in
-                                conversion.run(partial: partial.baseAddress!, stride: plan.stride, outputs: outputs, width: width,
-                                               accumulator: acc.baseAddress!, scratch: scratch.baseAddress!,
-                                               collect: options.collectStatistics, statistics: &statistics)
+                                clipFlags.withUnsafeMutableBufferPointer { flags in
+                                    conversion.run(partial: partial.baseAddress!, stride: plan.stride, outputs: outputs, width: width,
+                                                   accumulator: acc.baseAddress!, scratch: scratch.baseAddress!,
+                                                   collect: options.collectStatistics, clips: clipped == nil ? nil : flags.baseAddress,
+                                                   statistics: &statistics)
+                                }
                             }
                         }
                     }
@@ -203,6 +219,11 @@ extension ProgrammedLayer {
         }
         for m in 0..<outputs {
             for j in 0..<width { output[m * columns + firstColumn + j] = accumulator[m * width + j] }
+        }
+        if let clipped {
+            for m in 0..<outputs {
+                for j in 0..<width { clipped[m * columns + firstColumn + j] = clipFlags[m * width + j] }
+            }
         }
         return statistics
     }

@@ -15,7 +15,7 @@ struct Report: ParsableCommand {
             Columns: float; digital QAT; QAT on chip (the failure case); PIM-QAT on the ideal
             PIM at chip precision; PIM-QAT on the chip; + BN calibration; + adjusted precision
             (trained at the auto precision, with the chip's noise injected unless
-            --no-training-noise, then BN calibration).
+            --no-noise-injection, then BN calibration).
 
             Examples:
               pimctl report
@@ -42,7 +42,8 @@ struct Report: ParsableCommand {
     @Option(help: "Chip instances per deployment.") var chipSeeds = 2
     @Option(help: "Noise seeds per chip instance.") var noiseSeeds = 2
     @Option(help: "BN calibration batches per chip instance.") var bnCalibrate = 20
-    @Flag(inversion: .prefixedNo, help: "Inject the chip's temporal noise while training the adjusted-precision networks.")
+    @Flag(name: .customLong("noise-injection"), inversion: .prefixedNo,
+          help: "Inject the chip's temporal noise while training the adjusted-precision networks.")
     var trainingNoise = true
     @Flag(help: "Also train and deploy the rescaling ablations (none, forward, backward).") var ablations = false
     @Option(help: "Directory for checkpoints, report.md and report.json.") var outDir = "pimqat-report"

@@ -209,7 +209,7 @@ struct TrainQAT: ParsableCommand {
 
             Examples:
               pimctl train-qat --chip cap-ram --scheme bit-serial --model small-cnn --epochs 2 --train-limit 5000 --out pim.safetensors
-              pimctl train-qat --chip cap-ram --model resnet20 --init resnet20-w4a4.safetensors --epochs 10 --adjust-precision auto --out pim-r20.safetensors
+              pimctl train-qat --chip cap-ram --model resnet20 --init resnet20-w4a4.safetensors --epochs 10 --adjust-precision auto --noise-injection --bn-calibrate 100 --out pim-r20.safetensors
               pimctl train-qat --resume pim-r20.safetensors
             """)
 
@@ -221,14 +221,18 @@ struct TrainQAT: ParsableCommand {
     @Option(help: "Rescaling (pim-qat.md §3): none, forward, backward, both (default both).") var rescale: Rescale?
     @Option(help: "Training ADC precision: none (the chip's), auto (from the chip's noise), or bits (default none).")
     var adjustPrecision: PrecisionAdjustment?
-    @Flag(help: "Inject the chip's temporal noise during training.") var trainingNoise = false
+    @Flag(name: .customLong("noise-injection"), help: "Inject the chip's temporal noise during training.") var trainingNoise = false
+    @Option(help: "After training, deploy on chip instance --chip-seed and report test accuracy without and with BN calibration on K batches.")
+    var bnCalibrate: Int?
+    @Option(help: "Chip instance for --bn-calibrate.") var chipSeed: UInt64 = 0
     @Flag(help: "Zero the gradient of outputs with a clipped partial sum.") var zeroClippedGradients = false
     @Flag(help: "Run the classifier on the chip too.") var classifierOnChip = false
 
     func validate() throws {
+        if let bnCalibrate, bnCalibrate < 1 { throw ValidationError("--bn-calibrate must be at least 1 batch") }
         if options.resume != nil {
             let given = [(chip != nil, "--chip"), (scheme != nil, "--scheme"), (mode != nil, "--mode"), (rescale != nil, "--rescale"),
-                         (adjustPrecision != nil, "--adjust-precision"), (trainingNoise, "--training-noise"),
+                         (adjustPrecision != nil, "--adjust-precision"), (trainingNoise, "--noise-injection"),
                          (zeroClippedGradients, "--zero-clipped-gradients"), (classifierOnChip, "--classifier-on-chip")].first { $0.0 }
             if let given { throw ValidationError("\(given.1) cannot change a resumed run: its settings come from the checkpoint") }
         }
@@ -248,6 +252,22 @@ struct TrainQAT: ParsableCommand {
             run = try TrainingRun(settings: options.settings(quantization: quantization, pim: pim, weightDecayDefault: 4e-5))
         }
         try options.train(run)
+        guard let bnCalibrate, let target = run.target, run.completedEpochs == run.settings.epochs else { return }
+        // Deployment on one chip instance, before and after BN calibration (pim-qat.md §4).
+        let deployment = ChipDeployment(model: run.model, target: target)
+        let noiseSeed = run.settings.seed
+        let plain = deployment.evaluate(run.test, chipSeed: chipSeed, noiseSeed: noiseSeed)
+        deployment.calibrationData = run.train
+        deployment.calibrationBatches = bnCalibrate
+        deployment.calibrationBatchSize = run.settings.batchSize
+        let calibrated = deployment.evaluate(run.test, chipSeed: chipSeed, noiseSeed: noiseSeed)
+        if options.json {
+            struct Record: Encodable { var chipSeed: UInt64; var noiseSeed: UInt64; var chipAccuracy: Double; var calibratedAccuracy: Double; var calibrationBatches: Int }
+            print(try Terminal.json(Record(chipSeed: chipSeed, noiseSeed: noiseSeed, chipAccuracy: plain.accuracy, calibratedAccuracy: calibrated.accuracy,
+                                           calibrationBatches: calibrated.calibrationBatches)).replacingOccurrences(of: "\n", with: "").replacingOccurrences(of: "  ", with: " "))
+        } else {
+            print("on \(target.chip.meta.id) instance \(chipSeed) (all non-idealities, noise seed \(noiseSeed)): test accuracy \(Format.percent(plain.accuracy)); after BN calibration on \(calibrated.calibrationBatches) batches \(Format.percent(calibrated.accuracy))")
+        }
     }
 }
 

@@ -70,7 +70,7 @@ struct PIMQATCommandTests {
     @Test func trainQATResumesBitIdentically() throws {
         let dir = try TrainCommandTests.directory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let options = ["train-qat", "--chip", "cap-ram", "--adjust-precision", "auto", "--training-noise"] + Self.small + ["--epochs", "2"]
+        let options = ["train-qat", "--chip", "cap-ram", "--adjust-precision", "auto", "--noise-injection"] + Self.small + ["--epochs", "2"]
         let straight = try PimctlRunner.run(options + ["--out", "\(dir)/straight.safetensors"])
         #expect(straight.status == 0, "\(straight.stderr)")
         let first = try PimctlRunner.run(options + ["--out", "\(dir)/first.safetensors", "--stop-after", "1"])

@@ -1,0 +1,255 @@
+import ArgumentParser
+import Foundation
+import PIMQAT
+
+struct Sweep: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Parameter sweeps over chip configurations: run (sharded, resumable), merge, Slurm scripts.",
+        discussion: """
+            A spec (YAML) names a base chip, axes over any chip field (by dotted path) or run
+            setting (scheme, mode, input_bits, weight_bits), a workload (a random matmul or a
+            checkpoint on a dataset) and seeds. Results are JSON Lines, one record per point,
+            chip seed and seed, with provenance. See `pimctl sweep run --help`.
+
+            Examples:
+              pimctl sweep run adc.yaml --out adc.jsonl
+              pimctl sweep run adc.yaml --out adc.jsonl --resume
+              pimctl sweep run adc.yaml --shard 2/8 --out adc.2.jsonl
+              pimctl sweep merge adc.jsonl adc.1.jsonl adc.2.jsonl
+              pimctl sweep slurm adc.yaml --shards 8
+            """,
+        subcommands: [SweepRun.self, SweepMerge.self, SweepSlurm.self],
+        defaultSubcommand: SweepRun.self)
+}
+
+/// `i/N`: shard i (1-based) of N.
+struct Shard: ExpressibleByArgument, CustomStringConvertible {
+    var index: Int
+    var count: Int
+
+    init?(argument: String) {
+        let parts = argument.split(separator: "/").compactMap { Int($0) }
+        guard parts.count == 2, parts[1] >= 1, (1...parts[1]).contains(parts[0]) else { return nil }
+        (index, count) = (parts[0], parts[1])
+    }
+
+    var description: String { "\(index)/\(count)" }
+}
+
+struct SweepRun: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a sweep spec (or one shard of it), appending one JSON line per finished run.",
+        discussion: """
+            Spec:
+              chip: cap-ram
+              axes:
+                adc.noise_sigma_lsb: [0, 0.25, 0.5, 1]
+                modes.twos_complement.adc.bits: [4, 5, 6, 7]
+                scheme: [chip, bit-serial]
+              workload: {matmul: 256x512x128, input_bits: 4, weight_bits: 4}
+              seeds: [0, 1, 2]
+              chip_seeds: [0]
+
+            Every point is checked before any work starts. With --resume, records already in
+            --out are kept and their runs skipped (a line cut off by a kill is dropped); the
+            finished file is the same whatever the interruptions. --shard i/N runs every N-th
+            run starting at the i-th, so N processes (a Slurm job array, GNU parallel) cover
+            the grid between them; `pimctl sweep merge` joins their files.
+            Metrics per record: the matmul's conversion and output statistics (as
+            `simulate --json`), or the network's accuracy and loss.
+            """)
+
+    @Argument(help: "The sweep spec (YAML).") var spec: String
+    @Option(help: "Results file (JSON Lines).") var out: String
+    @Flag(help: "Keep the records already in --out and skip their runs.") var resume = false
+    @Option(help: "Run only shard i of N (i/N, 1-based).") var shard: Shard?
+    @Option(help: "Worker threads per run (results do not depend on it).") var threads = 1
+    @Flag(help: "Print a JSON summary at the end.") var json = false
+
+    func validate() throws {
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+    }
+
+    func run() throws {
+        let spec = try SweepSpec(contentsOf: self.spec)
+        if FileManager.default.fileExists(atPath: out) && !resume {
+            throw CommandLineError("\(out) exists; give --resume to continue it, or another --out")
+        }
+        let existing = try SweepLog.read(out, repair: true)
+        if let foreign = existing.first(where: { $0.provenance.specHash != spec.specHash }) {
+            throw CommandLineError("\(out): record \(foreign.id) comes from another spec (\(foreign.provenance.specHash), this one is \(spec.specHash))")
+        }
+        let done = Set(existing.map(\.id))
+        let tasks = (shard.map { spec.tasks(shard: $0.index, of: $0.count) } ?? spec.tasks).filter { !done.contains($0.id) }
+        let revision = Self.gitRevision(near: self.spec)
+        let runner = try SweepRunner(spec: spec, threads: threads)
+        let bar = ProgressBar(label: "sweep")
+        for (position, task) in tasks.enumerated() {
+            let metrics = try runner.metrics(for: task)
+            let values = Dictionary(spec.point(task.point).map { ($0.path, $0.value) }, uniquingKeysWith: { a, _ in a })
+            let provenance = SweepProvenance(specHash: spec.specHash, chipHash: runner.chipHash(point: task.point),
+                                             toolVersion: ToolVersion.current, gitRevision: revision)
+            try SweepLog.append(SweepRecord(task: task, values: values, metrics: metrics, provenance: provenance), to: out)
+            bar.update(position + 1, of: tasks.count, detail: task.id)
+        }
+        bar.finish()
+        struct Summary: Encodable { var spec: String; var specHash: String; var points: Int; var runs: Int; var ran: Int; var kept: Int; var out: String }
+        let total = shard.map { spec.tasks(shard: $0.index, of: $0.count).count } ?? spec.tasks.count
+        let summary = Summary(spec: self.spec, specHash: spec.specHash, points: spec.pointCount, runs: total, ran: tasks.count,
+                              kept: existing.count, out: out)
+        if json {
+            print(try Terminal.json(summary))
+        } else {
+            print("\(self.spec): \(spec.pointCount) points, \(total) runs\(shard.map { " in shard \($0)" } ?? ""); ran \(tasks.count), kept \(existing.count) → \(out)")
+        }
+    }
+
+    /// `git rev-parse HEAD` in the spec's directory, if that is a git checkout.
+    static func gitRevision(near path: String) -> String? {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        let directory = (path as NSString).deletingLastPathComponent
+        process.arguments = ["git", "-C", directory.isEmpty ? "." : directory, "rev-parse", "HEAD"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        do { try process.run() } catch { return nil }
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { return nil }
+        let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return text.isEmpty ? nil : text
+    }
+}
+
+/// Runs the tasks of one spec: chips built once per point, networks loaded once per point.
+final class SweepRunner {
+    let spec: SweepSpec
+    let threads: Int
+    private var chips: [Int: ChipConfig] = [:]
+
+    init(spec: SweepSpec, threads: Int) throws {
+        self.spec = spec
+        self.threads = threads
+    }
+
+    func chip(_ point: Int) throws -> ChipConfig {
+        if let chip = chips[point] { return chip }
+        let chip = try spec.chip(for: point)
+        chips[point] = chip
+        return chip
+    }
+
+    func chipHash(point: Int) -> String {
+        let overrides = spec.point(point).filter { !SweepSpec.settingAxes.contains($0.path) }.map { "\($0.path)=\($0.value)" }
+        return fnv1aHex(Array((spec.chipText + "\n" + overrides.joined(separator: "\n")).utf8))
+    }
+
+    func metrics(for task: SweepTask) throws -> [String: Double] {
+        let chip = try chip(task.point)
+        let settings = spec.settings(for: task.point)
+        switch spec.workload {
+        case let .matmul(m, k, n, _, _):
+            let mapping = try chip.mapping(scheme: settings.scheme, mode: settings.mode, inputBits: settings.inputBits, weightBits: settings.weightBits)
+            let simulation = MatmulSimulation(mapping: mapping, m: m, k: k, n: n,
+                                              operands: MatmulSimulation.randomOperands(mapping: mapping, m: m, k: k, n: n, seed: task.seed),
+                                              seed: task.seed, chipSeed: task.chipSeed, threads: threads)
+            let report = try simulation.run().report
+            // The report's numeric fields, without the wall time.
+            let object = try JSONSerialization.jsonObject(with: try JSONEncoder.snakeCase.encode(report)) as? [String: Any] ?? [:]
+            var metrics: [String: Double] = [:]
+            for (key, value) in object where key != "seconds" {
+                if !(value is Bool), let number = value as? Double { metrics[key] = number }
+            }
+            return metrics
+        case let .network(model, data, testLimit, bnCalibrate):
+            guard let dataset = DatasetName(rawValue: data) else { throw CommandLineError("\(spec.file): workload.data '\(data)' is not a dataset") }
+            BLAS.threadCount = threads
+            let (loaded, target, _, _) = try DeployedModel.load(model, chip: chip, chipName: spec.chipPath, scheme: settings.scheme, mode: settings.mode)
+            let test = try dataset.load(train: false, directory: nil).prefix(testLimit)
+            let deployment = ChipDeployment(model: loaded.model, target: target)
+            if bnCalibrate > 0 {
+                deployment.calibrationData = try dataset.load(train: true, directory: nil)
+                deployment.calibrationBatches = bnCalibrate
+            }
+            let run = deployment.evaluate(test, chipSeed: task.chipSeed, noiseSeed: task.seed)
+            return ["accuracy": run.accuracy, "loss": run.loss, "digital_accuracy": deployment.evaluateDigitally(test).accuracy]
+        }
+    }
+}
+
+extension JSONEncoder {
+    static var snakeCase: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return encoder
+    }
+}
+
+struct SweepMerge: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "merge",
+        abstract: "Join the results files of one spec's shards into one, each run once, in grid order.",
+        discussion: """
+            Refuses files from different specs and records that disagree.
+
+            Example:
+              pimctl sweep merge all.jsonl shard1.jsonl shard2.jsonl shard3.jsonl
+            """)
+
+    @Argument(help: "The merged file to write.") var out: String
+    @Argument(help: "Results files of the shards.") var shards: [String]
+
+    func validate() throws {
+        guard !shards.isEmpty else { throw ValidationError("give the shards' results files after the output file") }
+        if shards.contains(out) { throw ValidationError("the output file cannot be one of the shards") }
+    }
+
+    func run() throws {
+        let records = try SweepLog.merge(shards)
+        try SweepLog.write(records, to: out)
+        print("\(records.count) records from \(shards.count) file(s) → \(out)")
+    }
+}
+
+struct SweepSlurm: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "slurm",
+        abstract: "Print a Slurm job-array script that runs a spec as N shards, then the merge command.",
+        discussion: """
+            Example:
+              pimctl sweep slurm adc.yaml --shards 8 > adc.sbatch && sbatch adc.sbatch
+            """)
+
+    @Argument(help: "The sweep spec (YAML).") var spec: String
+    @Option(help: "Number of shards (array tasks).") var shards: Int
+    @Option(help: "Prefix of the shards' results files.") var out: String?
+    @Option(help: "Threads per task.") var threads = 1
+    @Option(help: "Time limit per task (Slurm syntax).") var time = "04:00:00"
+
+    func validate() throws {
+        guard shards >= 1, threads >= 1 else { throw ValidationError("--shards and --threads must be positive") }
+    }
+
+    func run() throws {
+        let spec = try SweepSpec(contentsOf: self.spec)
+        let prefix = out ?? ((self.spec as NSString).deletingPathExtension)
+        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
+        let shardFiles = (1...shards).map { "\(prefix).shard\($0).jsonl" }.joined(separator: " ")
+        print("""
+            #!/bin/bash
+            # \(spec.pointCount) points, \(spec.tasks.count) runs of \(self.spec) (spec \(spec.specHash)) in \(shards) shards.
+            # Resubmitting resumes: finished runs are kept. Afterwards:
+            #   \(executable) sweep merge \(prefix).jsonl \(shardFiles)
+            #SBATCH --job-name=pimctl-sweep
+            #SBATCH --array=1-\(shards)
+            #SBATCH --cpus-per-task=\(threads)
+            #SBATCH --time=\(time)
+            #SBATCH --output=\(prefix).shard%a.log
+            set -euo pipefail
+            exec \(executable) sweep run \(self.spec) --shard "${SLURM_ARRAY_TASK_ID}/\(shards)" --threads \(threads) --resume --out "\(prefix).shard${SLURM_ARRAY_TASK_ID}.jsonl"
+            """)
+    }
+}

@@ -1,0 +1,111 @@
+import Foundation
+import Testing
+
+@Suite("pimctl sweep", .serialized)
+struct SweepCommandTests {
+    static let spec = """
+        chip: cap-ram
+        axes:
+          adc.noise_sigma_lsb: [0, 0.5, 1]
+          scheme: [chip, bit-serial]
+        workload: {matmul: 48x384x48, input_bits: 4, weight_bits: 4}
+        seeds: [0, 1]
+        chip_seeds: [0, 3]
+        """
+
+    static func lines(_ path: String) throws -> [String] {
+        try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
+    }
+
+    /// Killed (SIGKILL) at several points and resumed, a sweep ends with the records of an
+    /// uninterrupted run; shards merged equal the unsharded run.
+    @Test func killedResumedAndShardedRunsGiveTheSameResults() throws {
+        let dir = try TrainCommandTests.directory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try Self.spec.write(toFile: "\(dir)/spec.yaml", atomically: true, encoding: .utf8)
+        let straight = try PimctlRunner.run(["sweep", "run", "spec.yaml", "--out", "straight.jsonl"], in: dir)
+        #expect(straight.status == 0, "\(straight.stderr)")
+        let reference = try Self.lines("\(dir)/straight.jsonl")
+        #expect(reference.count == 24)
+
+        // Kill the run after growing delays; resume each time.
+        var kills = 0
+        for delay in [0.4, 0.8, 0.6, 1.0, 0.5] {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: PimctlRunner.executable)
+            process.arguments = ["sweep", "run", "spec.yaml", "--out", "killed.jsonl", "--resume"]
+            process.currentDirectoryURL = URL(fileURLWithPath: dir)
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            Thread.sleep(forTimeInterval: delay)
+            if process.isRunning {
+                kill(process.processIdentifier, SIGKILL)
+                kills += 1
+            }
+            process.waitUntilExit()
+        }
+        #expect(kills >= 1, "no run was interrupted; make the workload larger")
+        let finished = try PimctlRunner.run(["sweep", "run", "spec.yaml", "--out", "killed.jsonl", "--resume"], in: dir)
+        #expect(finished.status == 0, "\(finished.stderr)")
+        let merged = try PimctlRunner.run(["sweep", "merge", "merged.jsonl", "killed.jsonl"], in: dir)
+        #expect(merged.status == 0, "\(merged.stderr)")
+        #expect(try Self.lines("\(dir)/merged.jsonl") == reference)
+        #expect(try Self.lines("\(dir)/killed.jsonl").count == 24, "no record lost or duplicated")
+
+        // Three shards, merged.
+        for i in 1...3 {
+            let shard = try PimctlRunner.run(["sweep", "run", "spec.yaml", "--shard", "\(i)/3", "--out", "s\(i).jsonl"], in: dir)
+            #expect(shard.status == 0, "\(shard.stderr)")
+            #expect(try Self.lines("\(dir)/s\(i).jsonl").count == 8)
+        }
+        let joined = try PimctlRunner.run(["sweep", "merge", "joined.jsonl", "s2.jsonl", "s1.jsonl", "s3.jsonl"], in: dir)
+        #expect(joined.status == 0, "\(joined.stderr)")
+        #expect(try Self.lines("\(dir)/joined.jsonl") == reference)
+
+        // A shard of another spec is refused.
+        try Self.spec.replacingOccurrences(of: "seeds: [0, 1]", with: "seeds: [0, 2]").write(toFile: "\(dir)/other.yaml", atomically: true, encoding: .utf8)
+        let other = try PimctlRunner.run(["sweep", "run", "other.yaml", "--shard", "1/3", "--out", "o1.jsonl"], in: dir)
+        #expect(other.status == 0, "\(other.stderr)")
+        let refused = try PimctlRunner.run(["sweep", "merge", "bad.jsonl", "s1.jsonl", "o1.jsonl"], in: dir)
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("different specs"), "\(refused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: "\(dir)/bad.jsonl"))
+        // Resuming into another spec's file is refused too.
+        let mixed = try PimctlRunner.run(["sweep", "run", "other.yaml", "--out", "straight.jsonl", "--resume"], in: dir)
+        #expect(mixed.status == 1)
+        #expect(mixed.stderr.contains("comes from another spec"), "\(mixed.stderr)")
+    }
+
+    @Test(arguments: [
+        ("axes:\n  adc.noise_sigma_lsbb: [0, 1]", "spec.yaml:3:26: axes.adc.noise_sigma_lsbb: not a field of the chip"),
+        ("axes:\n  adc.bits: []", "spec.yaml:3:13: axes.adc.bits: the axis has no values"),
+        ("axes:\n  adc.noise_sigma_lsb: [0, -1]", "spec.yaml:3:28: axes.adc.noise_sigma_lsb: -1 is not accepted for the chip"),
+        ("axes:\n  scheme: [chip, diagonal]", "spec.yaml:3:18: axes.scheme: 'diagonal' is not one of"),
+        ("axes:\n  weight_bits: [4, 6]", "axes: point 1 (weight_bits=6) cannot run"),
+        ("seed: [1]", "spec.yaml:2:1: seed: unknown field 'seed' (did you mean 'seeds'?)"),
+    ])
+    func badSpecsFailBeforeAnyWork(extra: String, message: String) throws {
+        let dir = try TrainCommandTests.directory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let lines = "chip: cap-ram\n\(extra)\nworkload: {matmul: 8x128x8}\n"
+        try lines.write(toFile: "\(dir)/spec.yaml", atomically: true, encoding: .utf8)
+        let result = try PimctlRunner.run(["sweep", "run", "spec.yaml", "--out", "o.jsonl"], in: dir)
+        #expect(result.status == 1)
+        #expect(result.stderr.contains(message), "\(result.stderr)")
+        #expect(result.stderr.split(separator: "\n").count == 1)
+        #expect(!FileManager.default.fileExists(atPath: "\(dir)/o.jsonl"))
+    }
+
+    @Test func slurmScriptRunsEveryShardWithResume() throws {
+        let dir = try TrainCommandTests.directory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try Self.spec.write(toFile: "\(dir)/spec.yaml", atomically: true, encoding: .utf8)
+        let result = try PimctlRunner.run(["sweep", "slurm", "spec.yaml", "--shards", "4"], in: dir)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("#SBATCH --array=1-4"))
+        #expect(result.stdout.contains("sweep run spec.yaml --shard \"${SLURM_ARRAY_TASK_ID}/4\""))
+        #expect(result.stdout.contains("--resume"))
+        #expect(result.stdout.contains("6 points, 24 runs"))
+    }
+}

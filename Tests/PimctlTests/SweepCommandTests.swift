@@ -97,6 +97,55 @@ struct SweepCommandTests {
         #expect(!FileManager.default.fileExists(atPath: "\(dir)/o.jsonl"))
     }
 
+    /// The SVG shows what the table shows (its markers carry the same means), and it renders:
+    /// rsvg-convert (Debian's librsvg2-bin) turns it into a PNG of the plot's size.
+    @Test func plotsShowTheTableAndRender() throws {
+        let dir = try TrainCommandTests.directory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try Self.spec.replacingOccurrences(of: "48x384x48", with: "16x256x8").write(toFile: "\(dir)/spec.yaml", atomically: true, encoding: .utf8)
+        let run = try PimctlRunner.run(["sweep", "run", "spec.yaml", "--out", "r.jsonl"], in: dir)
+        #expect(run.status == 0, "\(run.stderr)")
+        let plot = try PimctlRunner.run(["sweep", "plot", "r.jsonl", "--x", "adc.noise_sigma_lsb", "--y", "sqnr_decibels", "--group", "scheme",
+                                         "--out", "p.svg", "--json"], in: dir)
+        #expect(plot.status == 0, "\(plot.stderr)")
+        let series = try #require(try JSONSerialization.jsonObject(with: Data(plot.stdout.utf8)) as? [[String: Any]])
+        #expect(series.map { $0["group"] as? String } == ["chip", "bit-serial"])
+        let svg = try String(contentsOfFile: "\(dir)/p.svg", encoding: .utf8)
+        let markers = svg.components(separatedBy: "data-mean=\"").dropFirst().compactMap { Double($0.prefix { $0 != "\"" }) }
+        var expected: [Double] = []
+        for s in series {
+            for point in try #require(s["points"] as? [[String: Any]]) {
+                expected.append(try #require(point["mean"] as? Double))
+                #expect(point["count"] as? Int == 4, "2 seeds × 2 chip seeds per point")
+            }
+        }
+        #expect(markers.count == expected.count)
+        for (marker, mean) in zip(markers, expected) { #expect(abs(marker - mean) <= 1e-9 * max(1, abs(mean)), "marker \(marker) for \(mean)") }
+        #expect(svg.contains("adc.noise_sigma_lsb (LSB)") && svg.contains("sqnr_decibels (dB)"))
+        // Noise lowers the SQNR: the table's first row beats its last, for each scheme.
+        for s in series {
+            let means = try #require(s["points"] as? [[String: Any]]).compactMap { $0["mean"] as? Double }
+            #expect(means.first! > means.last!)
+        }
+        let render = Process()
+        render.executableURL = URL(fileURLWithPath: "/usr/bin/rsvg-convert")
+        render.arguments = ["\(dir)/p.svg", "-o", "\(dir)/p.png"]
+        try render.run()
+        render.waitUntilExit()
+        #expect(render.terminationStatus == 0)
+        let png = try Data(contentsOf: URL(fileURLWithPath: "\(dir)/p.png"))
+        #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]))
+        let width = png[16..<20].reduce(0) { $0 << 8 | Int($1) }, height = png[20..<24].reduce(0) { $0 << 8 | Int($1) }
+        #expect(width == 720 && height == 440)
+
+        // Another axis that varies must be grouped or fixed.
+        let mixed = try PimctlRunner.run(["sweep", "plot", "r.jsonl", "--x", "adc.noise_sigma_lsb", "--y", "sqnr_decibels"], in: dir)
+        #expect(mixed.status == 1)
+        #expect(mixed.stderr.contains("axis 'scheme' takes 2 values"), "\(mixed.stderr)")
+        let fixed = try PimctlRunner.run(["sweep", "plot", "r.jsonl", "--x", "adc.noise_sigma_lsb", "--y", "sqnr_decibels", "--where", "scheme=chip"], in: dir)
+        #expect(fixed.status == 0, "\(fixed.stderr)")
+    }
+
     @Test func slurmScriptRunsEveryShardWithResume() throws {
         let dir = try TrainCommandTests.directory()
         defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -55,5 +55,37 @@ struct PIMQATClaimsTests {
         let curvedCalibrated = try accuracy(chip: "curved.yaml", calibrate: 10)
         #expect(curvedPlain < digital - 0.1, "the curve hurts: \(curvedPlain) vs \(digital)")
         #expect(curvedCalibrated > curvedPlain + 0.1, "curved chip: \(curvedCalibrated) calibrated vs \(curvedPlain)")
+
+        // Accuracy-vs-noise suites (`pimctl check`): the ideal point equals digital; accuracy
+        // does not rise with noise beyond seed error; PIM-QAT degrades less than QAT.
+        let idealCheck = try Self.run(["check", "--chip", "ideal", "--model", "report/qat.safetensors", "--noise", "0", "--max-drop", "0",
+                                       "--test-limit", "500", "--json", "--junit", "ideal.xml"], in: dir)
+        let idealReport = try Self.json(idealCheck)
+        #expect(idealReport["passed"] as? Bool == true)
+        let idealLevel = try #require((idealReport["levels"] as? [[String: Any]])?.first)
+        #expect(try Self.mean(idealLevel["accuracy"]) == digital)
+        #expect(try String(contentsOfFile: "\(dir)/ideal.xml", encoding: .utf8).contains("failures=\"0\""))
+        func levels(_ model: String) throws -> [(mean: Double, std: Double, drop: Double)] {
+            let result = try Self.run(["check", "--chip", "cap-ram", "--model", model, "--noise", "0,0.5,1.5", "--max-drop", "100",
+                                       "--test-limit", "500", "--noise-seeds", "3", "--json"], in: dir)
+            return try #require(try Self.json(result)["levels"] as? [[String: Any]]).map { level in
+                let accuracy = try #require(level["accuracy"] as? [String: Any])
+                return (try #require(accuracy["mean"] as? Double), try #require(accuracy["std"] as? Double),
+                        try #require(level["drop_percentage_points"] as? Double))
+            }
+        }
+        let qatLevels = try levels("report/qat.safetensors")
+        let pimLevels = try levels("report/pimqat-chip-adjusted-noise.safetensors")
+        for series in [qatLevels, pimLevels] {
+            for (lower, higher) in zip(series, series.dropFirst()) {
+                #expect(higher.mean <= lower.mean + 2 * max(lower.std, higher.std) + 0.01, "accuracy rose with noise: \(series)")
+            }
+        }
+        for (q, p) in zip(qatLevels, pimLevels) { #expect(p.drop < q.drop, "PIM-QAT drop \(p.drop) pp vs QAT \(q.drop) pp") }
+        let failing = try Self.run(["check", "--chip", "cap-ram", "--model", "report/qat.safetensors", "--noise", "1", "--max-drop", "1",
+                                    "--test-limit", "200", "--junit", "failing.xml"], in: dir)
+        #expect(failing.status == 1)
+        #expect(failing.stderr.contains("check failed at noise σ = 1 LSB"), "\(failing.stderr)")
+        #expect(try String(contentsOfFile: "\(dir)/failing.xml", encoding: .utf8).contains("<failure message="))
     }
 }

@@ -111,9 +111,9 @@ public struct SweepSpec: Sendable {
         return (scheme, mode, inputBits, weightBits)
     }
 
-    /// The chip in `text` with fields replaced; errors are the chip reader's, against the
-    /// regenerated text.
-    static func chip(_ text: String, file: String, overrides: [(String, SweepValue)]) throws(ConfigError) -> ChipConfig {
+    /// The chip in `text` with fields replaced (dotted paths of the chip file, e.g.
+    /// `adc.noise_sigma_lsb`); errors are the chip reader's, against the regenerated text.
+    public static func chip(_ text: String, file: String, overrides: [(String, SweepValue)]) throws(ConfigError) -> ChipConfig {
         guard !overrides.isEmpty else {
             return try ChipConfig(yaml: text, file: file, baseDirectory: (file as NSString).deletingLastPathComponent)
         }

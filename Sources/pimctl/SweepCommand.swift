@@ -64,18 +64,26 @@ struct SweepRun: ParsableCommand {
     @Argument(help: "The sweep spec (YAML).") var spec: String
     @Option(help: "Results file (JSON Lines).") var out: String
     @Flag(help: "Keep the records already in --out and skip their runs.") var resume = false
+    @Flag(help: "Start --out afresh if it exists (notebooks re-run their sweeps this way).") var overwrite = false
     @Option(help: "Run only shard i of N (i/N, 1-based).") var shard: Shard?
     @Option(help: "Worker threads per run (results do not depend on it).") var threads = 1
     @Flag(help: "Print a JSON summary at the end.") var json = false
 
     func validate() throws {
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        guard !(resume && overwrite) else { throw ValidationError("give --resume or --overwrite, not both") }
     }
 
     func run() throws {
         let spec = try SweepSpec(contentsOf: self.spec)
-        if FileManager.default.fileExists(atPath: out) && !resume {
-            throw CommandLineError("\(out) exists; give --resume to continue it, or another --out")
+        if FileManager.default.fileExists(atPath: out) {
+            if overwrite {
+                do { try FileManager.default.removeItem(atPath: out) } catch {
+                    throw CommandLineError("\(out): cannot be replaced (\((error as NSError).localizedDescription))")
+                }
+            } else if !resume {
+                throw CommandLineError("\(out) exists; give --resume to continue it, --overwrite to start afresh, or another --out")
+            }
         }
         let existing = try SweepLog.read(out, repair: true)
         if let foreign = existing.first(where: { $0.provenance.specHash != spec.specHash }) {
@@ -142,6 +150,23 @@ final class SweepRunner {
         return chip
     }
 
+    /// `clipRateHigh` → `clip_rate_high`, `lsbMACUnits` → `lsb_mac_units`.
+    static func snakeCase(_ name: String) -> String {
+        var out = ""
+        let chars = Array(name)
+        for (i, c) in chars.enumerated() {
+            if c.isUppercase {
+                let previousLower = i > 0 && chars[i - 1].isLowercase
+                let nextLower = i + 1 < chars.count && chars[i + 1].isLowercase && i > 0 && chars[i - 1].isUppercase
+                if i > 0 && (previousLower || nextLower) { out.append("_") }
+                out.append(Character(c.lowercased()))
+            } else {
+                out.append(c)
+            }
+        }
+        return out
+    }
+
     func chipHash(point: Int) -> String {
         let overrides = spec.point(point).filter { !SweepSpec.settingAxes.contains($0.path) }.map { "\($0.path)=\($0.value)" }
         return fnv1aHex(Array((spec.chipText + "\n" + overrides.joined(separator: "\n")).utf8))
@@ -157,11 +182,18 @@ final class SweepRunner {
                                               operands: MatmulSimulation.randomOperands(mapping: mapping, m: m, k: k, n: n, seed: task.seed),
                                               seed: task.seed, chipSeed: task.chipSeed, threads: threads)
             let report = try simulation.run().report
-            // The report's numeric fields, without the wall time.
-            let object = try JSONSerialization.jsonObject(with: try JSONEncoder.snakeCase.encode(report)) as? [String: Any] ?? [:]
+            // The report's numeric fields (snake_case, as `simulate --json` names them), without the wall time.
             var metrics: [String: Double] = [:]
-            for (key, value) in object where key != "seconds" {
-                if !(value is Bool), let number = value as? Double { metrics[key] = number }
+            for child in Mirror(reflecting: report).children {
+                guard let label = child.label, label != "seconds" else { continue }
+                let number: Double? = switch child.value {
+                case let v as Double: v
+                case let v as Int: Double(v)
+                case let v as Double?: v
+                case let v as Int?: v.map(Double.init)
+                default: nil
+                }
+                if let number, number.isFinite { metrics[Self.snakeCase(label)] = number }
             }
             return metrics
         case let .network(model, data, testLimit, bnCalibrate):
@@ -180,14 +212,6 @@ final class SweepRunner {
     }
 }
 
-extension JSONEncoder {
-    static var snakeCase: JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        return encoder
-    }
-}
 
 struct SweepMerge: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -7,7 +7,7 @@ struct Sweep: ParsableCommand {
         abstract: "Parameter sweeps over chip configurations: run (sharded, resumable), merge, Slurm scripts.",
         discussion: """
             A spec (YAML) names a base chip, axes over any chip field (by dotted path) or run
-            setting (scheme, mode, input_bits, weight_bits), a workload (a random matmul or a
+            setting (scheme, mode, input_bits, weight_bits, model), a workload (a random matmul or a
             checkpoint on a dataset) and seeds. Results are JSON Lines, one record per point,
             chip seed and seed, with provenance. See `pimctl sweep run --help`.
 
@@ -196,7 +196,8 @@ final class SweepRunner {
                 if let number, number.isFinite { metrics[Self.snakeCase(label)] = number }
             }
             return metrics
-        case let .network(model, data, testLimit, bnCalibrate):
+        case let .network(_, data, testLimit, bnCalibrate):
+            let model = spec.model(for: task.point)!
             guard let dataset = DatasetName(rawValue: data) else { throw CommandLineError("\(spec.file): workload.data '\(data)' is not a dataset") }
             BLAS.threadCount = threads
             let (loaded, target, _, _) = try DeployedModel.load(model, chip: chip, chipName: spec.chipPath, scheme: settings.scheme, mode: settings.mode)

@@ -61,10 +61,14 @@ extension SweepSpec {
             let inputBits = try workloadMap.optional("input_bits")?.int() ?? 4
             let weightBits = try workloadMap.optional("weight_bits")?.int() ?? 4
             workload = .matmul(m: parts[0], k: parts[1], n: parts[2], inputBits: inputBits, weightBits: weightBits)
-        } else if let modelNode = workloadMap.optional("model") {
-            let model = try modelNode.string()
-            let resolved = directory.isEmpty || model.hasPrefix("/") ? model : "\(directory)/\(model)"
-            guard FileManager.default.fileExists(atPath: resolved) else { throw modelNode.error("checkpoint \(resolved) does not exist") }
+        } else if let networkNode = workloadMap.optional("network") {
+            guard try networkNode.bool() else { throw networkNode.error("write 'network: true', or give 'matmul'") }
+            var resolved: String?
+            if let modelNode = workloadMap.optional("model") {
+                let model = try modelNode.string()
+                resolved = directory.isEmpty || model.hasPrefix("/") ? model : "\(directory)/\(model)"
+                guard FileManager.default.fileExists(atPath: resolved!) else { throw modelNode.error("checkpoint \(resolved!) does not exist") }
+            }
             let data = try workloadMap.optional("data")?.string() ?? "fashion-mnist"
             let testLimit = try workloadMap.optional("test_limit")?.int()
             if let testLimit, testLimit < 1 { throw workloadNode.error("test_limit must be positive") }
@@ -72,7 +76,7 @@ extension SweepSpec {
             if bnCalibrate < 0 { throw workloadNode.error("bn_calibrate must be 0 (off) or a number of batches") }
             workload = .network(model: resolved, data: data, testLimit: testLimit, bnCalibrate: bnCalibrate)
         } else {
-            throw workloadNode.error("give 'matmul: MxKxN' or 'model: CHECKPOINT'")
+            throw workloadNode.error("give 'matmul: MxKxN', or 'network: true' with 'model: CHECKPOINT' (or a model axis) and 'data'")
         }
         try workloadMap.finish()
 
@@ -112,6 +116,11 @@ extension SweepSpec {
                     guard let bits = value.integer, (1...16).contains(bits) else { throw ConfigError(location, path: place, "'\(value)' is not a bit count 1…16") }
                 case "mode":
                     break
+                case "model":
+                    guard case .network = workload else { throw ConfigError(location, path: place, "a model axis needs a network workload") }
+                    let directory = (file as NSString).deletingLastPathComponent
+                    let resolved = directory.isEmpty || value.text.hasPrefix("/") ? value.text : "\(directory)/\(value.text)"
+                    guard FileManager.default.fileExists(atPath: resolved) else { throw ConfigError(location, path: place, "checkpoint \(resolved) does not exist") }
                 default:
                     do {
                         _ = try Self.chip(chipText, file: chipPath, overrides: [(axis.path, value)])
@@ -124,6 +133,9 @@ extension SweepSpec {
             }
         }
         let axesLocation = axes.first?.locations.first ?? root.location
+        if case .network = workload, model(for: 0) == nil {
+            throw ConfigError(root.location, path: "workload.model", "a network workload needs 'model: CHECKPOINT' or a model axis")
+        }
         for p in 0..<pointCount {
             let described = point(p).map { "\($0.path)=\($0.value)" }.joined(separator: ", ")
             let chip: ChipConfig

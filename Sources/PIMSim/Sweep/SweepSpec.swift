@@ -11,7 +11,7 @@ import Yams
 ///   modes.twos_complement.adc.bits: [4, 5, 6, 7]
 ///   scheme: [chip, bit-serial]       # run settings: scheme, mode, input_bits, weight_bits
 /// workload:
-///   matmul: 256x512x128              # or: model: CKPT, data: fashion-mnist, test_limit: 500, bn_calibrate: 20
+///   matmul: 256x512x128              # or: network: true, model: CKPT (or a model axis), data: fashion-mnist, test_limit: 500, bn_calibrate: 20
 ///   input_bits: 4
 ///   weight_bits: 4
 /// seeds: [0, 1, 2]                   # temporal noise (and operand) seeds
@@ -26,9 +26,9 @@ public struct SweepSpec: Sendable {
     public enum Workload: Sendable, Hashable {
         /// A random-operand matmul M×K×N of the given precisions.
         case matmul(m: Int, k: Int, n: Int, inputBits: Int, weightBits: Int)
-        /// A trained network's test accuracy on the chip (the checkpoint path is as written,
-        /// resolved against the spec's directory).
-        case network(model: String, data: String, testLimit: Int?, bnCalibrate: Int)
+        /// A trained network's test accuracy on the chip (the checkpoint path resolved against
+        /// the spec's directory; a `model` axis replaces it per point).
+        case network(model: String?, data: String, testLimit: Int?, bnCalibrate: Int)
     }
 
     /// One axis: a field path and its values, in file order.
@@ -39,8 +39,9 @@ public struct SweepSpec: Sendable {
         public var locations: [SourceLocation]
     }
 
-    /// The run settings an axis may set instead of a chip field.
-    public static let settingAxes: Set<String> = ["scheme", "mode", "input_bits", "weight_bits"]
+    /// The run settings an axis may set instead of a chip field (`model`: checkpoints of a
+    /// network workload, paths relative to the spec).
+    public static let settingAxes: Set<String> = ["scheme", "mode", "input_bits", "weight_bits", "model"]
 
     public var file: String
     /// The chip as written, and the file it resolved to.
@@ -91,6 +92,14 @@ public struct SweepSpec: Sendable {
     public func chip(for point: Int) throws(ConfigError) -> ChipConfig {
         let overrides = self.point(point).filter { !Self.settingAxes.contains($0.path) }
         return try Self.chip(chipText, file: chipPath, overrides: overrides.map { ($0.path, $0.value) })
+    }
+
+    /// The checkpoint of a network point: the `model` axis's, else the workload's.
+    public func model(for point: Int) -> String? {
+        guard case let .network(model, _, _, _) = workload else { return nil }
+        guard let value = self.point(point).first(where: { $0.path == "model" })?.value.description else { return model }
+        let directory = (file as NSString).deletingLastPathComponent
+        return directory.isEmpty || value.hasPrefix("/") ? value : "\(directory)/\(value)"
     }
 
     /// The run settings of a point: scheme, mode and precisions (axes over the workload's).

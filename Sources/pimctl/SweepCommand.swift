@@ -137,6 +137,16 @@ final class SweepRunner {
     let spec: SweepSpec
     let threads: Int
     private var chips: [Int: ChipConfig] = [:]
+    private var datasets: [String: Dataset] = [:]
+
+    /// A dataset split, loaded once per sweep.
+    func dataset(_ name: DatasetName, train: Bool, limit: Int?) throws -> Dataset {
+        let key = "\(name.rawValue)/\(train)/\(limit.map(String.init) ?? "all")"
+        if let cached = datasets[key] { return cached }
+        let loaded = try name.load(train: train, directory: nil).prefix(limit)
+        datasets[key] = loaded
+        return loaded
+    }
 
     init(spec: SweepSpec, threads: Int) throws {
         self.spec = spec
@@ -201,10 +211,10 @@ final class SweepRunner {
             guard let dataset = DatasetName(rawValue: data) else { throw CommandLineError("\(spec.file): workload.data '\(data)' is not a dataset") }
             BLAS.threadCount = threads
             let (loaded, target, _, _) = try DeployedModel.load(model, chip: chip, chipName: spec.chipPath, scheme: settings.scheme, mode: settings.mode)
-            let test = try dataset.load(train: false, directory: nil).prefix(testLimit)
+            let test = try self.dataset(dataset, train: false, limit: testLimit)
             let deployment = ChipDeployment(model: loaded.model, target: target)
             if bnCalibrate > 0 {
-                deployment.calibrationData = try dataset.load(train: true, directory: nil)
+                deployment.calibrationData = try self.dataset(dataset, train: true, limit: nil)
                 deployment.calibrationBatches = bnCalibrate
             }
             let run = deployment.evaluate(test, chipSeed: task.chipSeed, noiseSeed: task.seed)

@@ -121,13 +121,22 @@ public struct SweepPlot: Sendable {
         return text.contains(".") ? String(text.reversed().drop { $0 == "0" }.drop { $0 == "." }.reversed()) : text
     }
 
+    /// A group's name in the legend: checkpoint paths shown by file name without extension.
+    static func legendLabel(_ group: String) -> String {
+        guard group.hasSuffix(".safetensors") else { return group }
+        return ((group as NSString).lastPathComponent as NSString).deletingPathExtension
+    }
+
     static func escape(_ text: String) -> String {
         text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
     }
 
     public var svg: String {
         let all = series.flatMap(\.points)
-        let (left, right, top, bottom) = (80.0, 170.0, 40.0, 60.0)
+        // The legend column is as wide as its longest label (about 7 px per character at 12 px).
+        let legendWidth = Double(series.map { Self.legendLabel($0.group).count }.max() ?? 0) * 7
+        let (left, right, top, bottom) = (80.0, max(120.0, 60 + legendWidth), 40.0, 60.0)
+        let width = self.width + max(0, right - 170)
         let plotW = width - left - right, plotH = height - top - bottom
         var xLow = all.map(\.x).min() ?? 0, xHigh = all.map(\.x).max() ?? 1
         var yLow = all.map { $0.mean - $0.std }.min() ?? 0, yHigh = all.map { $0.mean + $0.std }.max() ?? 1
@@ -175,7 +184,7 @@ public struct SweepPlot: Sendable {
             out.append("</g>")
             let ly = top + 10 + Double(i) * 20
             out.append("<line x1=\"\(f(left + plotW + 14))\" y1=\"\(f(ly))\" x2=\"\(f(left + plotW + 38))\" y2=\"\(f(ly))\" stroke=\"\(colour)\" stroke-width=\"2\"/>")
-            out.append("<text x=\"\(f(left + plotW + 44))\" y=\"\(f(ly + 4))\">\(Self.escape(s.group))</text>")
+            out.append("<text x=\"\(f(left + plotW + 44))\" y=\"\(f(ly + 4))\">\(Self.escape(Self.legendLabel(s.group)))</text>")
         }
         out.append("</svg>")
         return out.joined(separator: "\n") + "\n"

@@ -41,10 +41,7 @@ struct CalibrateBN: ParsableCommand {
         let (chipConfig, _) = try ChipCatalog.standard().load(chip)
         let (loaded, target, settings, _) = try DeployedModel.load(model, chip: chipConfig, chipName: chip, scheme: scheme, mode: mode)
         let dataset = data ?? loaded.settings?.dataset ?? .fashionMNIST
-        let train = try dataset.load(train: true, directory: dataDir ?? loaded.settings?.dataDirectory)
-        guard train.channels == loaded.channels, train.size == loaded.size, train.classes == loaded.classes else {
-            throw CommandLineError("\(model) expects \(loaded.channels)×\(loaded.size)×\(loaded.size) images and \(loaded.classes) classes; \(dataset.rawValue) has \(train.channels)×\(train.size)×\(train.size) and \(train.classes)")
-        }
+        let train = try DeployedModel.data(for: loaded, path: model, dataset: dataset, directory: dataDir ?? loaded.settings?.dataDirectory, train: true)
         let deployment = ChipDeployment(model: loaded.model, target: target)
         deployment.calibrationData = train
         deployment.calibrationBatches = batches ?? BatchNormCalibration.defaultBatches(examples: train.count, batchSize: batchSize)

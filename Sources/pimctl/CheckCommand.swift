@@ -71,11 +71,11 @@ struct Check: ParsableCommand {
             let (loaded, target, _, _) = try DeployedModel.load(model, chip: chipConfig, chipName: chip, scheme: scheme, mode: nil)
             let dataset = data ?? loaded.settings?.dataset ?? .fashionMNIST
             let directory = dataDir ?? loaded.settings?.dataDirectory
-            let test = try dataset.load(train: false, directory: directory).prefix(testLimit)
+            let test = try DeployedModel.data(for: loaded, path: model, dataset: dataset, directory: directory, train: false, limit: testLimit)
             examples = test.count
             let deployment = ChipDeployment(model: loaded.model, target: target)
             if bnCalibrate > 0 {
-                deployment.calibrationData = try dataset.load(train: true, directory: directory)
+                deployment.calibrationData = try DeployedModel.data(for: loaded, path: model, dataset: dataset, directory: directory, train: true)
                 deployment.calibrationBatches = bnCalibrate
             }
             if digital == nil { digital = deployment.evaluateDigitally(test).accuracy }

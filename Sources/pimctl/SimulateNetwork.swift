@@ -55,15 +55,12 @@ extension Simulate {
         let (loaded, target, settings, trained) = try DeployedModel.load(path, chip: chip, chipName: self.chip, scheme: scheme, mode: mode)
         let dataset = network.data ?? loaded.settings?.dataset ?? .fashionMNIST
         let directory = network.dataDir ?? loaded.settings?.dataDirectory
-        let test = try dataset.load(train: false, directory: directory).prefix(network.testLimit)
-        guard test.channels == loaded.channels, test.size == loaded.size, test.classes == loaded.classes else {
-            throw CommandLineError("\(path) expects \(loaded.channels)×\(loaded.size)×\(loaded.size) images and \(loaded.classes) classes; \(dataset.rawValue) has \(test.channels)×\(test.size)×\(test.size) and \(test.classes)")
-        }
+        let test = try DeployedModel.data(for: loaded, path: path, dataset: dataset, directory: directory, train: false, limit: network.testLimit)
         let deployment = ChipDeployment(model: loaded.model, target: target)
         deployment.nonIdealities = network.idealPim ? .none
             : NonIdealities(temporalNoise: !noNoise, adcStaticErrors: !noStaticErrors, cellMismatch: !noMismatch, transferCurve: !noTransfer)
         if network.bnCalibrate > 0 {
-            deployment.calibrationData = try dataset.load(train: true, directory: directory)
+            deployment.calibrationData = try DeployedModel.data(for: loaded, path: path, dataset: dataset, directory: directory, train: true)
             deployment.calibrationBatches = network.bnCalibrate
             deployment.calibrationBatchSize = network.calibrationBatchSize
         }
@@ -120,5 +117,16 @@ enum DeployedModel {
         let loaded = try TrainingRun.model(from: path, pim: (chip, settings))
         guard let target = loaded.target else { throw CommandLineError("\(path): nothing to run on the chip") }
         return (loaded, target, settings, trained != nil)
+    }
+
+    /// A split of `dataset` for a loaded model, checked against the images and classes the
+    /// model was built for.
+    static func data(for loaded: TrainingRun.LoadedModel, path: String, dataset: DatasetName, directory: String?,
+                     train: Bool, limit: Int? = nil) throws -> Dataset {
+        let data = try dataset.load(train: train, directory: directory).prefix(limit)
+        guard data.channels == loaded.channels, data.size == loaded.size, data.classes == loaded.classes else {
+            throw CommandLineError("\(path) expects \(loaded.channels)×\(loaded.size)×\(loaded.size) images and \(loaded.classes) classes; \(dataset.rawValue) has \(data.channels)×\(data.size)×\(data.size) and \(data.classes)")
+        }
+        return data
     }
 }

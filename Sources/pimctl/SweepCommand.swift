@@ -139,13 +139,15 @@ final class SweepRunner {
     private var chips: [Int: ChipConfig] = [:]
     private var datasets: [String: Dataset] = [:]
 
-    /// A dataset split, loaded once per sweep.
-    func dataset(_ name: DatasetName, train: Bool, limit: Int?) throws -> Dataset {
+    /// A dataset split for a model, loaded once per sweep (and checked against the model).
+    func dataset(_ name: DatasetName, train: Bool, limit: Int?, for loaded: TrainingRun.LoadedModel, path: String) throws -> Dataset {
         let key = "\(name.rawValue)/\(train)/\(limit.map(String.init) ?? "all")"
-        if let cached = datasets[key] { return cached }
-        let loaded = try name.load(train: train, directory: nil).prefix(limit)
-        datasets[key] = loaded
-        return loaded
+        if let cached = datasets[key], cached.channels == loaded.channels, cached.size == loaded.size, cached.classes == loaded.classes {
+            return cached
+        }
+        let data = try DeployedModel.data(for: loaded, path: path, dataset: name, directory: nil, train: train, limit: limit)
+        datasets[key] = data
+        return data
     }
 
     init(spec: SweepSpec, threads: Int) throws {
@@ -211,10 +213,10 @@ final class SweepRunner {
             guard let dataset = DatasetName(rawValue: data) else { throw CommandLineError("\(spec.file): workload.data '\(data)' is not a dataset") }
             BLAS.threadCount = threads
             let (loaded, target, _, _) = try DeployedModel.load(model, chip: chip, chipName: spec.chipPath, scheme: settings.scheme, mode: settings.mode)
-            let test = try self.dataset(dataset, train: false, limit: testLimit)
+            let test = try self.dataset(dataset, train: false, limit: testLimit, for: loaded, path: model)
             let deployment = ChipDeployment(model: loaded.model, target: target)
             if bnCalibrate > 0 {
-                deployment.calibrationData = try self.dataset(dataset, train: true, limit: nil)
+                deployment.calibrationData = try self.dataset(dataset, train: true, limit: nil, for: loaded, path: model)
                 deployment.calibrationBatches = bnCalibrate
             }
             let run = deployment.evaluate(test, chipSeed: task.chipSeed, noiseSeed: task.seed)

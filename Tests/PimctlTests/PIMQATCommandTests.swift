@@ -116,5 +116,14 @@ struct PIMQATCommandTests {
         let resumed = try PimctlRunner.run(["train-qat", "--resume", "\(dir)/f.safetensors"])
         #expect(resumed.status == 1)
         #expect(resumed.stderr.contains("not a PIM-QAT checkpoint"), "\(resumed.stderr)")
+        // A dataset whose images do not fit the network is one error line, never a trap.
+        let qat = try PimctlRunner.run(["train"] + Self.small + ["--epochs", "1", "--wbits", "4", "--abits", "4", "--out", "\(dir)/q.safetensors"])
+        #expect(qat.status == 0, "\(qat.stderr)")
+        try Data(repeating: 0, count: 3073 * 3).write(to: URL(fileURLWithPath: "\(dir)/test_batch.bin"))
+        for command in [["simulate", "--chip", "cap-ram"], ["check", "--chip", "cap-ram", "--noise", "0", "--max-drop", "1"]] {
+            let mismatched = try PimctlRunner.run(command + ["--model", "\(dir)/q.safetensors", "--data", "cifar10", "--data-dir", dir])
+            #expect(mismatched.status == 1)
+            #expect(mismatched.stderr.contains("expects 1×28×28 images and 10 classes; cifar10 has 3×32×32"), "\(command[0]): \(mismatched.stderr)")
+        }
     }
 }

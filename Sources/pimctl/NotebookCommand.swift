@@ -107,7 +107,7 @@ struct MarkdownNotebook {
         var output = ""
         for arguments in block.commands {
             let process = Process()
-            process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
+            process.executableURL = URL(fileURLWithPath: currentExecutable)
             process.arguments = arguments
             process.currentDirectoryURL = URL(fileURLWithPath: directory.isEmpty ? "." : directory)
             let out = Pipe(), err = Pipe()

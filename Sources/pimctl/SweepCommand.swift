@@ -138,6 +138,8 @@ final class SweepRunner {
     let threads: Int
     private var chips: [Int: ChipConfig] = [:]
     private var datasets: [String: Dataset] = [:]
+    /// Digital accuracy per (checkpoint, test split): the same for every seed and chip.
+    private var digitalAccuracy: [String: Double] = [:]
 
     /// A dataset split for a model, loaded once per sweep (and checked against the model).
     func dataset(_ name: DatasetName, train: Bool, limit: Int?, for loaded: TrainingRun.LoadedModel, path: String) throws -> Dataset {
@@ -220,7 +222,11 @@ final class SweepRunner {
                 deployment.calibrationBatches = bnCalibrate
             }
             let run = deployment.evaluate(test, chipSeed: task.chipSeed, noiseSeed: task.seed)
-            return ["accuracy": run.accuracy, "loss": run.loss, "digital_accuracy": deployment.evaluateDigitally(test).accuracy]
+            // The chip and scheme decide the weight grid (symmetric for some encodings).
+            let key = "\(model)|\(chipHash(point: task.point))|\(settings.scheme.rawValue)|\(data)|\(testLimit.map(String.init) ?? "all")"
+            let digital = digitalAccuracy[key] ?? deployment.evaluateDigitally(test).accuracy
+            digitalAccuracy[key] = digital
+            return ["accuracy": run.accuracy, "loss": run.loss, "digital_accuracy": digital]
         }
     }
 }
@@ -274,7 +280,7 @@ struct SweepSlurm: ParsableCommand {
     func run() throws {
         let spec = try SweepSpec(contentsOf: self.spec)
         let prefix = out ?? ((self.spec as NSString).deletingPathExtension)
-        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
+        let executable = currentExecutable
         let shardFiles = (1...shards).map { "\(prefix).shard\($0).jsonl" }.joined(separator: " ")
         print("""
             #!/bin/bash

@@ -60,14 +60,15 @@ public final class Conv2d: Layer {
         let weights = grid != nil ? quantized!.integers.map(Float.init) : (quantized?.values ?? weight.value.data)
         let outputScale = grid.map { quantized!.scale * $0.scale } ?? 1
         let perImage = outChannels * pixels
+        // On integers, the input becomes its levels once (not once per patch position).
+        let source = grid.map { $0.levels(of: input.data) } ?? input.data
         weights.withUnsafeBufferPointer { wv in
-            input.data.withUnsafeBufferPointer { x in
+            source.withUnsafeBufferPointer { x in
                 output.withUnsafeMutableBufferPointer { y in
                     let y = UnsafeSendablePointer(y.baseAddress!)
                     forEachChunk(n) { _, images, columns in
                         for image in images {
                             im2col(x.baseAddress! + image * inChannels * h * w, h: h, w: w, ho: ho, wo: wo, into: columns)
-                            if let grid { grid.levels(columns, count: rows * pixels) }
                             let out = y.pointer + image * perImage
                             BLAS.sgemm(m: outChannels, n: pixels, k: rows, a: wv.baseAddress!, lda: rows,
                                        b: columns, ldb: pixels, c: out, ldc: pixels)
@@ -77,11 +78,12 @@ public final class Conv2d: Layer {
                 }
             }
         }
-        guard let pim, let grid else { return Tensor(shape: [n, outChannels, ho, wo], data: output) }
+        guard let pim, grid != nil else { return Tensor(shape: [n, outChannels, ho, wo], data: output) }
         // The same integer product through the chip model; the digital one above is the
         // straight-through path and the reference of the rescaling.
         let (product, clipped) = pim.product(weights: quantized!.integers, outputs: outChannels, fanIn: rows,
-                                             inputs: patchLevels(input, grid: grid), columns: n * pixels, columnsPerExample: pixels)
+                                             inputs: patchLevels(source, shape: input.shape), columns: n * pixels,
+                                             columnsPerExample: pixels)
         var chip = [Float](repeating: 0, count: output.count)
         var clips = clipped.map { [UInt8](repeating: 0, count: $0.count) }
         for image in 0..<n {
@@ -104,20 +106,20 @@ public final class Conv2d: Layer {
         return InputGrid(inputQuantizer)
     }
 
-    /// Every image's patches as integer input levels, K × (N · Ho·Wo) row-major: column
-    /// `image · pixels + pixel`, as the PIM engine takes them.
-    func patchLevels(_ input: Tensor, grid: InputGrid) -> [Int32] {
-        let (n, h, w) = (input.shape[0], input.shape[2], input.shape[3])
+    /// Every image's patches of the input levels `levels` (N×C×H×W, ``InputGrid/levels(of:)``)
+    /// as K × (N · Ho·Wo) row-major integers: column `image · pixels + pixel`, as the PIM engine
+    /// takes them.
+    func patchLevels(_ levels: [Float], shape: [Int]) -> [Int32] {
+        let (n, h, w) = (shape[0], shape[2], shape[3])
         let pixels = outputSize(h) * outputSize(w), rows = inChannels * kernel * kernel
         let columnsTotal = n * pixels
-        var levels = [Int32](repeating: 0, count: rows * columnsTotal)
-        input.data.withUnsafeBufferPointer { x in
-            levels.withUnsafeMutableBufferPointer { l in
+        var patches = [Int32](repeating: 0, count: rows * columnsTotal)
+        levels.withUnsafeBufferPointer { x in
+            patches.withUnsafeMutableBufferPointer { l in
                 let l = UnsafeSendablePointer(l.baseAddress!)
                 forEachChunk(n) { _, images, columns in
                     for image in images {
                         im2col(x.baseAddress! + image * inChannels * h * w, h: h, w: w, ho: outputSize(h), wo: outputSize(w), into: columns)
-                        grid.levels(columns, count: rows * pixels)
                         for r in 0..<rows {
                             let target = l.pointer + r * columnsTotal + image * pixels
                             for p in 0..<pixels { target[p] = Int32(columns[r * pixels + p]) }
@@ -126,7 +128,7 @@ public final class Conv2d: Layer {
                 }
             }
         }
-        return levels
+        return patches
     }
 
     public func backward(_ gradient: Tensor) -> Tensor {
@@ -268,9 +270,17 @@ struct InputGrid {
         maxLevel = activation.levels
     }
 
+    /// The levels of `values` (as floats 0…maxLevel).
+    func levels(of values: [Float]) -> [Float] {
+        var result = values
+        result.withUnsafeMutableBufferPointer { levels($0.baseAddress!, count: $0.count) }
+        return result
+    }
+
     /// Replaces `count` values by their levels, in place.
     func levels(_ values: UnsafeMutablePointer<Float>, count: Int) {
-        for i in 0..<count { values[i] = min(max((values[i] * inverse).rounded(.toNearestOrEven), 0), maxLevel) }
+        // Clamping to the integer bounds first gives the same levels and keeps the rounding exact.
+        for i in 0..<count { values[i] = roundedHalfEven(min(max(values[i] * inverse, 0), maxLevel)) }
     }
 }
 

@@ -23,13 +23,13 @@ public final class PACT: Layer {
     /// The integer levels 0…2^b − 1 of `x`.
     public func integerLevels(_ x: Tensor) -> [Int32] {
         let a = max(alpha.value.data[0], 1e-6), l = levels
-        return x.data.map { Int32((min(max($0, 0), a) / a * l).rounded(.toNearestOrEven)) }
+        return x.data.map { Int32(roundedHalfEven(min(max($0, 0), a) / a * l)) }
     }
 
     public func forward(_ input: Tensor, training: Bool) -> Tensor {
         self.input = input
-        let s = scale
-        return Tensor(shape: input.shape, data: integerLevels(input).map { Float($0) * s })
+        let a = max(alpha.value.data[0], 1e-6), l = levels, s = scale
+        return Tensor(shape: input.shape, data: input.data.map { roundedHalfEven(min(max($0, 0), a) / a * l) * s })
     }
 
     public func backward(_ gradient: Tensor) -> Tensor {

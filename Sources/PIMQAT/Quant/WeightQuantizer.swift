@@ -41,7 +41,7 @@ public struct WeightQuantizer: Sendable, Hashable, Codable {
         let t = weights.map { tanh($0) }
         let maximum = max(t.map(abs).max() ?? 0, 1e-12)
         let lowest = symmetric ? 1 - half : -half
-        let integers = t.map { Int32(min(max(($0 / maximum * half).rounded(.toNearestOrEven), lowest), half - 1)) }
+        let integers = t.map { Int32(roundedHalfEven(min(max($0 / maximum * half, lowest), half - 1))) }
         var scale = 1 / half
         if rescale {
             let values = integers.map { Float($0) * scale }

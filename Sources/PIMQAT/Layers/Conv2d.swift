@@ -70,8 +70,10 @@ public final class Conv2d: Layer {
                         for image in images {
                             im2col(x.baseAddress! + image * inChannels * h * w, h: h, w: w, ho: ho, wo: wo, into: columns)
                             let out = y.pointer + image * perImage
+                            // Into the zeroed output (β = 1 skips OpenBLAS's β pass). On integers the
+                            // exact sum is scaled afterwards: α inside the GEMM would round per K block.
                             BLAS.sgemm(m: outChannels, n: pixels, k: rows, a: wv.baseAddress!, lda: rows,
-                                       b: columns, ldb: pixels, c: out, ldc: pixels)
+                                       b: columns, ldb: pixels, beta: 1, c: out, ldc: pixels)
                             if grid != nil { for i in 0..<perImage { out[i] *= outputScale } }
                         }
                     }
@@ -167,12 +169,20 @@ public final class Conv2d: Layer {
             }
         }
         // Chunks summed in order, then straight through the quantizer's rounding.
-        let derivative = quantized?.derivative
-        for i in 0..<(outChannels * rows) {
-            var sum: Float = 0
-            for chunk in 0..<chunks { sum += chunkGradients[chunk * outChannels * rows + i] }
-            weight.gradient.data[i] += sum * (derivative?[i] ?? 1)
+        // (Chunk outermost, so memory is read in order; each element still sums chunk 0, 1, ….)
+        let size = outChannels * rows
+        var sums = [Float](repeating: 0, count: size)
+        sums.withUnsafeMutableBufferPointer { sums in
+            chunkGradients.withUnsafeBufferPointer { g in
+                for chunk in 0..<chunks {
+                    let part = g.baseAddress! + chunk * size
+                    var i = 0
+                    while i < size { sums[i] += part[i]; i &+= 1 }
+                }
+            }
         }
+        let derivative = quantized?.derivative
+        for i in 0..<size { weight.gradient.data[i] += sums[i] * (derivative?[i] ?? 1) }
         return Tensor(shape: input.shape, data: dx)
     }
 
@@ -244,12 +254,16 @@ public final class Conv2d: Layer {
                     for oh in 0..<ho {
                         let ih = oh * s - p + ki
                         guard ih >= 0 && ih < h else { continue }
-                        let source = row + oh * wo
+                        let source = row + oh * wo + first
                         let target = plane + ih * w + first * s - p + kj
+                        // Plain counted loops (wrapping index arithmetic) so the stride-1 case vectorises.
+                        let count = last - first
                         if s == 1 {
-                            for ow in first..<last { target[ow - first] += source[ow] }
+                            var i = 0
+                            while i < count { target[i] += source[i]; i &+= 1 }
                         } else {
-                            for ow in first..<last { target[(ow - first) * s] += source[ow] }
+                            var i = 0
+                            while i < count { target[i &* s] += source[i]; i &+= 1 }
                         }
                     }
                 }

@@ -38,10 +38,10 @@ public final class PACT: Layer {
         var dx = gradient
         dx.data.withUnsafeMutableBufferPointer { dx in
             input.data.withUnsafeBufferPointer { x in
-                for i in 0..<dx.count {
-                    if x[i] >= a { dAlpha += dx[i] }
-                    dx[i] = x[i] > 0 && x[i] < a ? dx[i] : 0
-                }
+                // Two passes: the (rarely taken) ∂α sum in order, then a mask that vectorises.
+                for i in 0..<dx.count where x[i] >= a { dAlpha += dx[i] }
+                var i = 0
+                while i < dx.count { dx[i] = x[i] > 0 && x[i] < a ? dx[i] : 0; i &+= 1 }
             }
         }
         alpha.gradient.data[0] += dAlpha

@@ -16,13 +16,13 @@ public final class ReLU: Layer {
         return output
     }
 
-    /// The gradient passes where the output is positive.
+    /// The gradient passes where the output is positive (and finite).
     public func backward(_ gradient: Tensor) -> Tensor {
         let count = gradient.count
         let dx = [Float](unsafeUninitializedCapacity: count) { out, initialized in
             gradient.data.withUnsafeBufferPointer { g in
                 output.data.withUnsafeBufferPointer { y in
-                    for i in 0..<count { out[i] = y[i] > 0 ? g[i] : 0 }  // a select, not a branch on random signs
+                    GradientMask.pass(g.baseAddress!, where: y.baseAddress!, above: 0, below: .infinity, into: out.baseAddress!, count: count)
                 }
             }
             initialized = count

@@ -40,24 +40,10 @@ public final class PACT: Layer {
             input.data.withUnsafeBufferPointer { x in
                 // Two passes: the (rarely taken) ∂α sum in order, then a mask that vectorises.
                 for i in 0..<dx.count where x[i] >= a { dAlpha += dx[i] }
-                PACT.maskOutside(dx.baseAddress!, x.baseAddress!, count: dx.count, alpha: a)
+                GradientMask.pass(dx.baseAddress!, where: x.baseAddress!, above: 0, below: a, into: dx.baseAddress!, count: dx.count)
             }
         }
         alpha.gradient.data[0] += dAlpha
         return dx
-    }
-
-    /// g[i] ← g[i] where 0 < x[i] < α, else 0; eight lanes at a time.
-    static func maskOutside(_ g: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count: Int, alpha: Float) {
-        let zero = SIMD8<Float>(repeating: 0), top = SIMD8<Float>(repeating: alpha)
-        let gRaw = UnsafeMutableRawPointer(g), xRaw = UnsafeRawPointer(x)
-        var i = 0
-        while i &+ 8 <= count {
-            let xv = xRaw.loadUnaligned(fromByteOffset: i &* 4, as: SIMD8<Float>.self)
-            let gv = gRaw.loadUnaligned(fromByteOffset: i &* 4, as: SIMD8<Float>.self)
-            gRaw.storeBytes(of: zero.replacing(with: gv, where: (xv .> zero) .& (xv .< top)), toByteOffset: i &* 4, as: SIMD8<Float>.self)
-            i &+= 8
-        }
-        while i < count { g[i] = x[i] > 0 && x[i] < alpha ? g[i] : 0; i &+= 1 }
     }
 }

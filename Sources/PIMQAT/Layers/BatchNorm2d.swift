@@ -45,7 +45,7 @@ public final class BatchNorm2d: Layer {
         trainingPass = training
         let (n, plane) = (input.shape[0], input.shape[2] * input.shape[3])
         let count = Float(n * plane)
-        var output = [Float](repeating: 0, count: input.count)
+        var output = [Float](unsafeUninitializedCapacity: input.count) { _, initialized in initialized = input.count }  // all written below
         if normalized.count != input.count { normalized = [Float](repeating: 0, count: input.count) }
         inverseStd = [Float](repeating: 0, count: channels)
         let channels = self.channels
@@ -116,7 +116,7 @@ public final class BatchNorm2d: Layer {
     public func backward(_ gradient: Tensor) -> Tensor {
         let (n, plane) = (shape[0], shape[2] * shape[3])
         let count = Float(n * plane)
-        var dx = [Float](repeating: 0, count: gradient.count)
+        var dx = [Float](unsafeUninitializedCapacity: gradient.count) { _, initialized in initialized = gradient.count }  // all written below
         let channels = self.channels
         gradient.data.withUnsafeBufferPointer { dy in
             normalized.withUnsafeBufferPointer { xhat in

@@ -35,15 +35,18 @@ public final class PACT: Layer {
     public func backward(_ gradient: Tensor) -> Tensor {
         let a = alpha.value.data[0]
         var dAlpha: Float = 0
-        var dx = gradient
-        dx.data.withUnsafeMutableBufferPointer { dx in
-            input.data.withUnsafeBufferPointer { x in
-                // Two passes: the (rarely taken) ∂α sum in order, then a mask that vectorises.
-                for i in 0..<dx.count where x[i] >= a { dAlpha += dx[i] }
-                GradientMask.pass(dx.baseAddress!, where: x.baseAddress!, above: 0, below: a, into: dx.baseAddress!, count: dx.count)
+        let count = gradient.count
+        let dx = [Float](unsafeUninitializedCapacity: count) { dx, initialized in
+            gradient.data.withUnsafeBufferPointer { g in
+                input.data.withUnsafeBufferPointer { x in
+                    // Two passes: the (rarely taken) ∂α sum in order, then a mask that vectorises.
+                    for i in 0..<count where x[i] >= a { dAlpha += g[i] }
+                    GradientMask.pass(g.baseAddress!, where: x.baseAddress!, above: 0, below: a, into: dx.baseAddress!, count: count)
+                }
             }
+            initialized = count
         }
         alpha.gradient.data[0] += dAlpha
-        return dx
+        return Tensor(shape: gradient.shape, data: dx)
     }
 }

@@ -58,8 +58,7 @@ public final class BatchNorm2d: Layer {
                             var sum = 0.0, sumSquares = 0.0
                             for image in 0..<n {
                                 let row = x.baseAddress! + (image * channels + c) * plane
-                                var s: Float = 0, q: Float = 0
-                                for i in 0..<plane { s += row[i]; q += row[i] * row[i] }
+                                let (s, q) = BatchNorm2d.sums(row, row, count: plane)
                                 sum += Double(s)
                                 sumSquares += Double(q)
                             }
@@ -83,10 +82,13 @@ public final class BatchNorm2d: Layer {
                         let g = gamma.value.data[c], b = beta.value.data[c]
                         for image in 0..<n {
                             let base = (image * channels + c) * plane
-                            for i in base..<(base + plane) {
-                                let v = (x[i] - mean) * inv
-                                xhat[i] = v
-                                y[i] = g * v + b
+                            let xs = x.baseAddress! + base, xh = xhat.baseAddress! + base, ys = y.baseAddress! + base
+                            var i = 0
+                            while i < plane {
+                                let v = (xs[i] - mean) * inv
+                                xh[i] = v
+                                ys[i] = g * v + b
+                                i &+= 1
                             }
                         }
                     }
@@ -125,8 +127,7 @@ public final class BatchNorm2d: Layer {
                         var sumDy = 0.0, sumDyXhat = 0.0
                         for image in 0..<n {
                             let base = (image * channels + c) * plane
-                            var s: Float = 0, q: Float = 0
-                            for i in base..<(base + plane) { s += dy[i]; q += dy[i] * xhat[i] }
+                            let (s, q) = BatchNorm2d.sums(dy.baseAddress! + base, xhat.baseAddress! + base, count: plane)
                             sumDy += Double(s)
                             sumDyXhat += Double(q)
                         }
@@ -136,10 +137,12 @@ public final class BatchNorm2d: Layer {
                         let a = scale / count, sdy = Float(sumDy), sxy = Float(sumDyXhat)
                         for image in 0..<n {
                             let base = (image * channels + c) * plane
+                            let g = dy.baseAddress! + base, xh = xhat.baseAddress! + base, d = dx.baseAddress! + base
+                            var i = 0
                             if trainingPass {
-                                for i in base..<(base + plane) { dx[i] = a * (count * dy[i] - sdy - xhat[i] * sxy) }
+                                while i < plane { d[i] = a * (count * g[i] - sdy - xh[i] * sxy); i &+= 1 }
                             } else {
-                                for i in base..<(base + plane) { dx[i] = scale * dy[i] }
+                                while i < plane { d[i] = scale * g[i]; i &+= 1 }
                             }
                         }
                     }
@@ -147,5 +150,23 @@ public final class BatchNorm2d: Layer {
             }
         }
         return Tensor(shape: shape, data: dx)
+    }
+
+    /// (Σ a[i], Σ a[i]·b[i]) over `count` values, in eight lanes summed in a fixed order:
+    /// deterministic, and not bound by the latency of one running sum.
+    static func sums(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> (Float, Float) {
+        var s = SIMD8<Float>(repeating: 0), q = SIMD8<Float>(repeating: 0)
+        let aRaw = UnsafeRawPointer(a), bRaw = UnsafeRawPointer(b)
+        var i = 0
+        while i &+ 8 <= count {
+            let av = aRaw.loadUnaligned(fromByteOffset: i &* 4, as: SIMD8<Float>.self)
+            let bv = bRaw.loadUnaligned(fromByteOffset: i &* 4, as: SIMD8<Float>.self)
+            s += av
+            q += av * bv
+            i &+= 8
+        }
+        var sum = s.sum(), products = q.sum()
+        while i < count { sum += a[i]; products += a[i] * b[i]; i &+= 1 }
+        return (sum, products)
     }
 }

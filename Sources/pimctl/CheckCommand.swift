@@ -74,7 +74,7 @@ struct Check: ParsableCommand {
             let test = try DeployedModel.data(for: loaded, path: model, dataset: dataset, directory: directory, train: false, limit: testLimit)
             examples = test.count
             let deployment = ChipDeployment(model: loaded.model, target: target)
-            if bnCalibrate > 0 {
+            if bnCalibrate > 0 || deployment.needsRangeCalibration {
                 deployment.calibrationData = try DeployedModel.data(for: loaded, path: model, dataset: dataset, directory: directory, train: true)
                 deployment.calibrationBatches = bnCalibrate
             }

@@ -170,9 +170,9 @@ struct Report: ParsableCommand {
         let (loaded, target, _, _) = try DeployedModel.load(path, chip: chipConfig, chipName: chip, scheme: scheme, mode: nil)
         let deployment = ChipDeployment(model: loaded.model, target: target)
         deployment.nonIdealities = stages
-        if calibrate {
+        if calibrate || deployment.needsRangeCalibration {
             deployment.calibrationData = train
-            deployment.calibrationBatches = bnCalibrate
+            deployment.calibrationBatches = calibrate ? bnCalibrate : 0
             deployment.calibrationBatchSize = batchSize
         }
         // Without any stochastic stage one run says everything.

@@ -59,7 +59,7 @@ extension Simulate {
         let deployment = ChipDeployment(model: loaded.model, target: target)
         deployment.nonIdealities = network.idealPim ? .none
             : NonIdealities(temporalNoise: !noNoise, adcStaticErrors: !noStaticErrors, cellMismatch: !noMismatch, transferCurve: !noTransfer)
-        if network.bnCalibrate > 0 {
+        if network.bnCalibrate > 0 || deployment.needsRangeCalibration {
             deployment.calibrationData = try DeployedModel.data(for: loaded, path: path, dataset: dataset, directory: directory, train: true)
             deployment.calibrationBatches = network.bnCalibrate
             deployment.calibrationBatchSize = network.calibrationBatchSize

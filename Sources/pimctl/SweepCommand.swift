@@ -217,7 +217,7 @@ final class SweepRunner {
             let (loaded, target, _, _) = try DeployedModel.load(model, chip: chip, chipName: spec.chipPath, scheme: settings.scheme, mode: settings.mode)
             let test = try self.dataset(dataset, train: false, limit: testLimit, for: loaded, path: model)
             let deployment = ChipDeployment(model: loaded.model, target: target)
-            if bnCalibrate > 0 {
+            if bnCalibrate > 0 || deployment.needsRangeCalibration {
                 deployment.calibrationData = try self.dataset(dataset, train: true, limit: nil, for: loaded, path: model)
                 deployment.calibrationBatches = bnCalibrate
             }

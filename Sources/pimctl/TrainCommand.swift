@@ -256,8 +256,8 @@ struct TrainQAT: ParsableCommand {
         // Deployment on one chip instance, before and after BN calibration (pim-qat.md §4).
         let deployment = ChipDeployment(model: run.model, target: target)
         let noiseSeed = run.settings.seed
-        let plain = deployment.evaluate(run.test, chipSeed: chipSeed, noiseSeed: noiseSeed)
         deployment.calibrationData = run.train
+        let plain = deployment.evaluate(run.test, chipSeed: chipSeed, noiseSeed: noiseSeed)
         deployment.calibrationBatches = bnCalibrate
         deployment.calibrationBatchSize = run.settings.batchSize
         let calibrated = deployment.evaluate(run.test, chipSeed: chipSeed, noiseSeed: noiseSeed)

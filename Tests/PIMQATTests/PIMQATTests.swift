@@ -134,6 +134,50 @@ struct PIMQATTests {
         #expect(conv.quantized!.integers.min()! == -3 && conv.quantized!.integers.max()! == 3)
     }
 
+    /// pim-model.md §1.2, policy `calibrated`: every layer's range comes from one batch of
+    /// calibration data per chip instance, then stays frozen. At the 100th percentile nothing in
+    /// that batch clips high, at the 50th some does in every layer; evaluation's batch size never
+    /// matters; and there is no range to train over.
+    @Test func calibratedRangesComeFromCalibrationDataAndStayFrozen() throws {
+        func chip(percentile: Double) throws -> ChipConfig {
+            let text = try String(contentsOfFile: "\(Self.root)/chips/cap-ram.yaml", encoding: .utf8)
+                .replacingOccurrences(of: "range: {policy: fixed, min: 0, max: {value: 1920, source: \"JSSC21: pre-ADC range 0...1920 = 128 x 15\", status: stated}}",
+                                      with: "range: {policy: calibrated, percentile: \(percentile)}")
+            return try ChipConfig(yaml: text, file: "calibrated.yaml")
+        }
+        var initializer = TensorInitializer(seed: 5)
+        let pixels = initializer.normal([64 * 64], sigma: 1).data.map { UInt8(min(max(128 + 60 * $0, 0), 255)) }
+        let data = Dataset(images: pixels, labels: (0..<64).map { UInt8($0 % 4) }, count: 64, channels: 1, size: 8, classes: 4,
+                           mean: [0.5], std: [0.25])
+        func deploy(_ chip: ChipConfig, batchSize: Int) throws -> (run: ChipDeployment.Run, layers: [PIMLayerReport]) {
+            let model = Self.model(.smallCNN)
+            let target = try PIMTarget(chip: chip, settings: PIMSettings(chip: "calibrated"), model: model)
+            let deployment = ChipDeployment(model: model, target: target)
+            #expect(deployment.needsRangeCalibration)
+            deployment.nonIdealities = .none
+            deployment.calibrationData = data
+            deployment.calibrationBatchSize = 32
+            deployment.batchSize = batchSize
+            target.collectStatistics = true
+            // The calibration batch itself (the first 32 examples) as the test set.
+            let run = deployment.evaluate(data.prefix(32), chipSeed: 3, noiseSeed: 0)
+            return (run, target.layers.map(\.report))
+        }
+        let full = try deploy(chip(percentile: 100), batchSize: 32)
+        #expect(!full.layers.isEmpty && full.layers.allSatisfy { $0.clipRateHigh == 0 && $0.adcRange != nil })
+        let half = try deploy(chip(percentile: 50), batchSize: 32)
+        #expect(half.layers.allSatisfy { $0.clipRateHigh > 0 })
+        for (a, b) in zip(full.layers, half.layers) { #expect(a.adcRange![1] > b.adcRange![1]) }
+        let small = try deploy(chip(percentile: 50), batchSize: 8)
+        #expect(small.run.accuracy == half.run.accuracy && small.run.loss == half.run.loss)
+        #expect(small.layers.map(\.adcRange) == half.layers.map(\.adcRange))
+        let model = Self.model(.smallCNN), fixedModel = Self.model(.smallCNN)  // the model owns its layers' executions
+        let target = try PIMTarget(chip: chip(percentile: 99), settings: PIMSettings(chip: "calibrated"), model: model)
+        #expect(throws: MappingError.self) { try target.checkTrainable() }
+        let fixed = try PIMTarget(chip: Self.capRAM, settings: PIMSettings(chip: "cap-ram"), model: fixedModel)
+        #expect(throws: Never.self) { try fixed.checkTrainable() }
+    }
+
     @Test func floatModelsHaveNothingToRunOnTheChip() {
         let model = ModelArchitecture.smallCNN.build(channels: 1, size: 8, classes: 4, seed: 1)
         #expect(throws: MappingError.self) { _ = try PIMTarget(chip: Self.ideal, settings: PIMSettings(chip: "ideal"), model: model) }

@@ -105,6 +105,29 @@ struct PIMQATCommandTests {
     }
 
     /// A float checkpoint has nothing to deploy; a PIM-QAT resume of a float run is refused.
+    /// A chip whose ADC range is `calibrated`: `simulate --model` sets each layer's range from
+    /// training data per chip instance (reported per layer); `train-qat` refuses it in one line.
+    @Test func calibratedRangeChipsDeployButDoNotTrain() throws {
+        let dir = try TrainCommandTests.directory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let text = try String(contentsOfFile: "\(PimctlRunner.packageRoot)/chips/cap-ram.yaml", encoding: .utf8)
+            .replacingOccurrences(of: "range: {policy: fixed, min: 0, max: {value: 1920, source: \"JSSC21: pre-ADC range 0...1920 = 128 x 15\", status: stated}}",
+                                  with: "range: {policy: calibrated, percentile: 99.9}")
+        try text.write(toFile: "\(dir)/calibrated.yaml", atomically: true, encoding: .utf8)
+        let qat = try PimctlRunner.run(["train", "--wbits", "4", "--abits", "4", "--epochs", "1", "--out", "qat.safetensors"] + Self.small, in: dir)
+        #expect(qat.status == 0, "\(qat.stderr)")
+        let simulated = try PimctlRunner.run(["simulate", "--chip", "calibrated.yaml", "--model", "qat.safetensors", "--test-limit", "100", "--json"], in: dir)
+        #expect(simulated.status == 0, "\(simulated.stderr)")
+        let layers = try #require(try Self.json(simulated.stdout)["layers"] as? [[String: Any]])
+        let ranges = layers.compactMap { $0["adc_range"] as? [Double] }
+        #expect(!ranges.isEmpty && ranges.count == layers.count)
+        #expect(ranges.allSatisfy { $0[0] == 0 && $0[1] > 1 && $0[1] < 1920 }, "\(ranges)")
+        let refused = try PimctlRunner.run(["train-qat", "--chip", "calibrated.yaml", "--out", "pim.safetensors"] + Self.small, in: dir)
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("policy calibrated") && refused.stderr.split(separator: "\n").count == 1, "\(refused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: "\(dir)/pim.safetensors"))
+    }
+
     @Test func floatCheckpointsCannotRunOnAChip() throws {
         let dir = try TrainCommandTests.directory()
         defer { try? FileManager.default.removeItem(atPath: dir) }

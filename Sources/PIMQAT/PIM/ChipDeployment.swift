@@ -10,7 +10,8 @@ public final class ChipDeployment {
     public var nonIdealities: NonIdealities = .all
     /// BN calibration batches per chip instance; 0 = none.
     public var calibrationBatches = 0
-    /// Training data for BN calibration.
+    /// Training data for BN calibration, and for ADC range calibration when
+    /// ``needsRangeCalibration``.
     public var calibrationData: Dataset?
     public var calibrationBatchSize = 128
     public var batchSize = 256
@@ -24,6 +25,11 @@ public final class ChipDeployment {
         self.target = target
         trainedBuffers = model.buffers
     }
+
+    /// Whether some layer's converter range is `calibrated`: set per chip instance from the
+    /// first ``calibrationBatchSize`` examples of ``calibrationData`` (dataset order, no
+    /// augmentation), layer by layer in forward order, then frozen (pim-model.md §1.2).
+    public var needsRangeCalibration: Bool { target.layers.contains { $0.needsRangeCalibration } }
 
     /// One evaluation on one chip instance with one noise seed.
     public struct Run: Sendable, Codable {
@@ -54,6 +60,7 @@ public final class ChipDeployment {
     @discardableResult
     public func calibrate(chipSeed: UInt64) -> Int {
         for (name, value) in trainedBuffers { model.setBuffer(name, value) }
+        calibrateRanges(chipSeed: chipSeed)
         guard calibrationBatches > 0, let data = calibrationData else { return 0 }
         if let buffers = calibrated[chipSeed] {
             for (name, value) in buffers { model.setBuffer(name, value) }
@@ -69,6 +76,27 @@ public final class ChipDeployment {
             calibrated[chipSeed] = model.buffers
         }
         return min(calibrationBatches, (data.count + calibrationBatchSize - 1) / calibrationBatchSize)
+    }
+
+    /// Sets the `calibrated` converter ranges of chip instance `chipSeed` (once per instance
+    /// and stage set; the layers keep them): one forward pass of the calibration batch with the
+    /// trained BN statistics, on a noise stream of its own.
+    private func calibrateRanges(chipSeed: UInt64) {
+        guard needsRangeCalibration else { return }
+        guard let data = calibrationData else {
+            preconditionFailure("ChipDeployment: the chip's ADC range policy is calibrated; set calibrationData first")
+        }
+        let source = Batches(dataset: data, batchSize: calibrationBatchSize, augmentation: .none, seed: 0)
+        let (images, _) = source.batch(Array(0..<min(calibrationBatchSize, data.count)), epoch: 0, train: false)
+        target.phase = .deployed(chipSeed: chipSeed, noiseSeed: RandomStream.mix(~chipSeed ^ 0x52_414E_4745), nonIdealities: nonIdealities)
+        target.firstExample = 0
+        let statistics = target.collectStatistics
+        target.collectStatistics = false
+        target.calibratingRanges = true
+        _ = model.forward(images, training: false)
+        target.calibratingRanges = false
+        target.collectStatistics = statistics
+        target.phase = .training
     }
 
     /// Accuracy over every chip instance × noise seed: mean, sample standard deviation, the

@@ -36,8 +36,17 @@ public final class PIMExecution {
     private var gradientMask: [UInt8]?
     /// r = σ̂/σ_y of the last training forward pass.
     public private(set) var lastRatio: Float = 1
+    /// Full-scale ranges (MAC units) calibrated per chip instance and stage set, for a chip
+    /// whose ADC range policy is `calibrated` (pim-model.md §1.2): set from data once, then frozen.
+    private var calibratedRanges: [RangeKey: ClosedRange<Double>] = [:]
+    private struct RangeKey: Hashable { let chipSeed: UInt64; let stages: NonIdealities }
+    /// Whether deployment must calibrate this layer's converter range from data first.
+    public let needsRangeCalibration: Bool
     /// Conversion statistics accumulated while the target collects them.
     public internal(set) var statistics = ConversionStatistics()
+    /// The full-scale range of the converter while statistics were collected (MAC units; the
+    /// last batch's under the non-physical `oracle` policy, which sets it per run).
+    var converterRange: ClosedRange<Double>?
     /// Σ exact² and Σ (PIM − exact)² of the layer's outputs (before forward rescaling),
     /// accumulated while the target collects statistics.
     var outputSignal = 0.0, outputError = 0.0
@@ -51,7 +60,9 @@ public final class PIMExecution {
         trainingMapping = try target.trainingMapping(inputBits: inputBits, weightBits: weightBits)
         // Surfaces every mapping error (e.g. partial sums beyond exact single precision) now.
         _ = try Self.program(trainingMapping, weights: [0], outputs: 1, fanIn: 1, layer: index, chipSeed: 0)
-        _ = try deployedMapping(.none)
+        let deployed = try target.chip.mapping(scheme: target.settings.scheme, mode: target.settings.mode, inputBits: inputBits,
+                                               weightBits: weightBits, nonIdealities: .none)
+        needsRangeCalibration = deployed.adc.type != .ideal && deployed.adc.range.policy == .calibrated
     }
 
     /// Whether the chip's weight grid lacks −2^(b−1), so the quantizer must stay symmetric.
@@ -85,8 +96,10 @@ public final class PIMExecution {
             case .training:
                 layer = try Self.program(trainingMapping, weights: weights, outputs: outputs, fanIn: fanIn, layer: index, chipSeed: 0)
             case let .deployed(chipSeed, _, stages):
-                layer = try Self.program(try deployedMapping(stages), weights: weights, outputs: outputs, fanIn: fanIn,
-                                         layer: index, chipSeed: chipSeed)
+                var deployed = try Self.program(try deployedMapping(stages), weights: weights, outputs: outputs, fanIn: fanIn,
+                                                layer: index, chipSeed: chipSeed)
+                if let range = calibratedRanges[RangeKey(chipSeed: chipSeed, stages: stages)] { deployed = deployed.withFullScale(range) }
+                layer = deployed
             }
             programmed = (weights, phase, layer)
             return layer
@@ -103,7 +116,19 @@ public final class PIMExecution {
     /// gradients are to be zeroed.
     func product(weights: [Int32], outputs: Int, fanIn: Int, inputs: [Int32], columns: Int, columnsPerExample: Int)
         -> (output: [Double], clipped: [UInt8]?) {
-        let layer = layer(weights: weights, outputs: outputs, fanIn: fanIn)
+        var layer = layer(weights: weights, outputs: outputs, fanIn: fanIn)
+        if needsRangeCalibration, case let .deployed(chipSeed, _, stages) = target.phase,
+           calibratedRanges[RangeKey(chipSeed: chipSeed, stages: stages)] == nil {
+            precondition(target.calibratingRanges, "PIMExecution \(name): a calibrated ADC range must be set by ChipDeployment's range calibration first")
+            do {
+                let range = try layer.calibratedFullScale(inputs: inputs, columns: columns)
+                calibratedRanges[RangeKey(chipSeed: chipSeed, stages: stages)] = range
+                layer = layer.withFullScale(range)
+                programmed = (weights, target.phase, layer)
+            } catch {
+                preconditionFailure("PIMExecution \(name): input levels off the \(inputBits)-bit grid: \(error)")
+            }
+        }
         let recordClips = target.settings.zeroClippedGradients && target.phase == .training
         let options = RunOptions(noiseSeed: target.noiseSeed, columnOffset: target.firstExample * columnsPerExample,
                                  threads: BLAS.threadCount, collectStatistics: target.collectStatistics, recordClips: recordClips)
@@ -115,6 +140,7 @@ public final class PIMExecution {
         }
         if target.collectStatistics {
             if statistics.conversions == 0 { statistics = result.statistics } else { statistics.merge(result.statistics) }
+            converterRange = layer.adc.isIdeal ? nil : layer.adc.fullScale
         }
         return (result.output, result.clipped)
     }
@@ -179,7 +205,8 @@ public final class PIMExecution {
             layer: name, conversions: statistics.conversions, clipRateLow: statistics.clipRateLow, clipRateHigh: statistics.clipRateHigh,
             conversionErrorSigmaLSB: sigma,
             effectiveBits: codes > 1 && sigma > 0 ? log2(Double(codes - 1) / (sigma * 12.0.squareRoot())) : nil,
-            sqnrDecibels: outputError > 0 ? 10 * log10(outputSignal / outputError) : nil)
+            sqnrDecibels: outputError > 0 ? 10 * log10(outputSignal / outputError) : nil,
+            adcRange: converterRange.map { [$0.lowerBound, $0.upperBound] })
     }
 
     /// The running forward factor, saved with the model when forward rescaling is on.
@@ -205,4 +232,7 @@ public struct PIMLayerReport: Sendable, Codable {
     public var effectiveBits: Double?
     /// 10·log10(Σ exact² / Σ (PIM − exact)²) of the layer's outputs, dB; nil when exact.
     public var sqnrDecibels: Double?
+    /// The converter's full-scale range [min, max] in MAC units (calibrated per chip instance
+    /// for a `calibrated` policy); nil for a lossless converter.
+    public var adcRange: [Double]?
 }

@@ -31,6 +31,10 @@ public final class PIMTarget {
     public var trainingNoiseSeed: UInt64 = 0
     /// Gather per-layer conversion statistics (slower).
     public var collectStatistics = false
+    /// While set, a deployed layer whose converter range is `calibrated` and not yet set for
+    /// this chip instance takes it from the current batch (``ChipDeployment`` sets it for one
+    /// batch of calibration data).
+    public var calibratingRanges = false
     /// The layers that run on the chip, in forward order (each holds its target; the target
     /// refers back weakly, so the model owns both).
     public var layers: [PIMExecution] { attached.compactMap(\.execution) }
@@ -76,6 +80,15 @@ public final class PIMTarget {
         }
     }
 
+    /// Throws unless the layers can be trained through this chip: a converter whose range
+    /// policy is `calibrated` takes its range from data per chip instance at deployment, so
+    /// there is no range to train over.
+    public func checkTrainable() throws(MappingError) {
+        if let layer = layers.first(where: { $0.trainingMapping.adc.type != .ideal && $0.trainingMapping.adc.range.policy == .calibrated }) {
+            throw MappingError("\(layer.name): chip '\(chip.meta.id)' sets its ADC range from calibration data at deployment (policy calibrated), so PIM-QAT has no range to train over; train on a chip file with a fixed or max range and deploy on this one with `pimctl simulate --chip`")
+        }
+    }
+
     /// The mapping the training phase uses for a layer: the chip's converter at the training
     /// precision (the same full-scale range), only temporal noise possibly on, its σ converted
     /// to the training LSB.
@@ -110,6 +123,7 @@ public final class PIMTarget {
     public func resetStatistics() {
         for layer in layers {
             layer.statistics = ConversionStatistics()
+            layer.converterRange = nil
             (layer.outputSignal, layer.outputError) = (0, 0)
         }
     }

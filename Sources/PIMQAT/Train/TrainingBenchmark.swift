@@ -27,6 +27,7 @@ public struct TrainingBenchmark: Sendable, Codable {
         defer { BLAS.threadCount = previous }
         let model = architecture.build(channels: channels, size: size, classes: classes, seed: 1, quantization: quantization)
         let target = try pim.map { try PIMTarget(chip: $0.chip, settings: $0.settings, model: model) }
+        try target?.checkTrainable()
         var variant = quantization.map { "W\($0.weightBits)/A\($0.activationBits) QAT" } ?? "float"
         if let pim { variant = "PIM-QAT \(pim.chip.meta.id) \(pim.settings.scheme.rawValue)" }
         var initializer = TensorInitializer(seed: 2)

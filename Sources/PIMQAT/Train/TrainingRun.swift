@@ -72,6 +72,7 @@ public final class TrainingRun {
                           weightDecay: settings.weightDecay, nesterov: settings.nesterov, schedule: settings.schedule)
         if let pim = settings.pim {
             let target = try TrainingRun.attach(pim, to: model, chip: nil)
+            try target.checkTrainable()
             self.target = target
             target.trainingNoiseSeed = settings.seed
             trainer.beforeStep = { [unowned target] in target.step = $0 }

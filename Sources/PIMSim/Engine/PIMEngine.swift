@@ -81,6 +81,15 @@ extension ProgrammedLayer {
     /// Sets a `calibrated` converter's range from calibration inputs: the given percentile of
     /// |partial sum| (or of the partial sums, unsigned), then frozen.
     public func calibratingRange(inputs: [Int32], columns: Int, percentile: Double? = nil) throws -> ProgrammedLayer {
+        withFullScale(try calibratedFullScale(inputs: inputs, columns: columns, percentile: percentile))
+    }
+
+    /// The full-scale range (MAC units) a `calibrated` converter takes from these calibration
+    /// inputs: ±(the percentile of |partial sum|) for a signed converter; for an unsigned one
+    /// from min(smallest sum, 0) to the percentile of the sums. The percentile is the
+    /// argument's, else the chip's (default 99.99), as a fraction p of the sorted values,
+    /// taking the value at index ⌊p·(count − 1)⌋. A range never spans less than 1 MAC unit.
+    public func calibratedFullScale(inputs: [Int32], columns: Int, percentile: Double? = nil) throws -> ClosedRange<Double> {
         var values: [Float] = []
         try forEachPartialSum(inputs: inputs, columns: columns) { values.append(Float($0)) }
         let p = (percentile ?? mapping.adc.range.percentile ?? 99.99) / 100
@@ -88,12 +97,12 @@ extension ProgrammedLayer {
             var magnitudes = values.map { abs($0) }
             magnitudes.sort()
             let r = Double(magnitudes.isEmpty ? 1 : magnitudes[min(magnitudes.count - 1, Int(p * Double(magnitudes.count - 1)))])
-            return withFullScale(-max(r, 1)...max(r, 1))
+            return -max(r, 1)...max(r, 1)
         }
         values.sort()
         let lowValue = Double(values.first ?? 0)
         let highValue = Double(values.isEmpty ? 1 : values[min(values.count - 1, Int(p * Double(values.count - 1)))])
-        return withFullScale(min(lowValue, 0)...max(highValue, lowValue + 1))
+        return min(lowValue, 0)...max(highValue, lowValue + 1)
     }
 
     /// Visits every partial sum (after the transfer curve) in a fixed order, serially.

@@ -58,6 +58,48 @@ struct GradientCheckTests {
         Self.check(conv, input: Self.random([2, 3, 7, 6], seed: 2))
     }
 
+    /// Forward against a direct float64 convolution, for strides, paddings and odd sizes that
+    /// exercise every border case of im2col; and the input gradient against the transposed
+    /// direct sum (col2im).
+    @Test(arguments: [(1, 0, 3), (1, 1, 3), (2, 1, 3), (1, 2, 3), (2, 0, 1), (3, 1, 3)])
+    func conv2dMatchesTheDirectSum(stride: Int, padding: Int, kernel: Int) {
+        var initializer = TensorInitializer(seed: 4)
+        let conv = Conv2d(3, 5, kernel: kernel, stride: stride, padding: padding, initializer: &initializer)
+        let (n, c, h, w) = (2, 3, 9, 7)
+        let x = Self.random([n, c, h, w], seed: 5)
+        let y = conv.forward(x, training: true)
+        let (ho, wo) = (conv.outputSize(h), conv.outputSize(w))
+        #expect(y.shape == [n, 5, ho, wo])
+        let g = Self.random(y.shape, seed: 6)
+        let dx = conv.backward(g)
+        let weight = conv.weight.value.data
+        var expectedDx = [Double](repeating: 0, count: x.count)
+        for image in 0..<n {
+            for o in 0..<5 {
+                for oh in 0..<ho {
+                    for ow in 0..<wo {
+                        var sum = 0.0
+                        let gradient = Double(g.data[((image * 5 + o) * ho + oh) * wo + ow])
+                        for ci in 0..<c {
+                            for ki in 0..<kernel {
+                                for kj in 0..<kernel {
+                                    let ih = oh * stride - padding + ki, iw = ow * stride - padding + kj
+                                    guard ih >= 0, ih < h, iw >= 0, iw < w else { continue }
+                                    let wv = Double(weight[((o * c + ci) * kernel + ki) * kernel + kj])
+                                    let xi = ((image * c + ci) * h + ih) * w + iw
+                                    sum += wv * Double(x.data[xi])
+                                    expectedDx[xi] += wv * gradient
+                                }
+                            }
+                        }
+                        #expect(abs(Double(y.data[((image * 5 + o) * ho + oh) * wo + ow]) - sum) < 1e-4)
+                    }
+                }
+            }
+        }
+        for (a, b) in zip(dx.data, expectedDx) { #expect(abs(Double(a) - b) < 1e-4) }
+    }
+
     @Test func linear() {
         var initializer = TensorInitializer(seed: 3)
         Self.check(Linear(5, 4, initializer: &initializer), input: Self.random([3, 5], seed: 4))

@@ -219,20 +219,27 @@ public final class Conv2d: Layer {
                     // Output columns whose input column lies inside the image: [first, last).
                     let first = min(wo, max(0, (p - kj + s - 1) / s))
                     let last = max(first, min(wo, (w - 1 + p - kj) / s + 1))
+                    // Rows are short (7–32 values): plain counted loops, no library calls.
                     for oh in 0..<ho {
-                        let ih = oh * s - p + ki
-                        let target = row + oh * wo
+                        let ih = oh &* s &- p &+ ki
+                        let target = row + oh &* wo
                         guard ih >= 0 && ih < h else {
-                            target.update(repeating: 0, count: wo)
+                            var j = 0
+                            while j < wo { target[j] = 0; j &+= 1 }
                             continue
                         }
-                        if first > 0 { target.update(repeating: 0, count: first) }
-                        if last < wo { (target + last).update(repeating: 0, count: wo - last) }
-                        let source = plane + ih * w + first * s - p + kj
+                        var j = 0
+                        while j < first { target[j] = 0; j &+= 1 }
+                        j = last
+                        while j < wo { target[j] = 0; j &+= 1 }
+                        let offset: Int = ih &* w &+ first &* s &- p &+ kj
+                        let source = plane + offset
+                        let inside = target + first, count = last &- first
+                        j = 0
                         if s == 1 {
-                            (target + first).update(from: source, count: last - first)
+                            while j < count { inside[j] = source[j]; j &+= 1 }
                         } else {
-                            for ow in first..<last { target[ow] = source[(ow - first) * s] }
+                            while j < count { inside[j] = source[j &* s]; j &+= 1 }
                         }
                     }
                 }

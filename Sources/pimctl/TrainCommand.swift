@@ -155,14 +155,23 @@ struct TrainingLoop {
             bar.finish()
             let seconds = Date().timeIntervalSince(start)
             try run.checkpoint(testAccuracy: test.accuracy).write(to: destination)
+            // σ̂/σ_y per PIM layer over the epoch's training steps (pim-qat.md §3).
+            let ratios = (run.target?.layers ?? []).compactMap { layer in layer.takeMeanRatio().map { (layer.name, $0) } }
             if json {
-                struct Record: Encodable { var epoch: Int; var trainLoss, trainAccuracy, testLoss, testAccuracy, seconds: Double; var checkpoint: String }
+                struct Record: Encodable {
+                    var epoch: Int; var trainLoss, trainAccuracy, testLoss, testAccuracy, seconds: Double; var checkpoint: String
+                    var pimOutputStdRatio: [String: Double]?
+                }
                 let record = Record(epoch: epoch, trainLoss: train.loss, trainAccuracy: train.accuracy, testLoss: test.loss,
-                                    testAccuracy: test.accuracy, seconds: seconds, checkpoint: destination)
+                                    testAccuracy: test.accuracy, seconds: seconds, checkpoint: destination,
+                                    pimOutputStdRatio: ratios.isEmpty ? nil : Dictionary(uniqueKeysWithValues: ratios))
                 print(try Terminal.json(record).replacingOccurrences(of: "\n", with: "").replacingOccurrences(of: "  ", with: " "))
                 Terminal.flush()
             } else {
                 say("\(label)epoch \(epoch)/\(settings.epochs): train loss \(Format.number(train.loss, digits: 4)), acc \(Format.percent(train.accuracy)); test loss \(Format.number(test.loss, digits: 4)), acc \(Format.percent(test.accuracy)); \(Format.number(seconds, digits: 3)) s")
+                if let low = ratios.min(by: { $0.1 < $1.1 }), let high = ratios.max(by: { $0.1 < $1.1 }) {
+                    say("\(label)  PIM output std / exact output std over the epoch: \(Format.number(low.1, digits: 3)) (\(low.0)) … \(Format.number(high.1, digits: 3)) (\(high.0))")
+                }
             }
         }
     }

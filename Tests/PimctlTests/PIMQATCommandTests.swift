@@ -25,6 +25,9 @@ struct PIMQATCommandTests {
                                        + ["--epochs", "1", "--out", "\(dir)/p.safetensors", "--json"])
         #expect(pim.status == 0, "\(pim.stderr)")
         let trained = try Self.lastRecord(pim.stdout)["test_accuracy"] as? Double
+        // Lossless: the PIM output's scale is the exact output's, in every layer.
+        let ratios = try #require(try Self.lastRecord(pim.stdout)["pim_output_std_ratio"] as? [String: Double])
+        #expect(ratios.keys.sorted() == ["conv2"] && ratios.values.allSatisfy { $0 == 1 }, "\(ratios)")
         for model in ["q", "p"] {
             let evaluation = try PimctlRunner.run(["evaluate", "--model", "\(dir)/\(model).safetensors", "--test-limit", "200", "--json", "--threads", "1"])
             #expect(evaluation.status == 0, "\(evaluation.stderr)")
@@ -81,6 +84,8 @@ struct PIMQATCommandTests {
         let b = try Data(contentsOf: URL(fileURLWithPath: "\(dir)/resumed.safetensors"))
         #expect(a == b)
         #expect(straight.stdout.contains("5-bit training ADC"))
+        // The coarse converter changes the output scale; the epoch line says by how much.
+        #expect(straight.stdout.contains("PIM output std / exact output std over the epoch: "), "\(straight.stdout)")
     }
 
     @Test(arguments: [

@@ -36,6 +36,8 @@ public final class PIMExecution {
     private var gradientMask: [UInt8]?
     /// r = σ̂/σ_y of the last training forward pass.
     public private(set) var lastRatio: Float = 1
+    /// Σ r and the number of training forward passes since ``takeMeanRatio()``.
+    private var ratioSum = 0.0, ratioCount = 0
     /// Full-scale ranges (MAC units) calibrated per chip instance and stage set, for a chip
     /// whose ADC range policy is `calibrated` (pim-model.md §1.2): set from data once, then frozen.
     private var calibratedRanges: [RangeKey: ClosedRange<Double>] = [:]
@@ -163,6 +165,8 @@ public final class PIMExecution {
             // A layer whose exact output is constant has no scale to restore.
             let ratio = exact > 0 ? Float(min(max(pim / exact, 1e-3), 1e3)) : 1
             lastRatio = ratio
+            ratioSum += Double(ratio)
+            ratioCount += 1
             if rescale.forward {
                 factor = 1 / ratio
                 forwardScale = 0.9 * forwardScale + 0.1 * factor
@@ -175,6 +179,14 @@ public final class PIMExecution {
         if factor != 1 {
             for i in chip.indices { chip[i] *= factor }
         }
+    }
+
+    /// The mean of r = σ̂/σ_y over the training forward passes since the last call (nil if
+    /// none), and a fresh start: how far the chip's quantization shrinks (r < 1) or inflates the
+    /// layer's output scale, which the rescaling of pim-qat.md §3 corrects.
+    public func takeMeanRatio() -> Double? {
+        defer { (ratioSum, ratioCount) = (0, 0) }
+        return ratioCount > 0 ? ratioSum / Double(ratioCount) : nil
     }
 
     /// The incoming gradient times ``gradientFactor``, zero where the mask says so.

@@ -49,12 +49,18 @@ public final class BatchNorm2d: Layer {
         if normalized.count != input.count { normalized = [Float](repeating: 0, count: input.count) }
         inverseStd = [Float](repeating: 0, count: channels)
         let channels = self.channels
-        input.data.withUnsafeBufferPointer { x in
-            output.withUnsafeMutableBufferPointer { y in
-                normalized.withUnsafeMutableBufferPointer { xhat in
-                    for c in 0..<channels {
-                        var mean: Float, variance: Float
-                        if training || calibration != nil {
+        // Channels are independent: split over `BLAS.threadCount` workers, each channel
+        // computed whole by one worker, so results do not depend on the thread count.
+        let workers = max(1, min(BLAS.threadCount, channels))
+        let workPerWorker = input.count / workers * 3
+        var means = [Float](repeating: 0, count: channels), variances = runningVariance.data
+        if training || calibration != nil {
+            var sums = [Double](repeating: 0, count: 2 * channels)
+            input.data.withUnsafeBufferPointer { x in
+                sums.withUnsafeMutableBufferPointer { sums in
+                    let sums = UnsafeSendablePointer(sums.baseAddress!)
+                    parallelFor(workers, workPerItem: workPerWorker) { worker in
+                        for c in stride(from: worker, to: channels, by: workers) {
                             var sum = 0.0, sumSquares = 0.0
                             for image in 0..<n {
                                 let row = x.baseAddress! + (image * channels + c) * plane
@@ -62,33 +68,48 @@ public final class BatchNorm2d: Layer {
                                 sum += Double(s)
                                 sumSquares += Double(q)
                             }
-                            let m = sum / Double(count)
-                            mean = Float(m)
-                            variance = Float(max(0, sumSquares / Double(count) - m * m))
-                            let unbiased = count > 1 ? variance * count / (count - 1) : variance
-                            if calibration != nil {
-                                calibration!.mean[c] += m
-                                calibration!.variance[c] += Double(unbiased)
-                            } else {
-                                runningMean.data[c] = (1 - momentum) * runningMean.data[c] + momentum * mean
-                                runningVariance.data[c] = (1 - momentum) * runningVariance.data[c] + momentum * unbiased
-                            }
-                        } else {
-                            mean = runningMean.data[c]
-                            variance = runningVariance.data[c]
+                            sums.pointer[2 * c] = sum
+                            sums.pointer[2 * c + 1] = sumSquares
                         }
-                        let inv = 1 / (variance + epsilon).squareRoot()
-                        inverseStd[c] = inv
-                        let g = gamma.value.data[c], b = beta.value.data[c]
-                        for image in 0..<n {
-                            let base = (image * channels + c) * plane
-                            let xs = x.baseAddress! + base, xh = xhat.baseAddress! + base, ys = y.baseAddress! + base
-                            var i = 0
-                            while i < plane {
-                                let v = (xs[i] - mean) * inv
-                                xh[i] = v
-                                ys[i] = g * v + b
-                                i &+= 1
+                    }
+                }
+            }
+            for c in 0..<channels {
+                let m = sums[2 * c] / Double(count)
+                let variance = Float(max(0, sums[2 * c + 1] / Double(count) - m * m))
+                means[c] = Float(m)
+                variances[c] = variance
+                let unbiased = count > 1 ? variance * count / (count - 1) : variance
+                if calibration != nil {
+                    calibration!.mean[c] += m
+                    calibration!.variance[c] += Double(unbiased)
+                } else {
+                    runningMean.data[c] = (1 - momentum) * runningMean.data[c] + momentum * means[c]
+                    runningVariance.data[c] = (1 - momentum) * runningVariance.data[c] + momentum * unbiased
+                }
+            }
+        } else {
+            means = runningMean.data
+        }
+        inverseStd = variances.map { 1 / ($0 + epsilon).squareRoot() }
+        let (gammas, betas, inverse) = (gamma.value.data, beta.value.data, inverseStd)
+        input.data.withUnsafeBufferPointer { x in
+            output.withUnsafeMutableBufferPointer { y in
+                normalized.withUnsafeMutableBufferPointer { xhat in
+                    let y = UnsafeSendablePointer(y.baseAddress!), xhat = UnsafeSendablePointer(xhat.baseAddress!)
+                    parallelFor(workers, workPerItem: workPerWorker) { worker in
+                        for c in stride(from: worker, to: channels, by: workers) {
+                            let mean = means[c], inv = inverse[c], g = gammas[c], b = betas[c]
+                            for image in 0..<n {
+                                let base = (image * channels + c) * plane
+                                let xs = x.baseAddress! + base, xh = xhat.pointer + base, ys = y.pointer + base
+                                var i = 0
+                                while i < plane {
+                                    let v = (xs[i] - mean) * inv
+                                    xh[i] = v
+                                    ys[i] = g * v + b
+                                    i &+= 1
+                                }
                             }
                         }
                     }
@@ -120,34 +141,47 @@ public final class BatchNorm2d: Layer {
         let count = Float(n * plane)
         var dx = [Float](unsafeUninitializedCapacity: gradient.count) { _, initialized in initialized = gradient.count }  // all written below
         let channels = self.channels
+        let workers = max(1, min(BLAS.threadCount, channels))
+        let (gammas, inverse, trainingPass) = (gamma.value.data, inverseStd, self.trainingPass)
+        var sums = [Double](repeating: 0, count: 2 * channels)
         gradient.data.withUnsafeBufferPointer { dy in
             normalized.withUnsafeBufferPointer { xhat in
                 dx.withUnsafeMutableBufferPointer { dx in
-                    for c in 0..<channels {
-                        var sumDy = 0.0, sumDyXhat = 0.0
-                        for image in 0..<n {
-                            let base = (image * channels + c) * plane
-                            let (s, q) = BatchNorm2d.sums(dy.baseAddress! + base, xhat.baseAddress! + base, count: plane)
-                            sumDy += Double(s)
-                            sumDyXhat += Double(q)
-                        }
-                        gamma.gradient.data[c] += Float(sumDyXhat)
-                        beta.gradient.data[c] += Float(sumDy)
-                        let scale = gamma.value.data[c] * inverseStd[c]
-                        let a = scale / count, sdy = Float(sumDy), sxy = Float(sumDyXhat)
-                        for image in 0..<n {
-                            let base = (image * channels + c) * plane
-                            let g = dy.baseAddress! + base, xh = xhat.baseAddress! + base, d = dx.baseAddress! + base
-                            var i = 0
-                            if trainingPass {
-                                while i < plane { d[i] = a * (count * g[i] - sdy - xh[i] * sxy); i &+= 1 }
-                            } else {
-                                while i < plane { d[i] = scale * g[i]; i &+= 1 }
+                    sums.withUnsafeMutableBufferPointer { sums in
+                        let dx = UnsafeSendablePointer(dx.baseAddress!), sums = UnsafeSendablePointer(sums.baseAddress!)
+                        // One worker per channel, as in the forward pass.
+                        parallelFor(workers, workPerItem: gradient.count / workers * 4) { worker in
+                            for c in stride(from: worker, to: channels, by: workers) {
+                                var sumDy = 0.0, sumDyXhat = 0.0
+                                for image in 0..<n {
+                                    let base = (image * channels + c) * plane
+                                    let (s, q) = BatchNorm2d.sums(dy.baseAddress! + base, xhat.baseAddress! + base, count: plane)
+                                    sumDy += Double(s)
+                                    sumDyXhat += Double(q)
+                                }
+                                sums.pointer[2 * c] = sumDy
+                                sums.pointer[2 * c + 1] = sumDyXhat
+                                let scale = gammas[c] * inverse[c]
+                                let a = scale / count, sdy = Float(sumDy), sxy = Float(sumDyXhat)
+                                for image in 0..<n {
+                                    let base = (image * channels + c) * plane
+                                    let g = dy.baseAddress! + base, xh = xhat.baseAddress! + base, d = dx.pointer + base
+                                    var i = 0
+                                    if trainingPass {
+                                        while i < plane { d[i] = a * (count * g[i] - sdy - xh[i] * sxy); i &+= 1 }
+                                    } else {
+                                        while i < plane { d[i] = scale * g[i]; i &+= 1 }
+                                    }
+                                }
                             }
                         }
                     }
                 }
             }
+        }
+        for c in 0..<channels {
+            gamma.gradient.data[c] += Float(sums[2 * c + 1])
+            beta.gradient.data[c] += Float(sums[2 * c])
         }
         return Tensor(shape: shape, data: dx)
     }

@@ -8,7 +8,9 @@ public final class ReLU: Layer {
         let count = input.count
         let y = [Float](unsafeUninitializedCapacity: count) { out, initialized in
             input.data.withUnsafeBufferPointer { x in
-                for i in 0..<count { out[i] = max(x[i], 0) }
+                guard let base = out.baseAddress else { return }
+                let out = UnsafeSendablePointer(base)
+                parallelRanges(count) { range in for i in range { out.pointer[i] = max(x[i], 0) } }
             }
             initialized = count
         }
@@ -22,7 +24,7 @@ public final class ReLU: Layer {
         let dx = [Float](unsafeUninitializedCapacity: count) { out, initialized in
             gradient.data.withUnsafeBufferPointer { g in
                 output.data.withUnsafeBufferPointer { y in
-                    GradientMask.pass(g.baseAddress!, where: y.baseAddress!, above: 0, below: .infinity, into: out.baseAddress!, count: count)
+                    GradientMask.pass(g, where: y, above: 0, below: .infinity, into: out)
                 }
             }
             initialized = count

@@ -294,7 +294,11 @@ struct InputGrid {
     /// The levels of `values` (as floats 0…maxLevel).
     func levels(of values: [Float]) -> [Float] {
         var result = values
-        result.withUnsafeMutableBufferPointer { levels($0.baseAddress!, count: $0.count) }
+        result.withUnsafeMutableBufferPointer { r in
+            guard let base = r.baseAddress else { return }
+            let target = UnsafeSendablePointer(base)
+            parallelRanges(r.count) { range in levels(target.pointer + range.lowerBound, count: range.count) }
+        }
         return result
     }
 

@@ -1,7 +1,18 @@
 /// The straight-through masks of clipping activations (ReLU, PACT), eight lanes at a time.
 enum GradientMask {
-    /// out[i] = g[i] where lower < x[i] < upper, else 0 (a NaN x passes nothing). `out` may
-    /// be `g` itself.
+    /// out[i] = g[i] where lower < x[i] < upper, else 0 (a NaN x passes nothing), split over
+    /// the training threads (element-wise, so the split never changes a result).
+    static func pass(_ g: UnsafeBufferPointer<Float>, where x: UnsafeBufferPointer<Float>, above lower: Float, below upper: Float,
+                     into out: UnsafeMutableBufferPointer<Float>) {
+        guard let gBase = g.baseAddress, let xBase = x.baseAddress, let outBase = out.baseAddress else { return }
+        let target = UnsafeSendablePointer(outBase)
+        parallelRanges(out.count) { range in
+            pass(gBase + range.lowerBound, where: xBase + range.lowerBound, above: lower, below: upper,
+                 into: target.pointer + range.lowerBound, count: range.count)
+        }
+    }
+
+    /// The same on `count` values from raw pointers, on this thread. `out` may be `g` itself.
     static func pass(_ g: UnsafePointer<Float>, where x: UnsafePointer<Float>, above lower: Float, below upper: Float,
                      into out: UnsafeMutablePointer<Float>, count: Int) {
         let low = SIMD8<Float>(repeating: lower), high = SIMD8<Float>(repeating: upper), zero = SIMD8<Float>(repeating: 0)

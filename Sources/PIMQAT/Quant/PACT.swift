@@ -29,7 +29,18 @@ public final class PACT: Layer {
     public func forward(_ input: Tensor, training: Bool) -> Tensor {
         self.input = input
         let a = max(alpha.value.data[0], 1e-6), l = levels, s = scale
-        return Tensor(shape: input.shape, data: input.data.map { roundedHalfEven(min(max($0, 0), a) / a * l) * s })
+        let count = input.count
+        let y = [Float](unsafeUninitializedCapacity: count) { out, initialized in
+            input.data.withUnsafeBufferPointer { x in
+                guard let base = out.baseAddress else { return }
+                let out = UnsafeSendablePointer(base)
+                parallelRanges(count) { range in
+                    for i in range { out.pointer[i] = roundedHalfEven(min(max(x[i], 0), a) / a * l) * s }
+                }
+            }
+            initialized = count
+        }
+        return Tensor(shape: input.shape, data: y)
     }
 
     public func backward(_ gradient: Tensor) -> Tensor {
@@ -41,7 +52,7 @@ public final class PACT: Layer {
                 input.data.withUnsafeBufferPointer { x in
                     // Two passes: the (rarely taken) ∂α sum in order, then a mask that vectorises.
                     for i in 0..<count where x[i] >= a { dAlpha += g[i] }
-                    GradientMask.pass(g.baseAddress!, where: x.baseAddress!, above: 0, below: a, into: dx.baseAddress!, count: count)
+                    GradientMask.pass(g, where: x, above: 0, below: a, into: dx)
                 }
             }
             initialized = count

@@ -20,3 +20,15 @@ func parallelFor(_ count: Int, workPerItem: Int, _ body: (Int) -> Void) {
 private struct DisjointWork: @unchecked Sendable {
     let body: (Int) -> Void
 }
+
+/// Runs `body(range)` over 0..<count cut into one contiguous range per training thread
+/// (`BLAS.threadCount`), for element-wise work: each element is computed the same way
+/// whatever the split, so results never depend on the thread count.
+func parallelRanges(_ count: Int, _ body: (Range<Int>) -> Void) {
+    let workers = max(1, min(BLAS.threadCount, count / 4096))
+    let size = (count + workers - 1) / max(workers, 1)
+    parallelFor(workers, workPerItem: size) { worker in
+        let range = (worker * size)..<min(count, (worker + 1) * size)
+        if !range.isEmpty { body(range) }
+    }
+}

@@ -34,7 +34,9 @@ public struct Tensor: Sendable, Equatable {
         var result = lhs
         result.data.withUnsafeMutableBufferPointer { r in
             rhs.data.withUnsafeBufferPointer { b in
-                for i in 0..<r.count { r[i] += b[i] }
+                guard let base = r.baseAddress else { return }
+                let sum = UnsafeSendablePointer(base)
+                parallelRanges(r.count) { range in for i in range { sum.pointer[i] += b[i] } }
             }
         }
         return result

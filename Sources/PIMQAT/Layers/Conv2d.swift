@@ -123,8 +123,9 @@ public final class Conv2d: Layer {
                     for image in images {
                         im2col(x.baseAddress! + image * inChannels * h * w, h: h, w: w, ho: outputSize(h), wo: outputSize(w), into: columns)
                         for r in 0..<rows {
-                            let target = l.pointer + r * columnsTotal + image * pixels
-                            for p in 0..<pixels { target[p] = Int32(columns[r * pixels + p]) }
+                            let target = l.pointer + r * columnsTotal + image * pixels, source = columns + r * pixels
+                            var p = 0
+                            while p < pixels { target[p] = exactLevel(source[p]); p &+= 1 }
                         }
                     }
                 }

@@ -8,3 +8,11 @@
 func roundedHalfEven(_ v: Float) -> Float {
     (v + 12_582_912) - 12_582_912
 }
+
+/// The integer held by a float `v` that is already an integer with |v| ≤ 2^22 (a level): after
+/// adding 1.5 · 2^23 the value sits in the low mantissa bits (bit pattern 0x4B40_0000 + v).
+/// Unlike `Int32(v)`, which checks its range, it vectorises.
+@inline(__always)
+func exactLevel(_ v: Float) -> Int32 {
+    Int32(bitPattern: (v + 12_582_912).bitPattern) &- 0x4B40_0000
+}

@@ -293,22 +293,26 @@ struct BlockPlan {
     }
 
     /// Writes each input's cycle levels for one pass (0: positive parts, 1: negative parts).
+    /// Cycle-major inner loops over contiguous columns (32-bit integer arithmetic), so they
+    /// vectorise; padding columns past the block's width are zero.
     func stackCycles(inputs: [Int32], columns: Int, block: Int, pass: Int, into stacked: inout [Float]) {
         let first = block * blockColumns, width = width(of: block)
-        let mask = (1 << bitsPerCycle) - 1
+        let mask = Int32((1 << bitsPerCycle) - 1)
+        let (cycles, bitsPerCycle, blockColumns, stride) = (self.cycles, self.bitsPerCycle, self.blockColumns, self.stride)
         stacked.withUnsafeMutableBufferPointer { s in
             inputs.withUnsafeBufferPointer { x in
                 for k in 0..<fanIn {
-                    let row = k * stride
-                    for j in 0..<width {
-                        let raw = Int(x[k * columns + first + j])
-                        let level = pass == 0 ? max(raw, 0) : max(-raw, 0)
-                        for c in 0..<cycles {
-                            s[row + c * blockColumns + j] = Float((level >> (c * bitsPerCycle)) & mask)
+                    let source = x.baseAddress! + k * columns + first
+                    for c in 0..<cycles {
+                        let target = s.baseAddress! + k * stride + c * blockColumns
+                        let shift = Int32(c * bitsPerCycle)
+                        var j = 0
+                        if pass == 0 {
+                            while j < width { target[j] = Float((max(source[j], 0) >> shift) & mask); j &+= 1 }
+                        } else {
+                            while j < width { target[j] = Float((max(0 &- source[j], 0) >> shift) & mask); j &+= 1 }
                         }
-                    }
-                    if width < blockColumns {
-                        for c in 0..<cycles { for j in width..<blockColumns { s[row + c * blockColumns + j] = 0 } }
+                        while j < blockColumns { target[j] = 0; j &+= 1 }
                     }
                 }
             }

@@ -49,8 +49,7 @@ extension ProgrammedLayer {
     ///   B columns, never all partial sums at once.
     /// - Throws: ``OperandRangeError`` for an input level the DAC cannot drive.
     public func run(inputs: [Int32], columns: Int, options: RunOptions = RunOptions()) throws -> PIMResult {
-        try validate(inputs: inputs, columns: columns)
-        let signedInputs = inputs.contains { $0 < 0 }
+        let signedInputs = try validate(inputs: inputs, columns: columns)
         var layer = self
         if mapping.adc.range.policy == .oracle, mapping.adc.type != .ideal {
             layer = withFullScale(try partialSumExtent(inputs: inputs, columns: columns))
@@ -59,13 +58,21 @@ extension ProgrammedLayer {
     }
 
     /// Checks that every input level is one the DAC can drive: |x| ≤ 2^b − 1 (negative levels
-    /// run as a second pass).
-    func validate(inputs: [Int32], columns: Int) throws {
+    /// run as a second pass). One pass for the extremes (it vectorises); the first offending
+    /// element is searched for only when there is one.
+    /// - Returns: whether any input is negative (signed inputs).
+    @discardableResult
+    func validate(inputs: [Int32], columns: Int) throws -> Bool {
         precondition(inputs.count == fanIn * columns, "run: \(inputs.count) inputs for \(fanIn)×\(columns)")
-        let bits = mapping.decomposition.inputBits, top = (1 << bits) - 1
-        if let index = inputs.firstIndex(where: { abs(Int($0)) > top }) {
+        let bits = mapping.decomposition.inputBits, top = Int32((1 << bits) - 1)
+        var low = Int32.max, high = Int32.min
+        inputs.withUnsafeBufferPointer { x in
+            for v in x { low = min(low, v); high = max(high, v) }
+        }
+        if high > top || low < -top, let index = inputs.firstIndex(where: { abs(Int($0)) > Int(top) }) {
             throw OperandRangeError(description: "input \(inputs[index]) at row \(index / columns), column \(index % columns) is beyond the \(bits)-bit DAC's ±\(top)")
         }
+        return low < 0
     }
 
     /// The smallest and largest partial sum of any conversion for these inputs (MAC units).
@@ -107,10 +114,10 @@ extension ProgrammedLayer {
 
     /// Visits every partial sum (after the transfer curve) in a fixed order, serially.
     func forEachPartialSum(inputs: [Int32], columns: Int, _ body: (Double) -> Void) throws {
-        try validate(inputs: inputs, columns: columns)
+        let signedInputs = try validate(inputs: inputs, columns: columns)
         let plan = BlockPlan(layer: self, columns: columns, blockColumns: nil)
         let transfer = mapping.transfer, scale = mapping.transferScale
-        let passes = inputs.contains { $0 < 0 } ? 2 : 1
+        let passes = signedInputs ? 2 : 1
         var workspace = plan.makeWorkspace()
         for block in 0..<plan.blockCount {
             let width = plan.width(of: block)

@@ -114,8 +114,11 @@ struct MarkdownNotebook {
             process.standardOutput = out
             process.standardError = err
             try process.run()
+            // Drain standard error on another thread: a child that fills one pipe while this
+            // one waits on the other would never finish.
+            let stderrReader = PipeReader(err)
             let stdout = out.fileHandleForReading.readDataToEndOfFile()
-            let stderr = err.fileHandleForReading.readDataToEndOfFile()
+            let stderr = stderrReader.wait()
             process.waitUntilExit()
             guard process.terminationStatus == 0 else {
                 let message = String(decoding: stderr, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? "exit status \(process.terminationStatus)"
@@ -198,5 +201,25 @@ struct NotebookCheck: ParsableCommand {
             print("\(file): \(quick.count) quick block(s) checked")
         }
         if failures > 0 { throw ExitCode.failure }
+    }
+}
+
+/// Reads a pipe to its end on a background thread.
+final class PipeReader: @unchecked Sendable {
+    private var data = Data()
+    private let done = DispatchSemaphore(value: 0)
+
+    init(_ pipe: Pipe) {
+        let handle = pipe.fileHandleForReading
+        Thread.detachNewThread { [self] in
+            data = handle.readDataToEndOfFile()
+            done.signal()
+        }
+    }
+
+    /// Everything the pipe carried, once its writer has closed it.
+    func wait() -> Data {
+        done.wait()
+        return data
     }
 }

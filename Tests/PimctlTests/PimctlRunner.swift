@@ -1,4 +1,5 @@
 import Foundation
+@testable import pimctl
 
 /// Runs the built `pimctl` executable and captures what it prints.
 struct PimctlRunner {
@@ -39,9 +40,11 @@ struct PimctlRunner {
         process.standardOutput = out
         process.standardError = err
         try process.run()
-        // Read before waiting so a large output cannot fill the pipe and block the child.
+        // Read both pipes before waiting (standard error on another thread), so that no large
+        // output can fill a pipe and block the child.
+        let stderrReader = PipeReader(err)
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        let stderr = stderrReader.wait()
         process.waitUntilExit()
         return Result(status: process.terminationStatus,
                       stdout: String(decoding: stdout, as: UTF8.self),

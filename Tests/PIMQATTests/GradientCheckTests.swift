@@ -59,9 +59,10 @@ struct GradientCheckTests {
     }
 
     /// Forward against a direct float64 convolution, for strides, paddings and odd sizes that
-    /// exercise every border case of im2col; and the input gradient against the transposed
+    /// exercise every border case of im2col (the same-size shifted copies too: 1×1, 3×3 with
+    /// padding 1, 5×5 with padding 2); and the input gradient against the transposed
     /// direct sum (col2im).
-    @Test(arguments: [(1, 0, 3), (1, 1, 3), (2, 1, 3), (1, 2, 3), (2, 0, 1), (3, 1, 3)])
+    @Test(arguments: [(1, 0, 3), (1, 1, 3), (2, 1, 3), (1, 2, 3), (2, 0, 1), (3, 1, 3), (1, 0, 1), (1, 2, 5)])
     func conv2dMatchesTheDirectSum(stride: Int, padding: Int, kernel: Int) {
         var initializer = TensorInitializer(seed: 4)
         let conv = Conv2d(3, 5, kernel: kernel, stride: stride, padding: padding, initializer: &initializer)

@@ -42,6 +42,18 @@ public final class Conv2d: Layer {
 
     public func outputSize(_ size: Int) -> Int { (size + 2 * padding - kernel) / stride + 1 }
 
+    /// The k·k patch shifts in kernel order when the convolution keeps the plane's size at
+    /// stride 1 (ResNets' 3×3 with padding 1 and 1×1 without), else nil.
+    func sameSizeShifts(h: Int, w: Int, ho: Int, wo: Int) -> [PatchShift]? {
+        guard stride == 1, ho == h, wo == w else { return nil }
+        var shifts: [PatchShift] = []
+        shifts.reserveCapacity(kernel * kernel)
+        for ki in 0..<kernel {
+            for kj in 0..<kernel { shifts.append(PatchShift(h: h, w: w, rowShift: ki - padding, columnShift: kj - padding)) }
+        }
+        return shifts
+    }
+
     /// The weights in use as an O × (C·k·k) matrix: quantized values with a quantizer.
     public var effectiveWeights: [Float] {
         guard let quantizer else { return weight.value.data }
@@ -212,6 +224,15 @@ public final class Conv2d: Layer {
     func im2col(_ x: UnsafePointer<Float>, h: Int, w: Int, ho: Int, wo: Int, into out: UnsafeMutablePointer<Float>) {
         let (k, s, p) = (kernel, stride, padding)
         let pixels = ho * wo
+        if let shifts = sameSizeShifts(h: h, w: w, ho: ho, wo: wo) {
+            for c in 0..<inChannels {
+                let plane = x + c * h * w
+                for (index, shift) in shifts.enumerated() {
+                    shift.copy(plane, into: out + (c * k * k + index) * pixels)
+                }
+            }
+            return
+        }
         for c in 0..<inChannels {
             let plane = x + c * h * w
             for ki in 0..<k {
@@ -248,10 +269,20 @@ public final class Conv2d: Layer {
         }
     }
 
-    /// Adds one image's patch gradients back to the input positions they came from.
-    func col2im(_ columns: UnsafePointer<Float>, h: Int, w: Int, ho: Int, wo: Int, into dx: UnsafeMutablePointer<Float>) {
+    /// Adds one image's patch gradients back to the input positions they came from (overwriting
+    /// the gradients of padding positions in `columns` with zeros on the same-size path).
+    func col2im(_ columns: UnsafeMutablePointer<Float>, h: Int, w: Int, ho: Int, wo: Int, into dx: UnsafeMutablePointer<Float>) {
         let (k, s, p) = (kernel, stride, padding)
         let pixels = ho * wo
+        if let shifts = sameSizeShifts(h: h, w: w, ho: ho, wo: wo) {
+            for c in 0..<inChannels {
+                let plane = dx + c * h * w
+                for (index, shift) in shifts.enumerated() {
+                    shift.add(columns + (c * k * k + index) * pixels, into: plane)
+                }
+            }
+            return
+        }
         for c in 0..<inChannels {
             let plane = dx + c * h * w
             for ki in 0..<k {
@@ -277,6 +308,71 @@ public final class Conv2d: Layer {
                 }
             }
         }
+    }
+}
+
+/// One kernel position (ki, kj) of a stride-1 convolution whose output has its input's size
+/// (k = 2p + 1): its patch row is the input plane shifted by `offset` = (ki − p)·w + (kj − p)
+/// elements, with zeros where the shifted position leaves the plane. Copying and adding run as
+/// one long loop over the plane; only the one or two border columns per row are fixed apart.
+struct PatchShift {
+    /// Plane height and width (input and output alike).
+    let h: Int, w: Int
+    /// Output rows whose input row lies inside the plane: [firstRow, endRow).
+    let firstRow: Int, endRow: Int
+    /// Output columns whose input column lies inside the plane: [firstColumn, endColumn).
+    let firstColumn: Int, endColumn: Int
+    /// Input index − output index for every in-plane position.
+    let offset: Int
+
+    init(h: Int, w: Int, rowShift: Int, columnShift: Int) {
+        (self.h, self.w) = (h, w)
+        firstRow = min(h, max(0, -rowShift))
+        endRow = max(firstRow, min(h, h - rowShift))
+        firstColumn = min(w, max(0, -columnShift))
+        endColumn = max(firstColumn, min(w, w - columnShift))
+        offset = rowShift * w + columnShift
+    }
+
+    /// The output positions the linear loop covers: the valid rows, trimmed where the shifted
+    /// index would leave the plane (such positions are border columns).
+    private var linearRange: Range<Int> {
+        let lower = max(firstRow * w, -offset), upper = min(endRow * w, h * w - offset)
+        return lower < upper ? lower..<upper : firstRow * w..<firstRow * w
+    }
+
+    /// Writes the patch row of `plane` into `row` (h·w values).
+    func copy(_ plane: UnsafePointer<Float>, into row: UnsafeMutablePointer<Float>) {
+        let range = linearRange
+        zero(row, 0..<range.lowerBound)
+        let source = plane + offset
+        var i = range.lowerBound
+        while i < range.upperBound { row[i] = source[i]; i &+= 1 }
+        zero(row, range.upperBound..<(h * w))
+        zeroBorderColumns(row)
+    }
+
+    /// Adds the patch-row gradient `row` to the plane positions it came from; the values at
+    /// border positions of `row` are set to zero first (they belong to the padding).
+    func add(_ row: UnsafeMutablePointer<Float>, into plane: UnsafeMutablePointer<Float>) {
+        zeroBorderColumns(row)
+        let range = linearRange
+        let target = plane + offset
+        var i = range.lowerBound
+        while i < range.upperBound { target[i] += row[i]; i &+= 1 }
+    }
+
+    private func zeroBorderColumns(_ row: UnsafeMutablePointer<Float>) {
+        guard firstColumn > 0 || endColumn < w else { return }
+        for r in firstRow..<endRow {
+            zero(row + r * w, 0..<firstColumn)
+            zero(row + r * w, endColumn..<w)
+        }
+    }
+
+    private func zero(_ row: UnsafeMutablePointer<Float>, _ range: Range<Int>) {
+        var i = range.lowerBound
+        while i < range.upperBound { row[i] = 0; i &+= 1 }
     }
 }
 

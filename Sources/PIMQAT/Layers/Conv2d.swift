@@ -155,31 +155,47 @@ public final class Conv2d: Layer {
         var dx = [Float](repeating: 0, count: input.count)
         let weights = quantized?.values ?? weight.value.data
         let gradient = pim?.scaledGradient(gradient) ?? gradient
+        // A same-size stride-1 convolution's ∂input is the convolution of ∂output with the
+        // flipped, transposed kernel (same padding): its patches of ∂output and one GEMM write
+        // ∂input directly, without col2im's scatter or a zeroing pass over the patch gradients.
+        let shifts = sameSizeShifts(h: h, w: w, ho: ho, wo: wo)
+        let flipped = shifts == nil ? weights : flippedTransposed(weights)
+        let gradientRows = shifts == nil ? rows : outChannels * kernel * kernel
         weights.withUnsafeBufferPointer { wv in
+          flipped.withUnsafeBufferPointer { fv in
             input.data.withUnsafeBufferPointer { x in
                 gradient.data.withUnsafeBufferPointer { dy in
                     chunkGradients.withUnsafeMutableBufferPointer { dw in
                         dx.withUnsafeMutableBufferPointer { dx in
                             let dw = UnsafeSendablePointer(dw.baseAddress!), dx = UnsafeSendablePointer(dx.baseAddress!)
-                            forEachChunk(n, extraBuffer: true) { chunk, images, columns in
+                            forEachChunk(n, extra: gradientRows * pixels) { chunk, images, columns in
                                 let dColumns = columns + rows * pixels
                                 for image in images {
                                     let g = dy.baseAddress! + image * outChannels * pixels
+                                    let dxImage = dx.pointer + image * inChannels * h * w
                                     // The image's patches again (cheaper than keeping every image's).
                                     im2col(x.baseAddress! + image * inChannels * h * w, h: h, w: w, ho: ho, wo: wo, into: columns)
                                     // ∂L/∂w_q of this chunk += dY · colsᵀ
                                     BLAS.sgemm(.none, .transposed, m: outChannels, n: rows, k: pixels, a: g, lda: pixels,
                                                b: columns, ldb: pixels, beta: 1, c: dw.pointer + chunk * outChannels * rows, ldc: rows)
-                                    // dcols = Wᵀ · dY, then back to the image's pixels.
-                                    BLAS.sgemm(.transposed, .none, m: rows, n: pixels, k: outChannels, a: wv.baseAddress!, lda: rows,
-                                               b: g, ldb: pixels, c: dColumns, ldc: pixels)
-                                    col2im(dColumns, h: h, w: w, ho: ho, wo: wo, into: dx.pointer + image * inChannels * h * w)
+                                    if let shifts {
+                                        // ∂x = W̃ · patches(∂y), into the zeroed ∂input (β = 1: no β pass).
+                                        samePatches(g, channels: outChannels, shifts: shifts, into: dColumns)
+                                        BLAS.sgemm(m: inChannels, n: pixels, k: gradientRows, a: fv.baseAddress!, lda: gradientRows,
+                                                   b: dColumns, ldb: pixels, beta: 1, c: dxImage, ldc: pixels)
+                                    } else {
+                                        // dcols = Wᵀ · dY, then back to the image's pixels.
+                                        BLAS.sgemm(.transposed, .none, m: rows, n: pixels, k: outChannels, a: wv.baseAddress!, lda: rows,
+                                                   b: g, ldb: pixels, c: dColumns, ldc: pixels)
+                                        col2im(dColumns, h: h, w: w, ho: ho, wo: wo, into: dxImage)
+                                    }
                                 }
                             }
                         }
                     }
                 }
             }
+          }
         }
         // Chunks summed in order, then straight through the quantizer's rounding.
         // (Chunk outermost, so memory is read in order; each element still sums chunk 0, 1, ….)
@@ -201,14 +217,14 @@ public final class Conv2d: Layer {
 
     /// Runs `body(chunk, images, workspace)` for every chunk of ``chunkSize`` images, spread over
     /// `BLAS.threadCount` workers (OpenBLAS single-threaded meanwhile). The workspace holds one
-    /// image's patches (two with `extraBuffer`); each worker has its own.
-    func forEachChunk(_ n: Int, extraBuffer: Bool = false, _ body: (Int, Range<Int>, UnsafeMutablePointer<Float>) -> Void) {
+    /// image's patches followed by `extra` more values; each worker has its own.
+    func forEachChunk(_ n: Int, extra: Int = 0, _ body: (Int, Range<Int>, UnsafeMutablePointer<Float>) -> Void) {
         let chunks = (n + Conv2d.chunkSize - 1) / Conv2d.chunkSize
         let workers = max(1, min(BLAS.threadCount, chunks))
         let previous = BLAS.threadCount
         BLAS.threadCount = 1
         defer { BLAS.threadCount = previous }
-        let size = inChannels * kernel * kernel * outputSize(input.shape[2]) * outputSize(input.shape[3]) * (extraBuffer ? 2 : 1)
+        let size = inChannels * kernel * kernel * outputSize(input.shape[2]) * outputSize(input.shape[3]) + extra
         parallelFor(workers, workPerItem: 1 << 17) { worker in
             let workspace = UnsafeMutablePointer<Float>.allocate(capacity: size)
             defer { workspace.deallocate() }
@@ -225,12 +241,7 @@ public final class Conv2d: Layer {
         let (k, s, p) = (kernel, stride, padding)
         let pixels = ho * wo
         if let shifts = sameSizeShifts(h: h, w: w, ho: ho, wo: wo) {
-            for c in 0..<inChannels {
-                let plane = x + c * h * w
-                for (index, shift) in shifts.enumerated() {
-                    shift.copy(plane, into: out + (c * k * k + index) * pixels)
-                }
-            }
+            samePatches(x, channels: inChannels, shifts: shifts, into: out)
             return
         }
         for c in 0..<inChannels {
@@ -267,6 +278,34 @@ public final class Conv2d: Layer {
                 }
             }
         }
+    }
+
+    /// The patches of one image's `channels` planes for a same-size convolution
+    /// (``sameSizeShifts(h:w:ho:wo:)``), as im2col lays them out.
+    func samePatches(_ x: UnsafePointer<Float>, channels: Int, shifts: [PatchShift], into out: UnsafeMutablePointer<Float>) {
+        guard let plane = shifts.first.map({ $0.h * $0.w }) else { return }
+        for c in 0..<channels {
+            for (index, shift) in shifts.enumerated() {
+                shift.copy(x + c * plane, into: out + (c * shifts.count + index) * plane)
+            }
+        }
+    }
+
+    /// The kernel as the weights of ∂input's convolution: C × (O·k·k), entry [c][(o, i, j)] =
+    /// W[o][c][k−1−i][k−1−j].
+    func flippedTransposed(_ weights: [Float]) -> [Float] {
+        let k = kernel, area = k * k
+        var result = [Float](repeating: 0, count: weights.count)
+        for o in 0..<outChannels {
+            for c in 0..<inChannels {
+                for i in 0..<k {
+                    for j in 0..<k {
+                        result[(c * outChannels + o) * area + i * k + j] = weights[(o * inChannels + c) * area + (k - 1 - i) * k + (k - 1 - j)]
+                    }
+                }
+            }
+        }
+        return result
     }
 
     /// Adds one image's patch gradients back to the input positions they came from (overwriting

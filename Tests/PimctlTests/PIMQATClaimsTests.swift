@@ -42,14 +42,17 @@ struct PIMQATClaimsTests {
             .replacingOccurrences(of: "  transfer: {model: linear}", with: "  transfer: {model: rational, gain: 1, a: 200}")
         #expect(curved.contains("rational"))
         try curved.write(toFile: "\(dir)/curved.yaml", atomically: true, encoding: .utf8)
-        func accuracy(chip: String, calibrate: Int) throws -> Double {
-            let result = try Self.json(try Self.run(["simulate", "--chip", chip, "--model", "report/qat.safetensors", "--test-limit", "500",
+        func accuracy(chip: String, calibrate: Int, testLimit: Int = 500) throws -> Double {
+            let result = try Self.json(try Self.run(["simulate", "--chip", chip, "--model", "report/qat.safetensors", "--test-limit", String(testLimit),
                                                      "--bn-calibrate", String(calibrate), "--json", "--threads", "2"], in: dir))
             return try #require(result["accuracy_mean"] as? Double)
         }
-        let idealPlain = try accuracy(chip: "\(PimctlRunner.packageRoot)/chips/ideal.yaml", calibrate: 0)
-        let idealCalibrated = try accuracy(chip: "\(PimctlRunner.packageRoot)/chips/ideal.yaml", calibrate: 10)
-        #expect(idealPlain == digital)
+        let idealChip = "\(PimctlRunner.packageRoot)/chips/ideal.yaml"
+        #expect(try accuracy(chip: idealChip, calibrate: 0) == digital)
+        // On 2 000 test images: this two-epoch network's accuracy moves by ±1 pp between
+        // calibrations on 500 (a few images), which says nothing about calibration.
+        let idealPlain = try accuracy(chip: idealChip, calibrate: 0, testLimit: 2000)
+        let idealCalibrated = try accuracy(chip: idealChip, calibrate: 10, testLimit: 2000)
         #expect(idealCalibrated >= idealPlain - 0.002, "ideal chip: \(idealCalibrated) calibrated vs \(idealPlain)")
         let curvedPlain = try accuracy(chip: "curved.yaml", calibrate: 0)
         let curvedCalibrated = try accuracy(chip: "curved.yaml", calibrate: 10)

@@ -8,7 +8,10 @@
 /// ((C·k·k) × (Ho·Wo), small enough to stay in cache) feed one SGEMM whose output is already
 /// the image's O × Ho × Wo block. Chunks run in parallel on `BLAS.threadCount` workers with
 /// single-threaded OpenBLAS inside, and weight gradients are summed per chunk in chunk order,
-/// so results do not depend on the thread count.
+/// so results do not depend on the thread count. Stride-1 convolutions that keep the plane's
+/// size (the ResNets' 3×3 with padding 1) build patches as whole-plane shifted copies
+/// (``PatchShift``) and compute ∂input as a convolution of ∂output; the others use im2col's
+/// row loops and col2im.
 public final class Conv2d: Layer {
     public let inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: Int
     public let weight: Parameter
@@ -308,20 +311,11 @@ public final class Conv2d: Layer {
         return result
     }
 
-    /// Adds one image's patch gradients back to the input positions they came from (overwriting
-    /// the gradients of padding positions in `columns` with zeros on the same-size path).
-    func col2im(_ columns: UnsafeMutablePointer<Float>, h: Int, w: Int, ho: Int, wo: Int, into dx: UnsafeMutablePointer<Float>) {
+    /// Adds one image's patch gradients back to the input positions they came from (the
+    /// backward pass of convolutions that change the plane's size).
+    func col2im(_ columns: UnsafePointer<Float>, h: Int, w: Int, ho: Int, wo: Int, into dx: UnsafeMutablePointer<Float>) {
         let (k, s, p) = (kernel, stride, padding)
         let pixels = ho * wo
-        if let shifts = sameSizeShifts(h: h, w: w, ho: ho, wo: wo) {
-            for c in 0..<inChannels {
-                let plane = dx + c * h * w
-                for (index, shift) in shifts.enumerated() {
-                    shift.add(columns + (c * k * k + index) * pixels, into: plane)
-                }
-            }
-            return
-        }
         for c in 0..<inChannels {
             let plane = dx + c * h * w
             for ki in 0..<k {
@@ -347,71 +341,6 @@ public final class Conv2d: Layer {
                 }
             }
         }
-    }
-}
-
-/// One kernel position (ki, kj) of a stride-1 convolution whose output has its input's size
-/// (k = 2p + 1): its patch row is the input plane shifted by `offset` = (ki − p)·w + (kj − p)
-/// elements, with zeros where the shifted position leaves the plane. Copying and adding run as
-/// one long loop over the plane; only the one or two border columns per row are fixed apart.
-struct PatchShift {
-    /// Plane height and width (input and output alike).
-    let h: Int, w: Int
-    /// Output rows whose input row lies inside the plane: [firstRow, endRow).
-    let firstRow: Int, endRow: Int
-    /// Output columns whose input column lies inside the plane: [firstColumn, endColumn).
-    let firstColumn: Int, endColumn: Int
-    /// Input index − output index for every in-plane position.
-    let offset: Int
-
-    init(h: Int, w: Int, rowShift: Int, columnShift: Int) {
-        (self.h, self.w) = (h, w)
-        firstRow = min(h, max(0, -rowShift))
-        endRow = max(firstRow, min(h, h - rowShift))
-        firstColumn = min(w, max(0, -columnShift))
-        endColumn = max(firstColumn, min(w, w - columnShift))
-        offset = rowShift * w + columnShift
-    }
-
-    /// The output positions the linear loop covers: the valid rows, trimmed where the shifted
-    /// index would leave the plane (such positions are border columns).
-    private var linearRange: Range<Int> {
-        let lower = max(firstRow * w, -offset), upper = min(endRow * w, h * w - offset)
-        return lower < upper ? lower..<upper : firstRow * w..<firstRow * w
-    }
-
-    /// Writes the patch row of `plane` into `row` (h·w values).
-    func copy(_ plane: UnsafePointer<Float>, into row: UnsafeMutablePointer<Float>) {
-        let range = linearRange
-        zero(row, 0..<range.lowerBound)
-        let source = plane + offset
-        var i = range.lowerBound
-        while i < range.upperBound { row[i] = source[i]; i &+= 1 }
-        zero(row, range.upperBound..<(h * w))
-        zeroBorderColumns(row)
-    }
-
-    /// Adds the patch-row gradient `row` to the plane positions it came from; the values at
-    /// border positions of `row` are set to zero first (they belong to the padding).
-    func add(_ row: UnsafeMutablePointer<Float>, into plane: UnsafeMutablePointer<Float>) {
-        zeroBorderColumns(row)
-        let range = linearRange
-        let target = plane + offset
-        var i = range.lowerBound
-        while i < range.upperBound { target[i] += row[i]; i &+= 1 }
-    }
-
-    private func zeroBorderColumns(_ row: UnsafeMutablePointer<Float>) {
-        guard firstColumn > 0 || endColumn < w else { return }
-        for r in firstRow..<endRow {
-            zero(row + r * w, 0..<firstColumn)
-            zero(row + r * w, endColumn..<w)
-        }
-    }
-
-    private func zero(_ row: UnsafeMutablePointer<Float>, _ range: Range<Int>) {
-        var i = range.lowerBound
-        while i < range.upperBound { row[i] = 0; i &+= 1 }
     }
 }
 

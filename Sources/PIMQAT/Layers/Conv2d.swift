@@ -71,22 +71,24 @@ public final class Conv2d: Layer {
         let rows = inChannels * kernel * kernel, pixels = ho * wo
         quantized = quantizer?.quantize(weight.value.data, fan: outChannels * kernel * kernel)
         let grid = integerGrid
-        var output = [Float](repeating: 0, count: n * outChannels * pixels)
         let weights = grid != nil ? quantized!.integers.map(Float.init) : (quantized?.values ?? weight.value.data)
         let outputScale = grid.map { quantized!.scale * $0.scale } ?? 1
         let perImage = outChannels * pixels
         // On integers, the input becomes its levels once (not once per patch position).
         let source = grid.map { $0.levels(of: input.data) } ?? input.data
-        weights.withUnsafeBufferPointer { wv in
-            source.withUnsafeBufferPointer { x in
-                output.withUnsafeMutableBufferPointer { y in
-                    let y = UnsafeSendablePointer(y.baseAddress!)
+        let output = [Float](unsafeUninitializedCapacity: n * perImage) { buffer, initialized in
+            guard let base = buffer.baseAddress else { return }
+            let y = UnsafeSendablePointer(base)
+            weights.withUnsafeBufferPointer { wv in
+                source.withUnsafeBufferPointer { x in
                     forEachChunk(n) { _, images, columns in
                         for image in images {
                             im2col(x.baseAddress! + image * inChannels * h * w, h: h, w: w, ho: ho, wo: wo, into: columns)
+                            // Zeroed here, by the worker and just before use, then β = 1 (no OpenBLAS β
+                            // pass). On integers the exact sum is scaled afterwards: α inside the GEMM
+                            // would round per K block.
                             let out = y.pointer + image * perImage
-                            // Into the zeroed output (β = 1 skips OpenBLAS's β pass). On integers the
-                            // exact sum is scaled afterwards: α inside the GEMM would round per K block.
+                            out.initialize(repeating: 0, count: perImage)
                             BLAS.sgemm(m: outChannels, n: pixels, k: rows, a: wv.baseAddress!, lda: rows,
                                        b: columns, ldb: pixels, beta: 1, c: out, ldc: pixels)
                             if grid != nil { for i in 0..<perImage { out[i] *= outputScale } }
@@ -94,6 +96,7 @@ public final class Conv2d: Layer {
                     }
                 }
             }
+            initialized = n * perImage
         }
         guard let pim, grid != nil else { return Tensor(shape: [n, outChannels, ho, wo], data: output) }
         // The same integer product through the chip model; the digital one above is the
@@ -154,8 +157,10 @@ public final class Conv2d: Layer {
         let (ho, wo) = (outputSize(h), outputSize(w))
         let rows = inChannels * kernel * kernel, pixels = ho * wo
         let chunks = (n + Conv2d.chunkSize - 1) / Conv2d.chunkSize
-        var chunkGradients = [Float](repeating: 0, count: chunks * outChannels * rows)
-        var dx = [Float](repeating: 0, count: input.count)
+        // Both zeroed by the workers, a chunk or an image at a time, just before use.
+        let gradientCount = chunks * outChannels * rows, inputCount = input.count
+        var chunkGradients = [Float](unsafeUninitializedCapacity: gradientCount) { $1 = gradientCount }
+        var dx = [Float](unsafeUninitializedCapacity: inputCount) { $1 = inputCount }
         let weights = quantized?.values ?? weight.value.data
         let gradient = pim?.scaledGradient(gradient) ?? gradient
         // A same-size stride-1 convolution's ∂input is the convolution of ∂output with the
@@ -173,9 +178,11 @@ public final class Conv2d: Layer {
                             let dw = UnsafeSendablePointer(dw.baseAddress!), dx = UnsafeSendablePointer(dx.baseAddress!)
                             forEachChunk(n, extra: gradientRows * pixels) { chunk, images, columns in
                                 let dColumns = columns + rows * pixels
+                                (dw.pointer + chunk * outChannels * rows).initialize(repeating: 0, count: outChannels * rows)
                                 for image in images {
                                     let g = dy.baseAddress! + image * outChannels * pixels
                                     let dxImage = dx.pointer + image * inChannels * h * w
+                                    dxImage.initialize(repeating: 0, count: inChannels * h * w)
                                     // The image's patches again (cheaper than keeping every image's).
                                     im2col(x.baseAddress! + image * inChannels * h * w, h: h, w: w, ho: ho, wo: wo, into: columns)
                                     // ∂L/∂w_q of this chunk += dY · colsᵀ

@@ -363,21 +363,25 @@ struct InputGrid {
         maxLevel = activation.levels
     }
 
-    /// The levels of `values` (as floats 0…maxLevel).
+    /// The levels of `values` (as floats 0…maxLevel), computed in parallel into a new array.
     func levels(of values: [Float]) -> [Float] {
-        var result = values
-        result.withUnsafeMutableBufferPointer { r in
-            guard let base = r.baseAddress else { return }
-            let target = UnsafeSendablePointer(base)
-            parallelRanges(r.count) { range in levels(target.pointer + range.lowerBound, count: range.count) }
+        let count = values.count
+        return [Float](unsafeUninitializedCapacity: count) { r, initialized in
+            values.withUnsafeBufferPointer { v in
+                guard let base = r.baseAddress, let source = v.baseAddress else { return }
+                let target = UnsafeSendablePointer(base)
+                parallelRanges(count) { range in
+                    levels(source + range.lowerBound, count: range.count, into: target.pointer + range.lowerBound)
+                }
+            }
+            initialized = count
         }
-        return result
     }
 
-    /// Replaces `count` values by their levels, in place.
-    func levels(_ values: UnsafeMutablePointer<Float>, count: Int) {
+    /// Writes the levels of `count` values into `target` (which may be `values` itself).
+    func levels(_ values: UnsafePointer<Float>, count: Int, into target: UnsafeMutablePointer<Float>) {
         // Clamping to the integer bounds first gives the same levels and keeps the rounding exact.
-        for i in 0..<count { values[i] = roundedHalfEven(min(max(values[i] * inverse, 0), maxLevel)) }
+        for i in 0..<count { target[i] = roundedHalfEven(min(max(values[i] * inverse, 0), maxLevel)) }
     }
 }
 

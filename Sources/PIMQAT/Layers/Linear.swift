@@ -33,8 +33,7 @@ public final class Linear: Layer {
         let n = input.shape[0]
         quantized = quantizer?.quantize(weight.value.data, fan: inFeatures)
         let grid = quantized != nil ? inputQuantizer.map(InputGrid.init) : nil
-        var x = input.data
-        if let grid { x.withUnsafeMutableBufferPointer { grid.levels($0.baseAddress!, count: $0.count) } }
+        let x = grid.map { $0.levels(of: input.data) } ?? input.data
         let weights = grid != nil ? quantized!.integers.map(Float.init) : (quantized?.values ?? weight.value.data)
         var product = [Float](repeating: 0, count: n * outFeatures)
         BLAS.singleThreaded {

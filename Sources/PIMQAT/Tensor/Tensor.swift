@@ -31,15 +31,19 @@ public struct Tensor: Sendable, Equatable {
     /// Element-wise sum with a tensor of the same shape.
     public static func + (lhs: Tensor, rhs: Tensor) -> Tensor {
         precondition(lhs.shape == rhs.shape, "Tensor +: shapes \(lhs.shape) and \(rhs.shape) differ")
-        var result = lhs
-        result.data.withUnsafeMutableBufferPointer { r in
-            rhs.data.withUnsafeBufferPointer { b in
-                guard let base = r.baseAddress else { return }
-                let sum = UnsafeSendablePointer(base)
-                parallelRanges(r.count) { range in for i in range { sum.pointer[i] += b[i] } }
+        // Written in parallel straight into a new buffer (no sequential copy of lhs first).
+        let count = lhs.count
+        let data = [Float](unsafeUninitializedCapacity: count) { r, initialized in
+            lhs.data.withUnsafeBufferPointer { a in
+                rhs.data.withUnsafeBufferPointer { b in
+                    guard let base = r.baseAddress else { return }
+                    let sum = UnsafeSendablePointer(base)
+                    parallelRanges(count) { range in for i in range { sum.pointer[i] = a[i] + b[i] } }
+                }
             }
+            initialized = count
         }
-        return result
+        return Tensor(shape: lhs.shape, data: data)
     }
 }
 

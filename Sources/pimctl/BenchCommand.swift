@@ -7,9 +7,11 @@ struct Bench: ParsableCommand {
         abstract: "Run the standard benchmarks beside this machine's own SGEMM rate.",
         discussion: """
             Absolute times on shared machines are noisy; ratios to the SGEMM rate measured in
-            the same run are not. Every engine and training row is divided by an SGEMM median
-            taken right before it at its thread count ("SGEMM beside"), since a shared host's
-            rate drifts within minutes; the table at the top is the run's main measurement.
+            the same run are not. A shared host's rate drifts within minutes, so each engine row
+            is divided by an SGEMM median taken right before it, and each training step is
+            paired with one SGEMM right before it ("SGEMM beside": the median of those; "of
+            SGEMM": the median of the per-step ratios). The table at the top is the run's main
+            SGEMM measurement.
 
             Examples:
               pimctl bench
@@ -101,9 +103,10 @@ struct Bench: ParsableCommand {
         }
         struct TrainingRow: Encodable {
             var result: TrainingBenchmark
-            /// The SGEMM median measured right before this row, at its thread count, GFLOP/s.
+            /// The median of the SGEMM rates measured right before each training step, at the
+            /// row's thread count, GFLOP/s.
             var adjacentSGEMMGFLOPS: Double
-            /// effective GEMM rate / that adjacent SGEMM rate.
+            /// The median over steps of (the step's GEMM rate / the SGEMM rate right before it).
             var fractionOfSGEMM: Double
             /// PIM-QAT images/s over conventional QAT's at the same thread count.
             var relativeToQAT: Double?
@@ -134,6 +137,7 @@ struct Bench: ParsableCommand {
             }
         }
         if suite.contains(.train) {
+            let probe = SGEMMProbe(size: sgemmSize)
             let quantization = Quantization(weightBits: 4, activationBits: 4)
             let pimChip = try catalog.load(trainChip).chip
             let pim = (chip: pimChip, settings: PIMSettings(chip: trainChip, scheme: trainScheme))
@@ -141,12 +145,19 @@ struct Bench: ParsableCommand {
                 var qatRate: Double?
                 for variant in ["float", "qat", "pim-qat"] {
                     progress("training resnet20 (\(variant)) at batch \(trainBatch), \(count) thread(s)")
-                    let sgemm = adjacentSGEMM(count)
+                    // Every step is paired with one SGEMM right before it: a step's ratio is then
+                    // measured under the same host load as its denominator.
+                    var sgemmRates: [Double] = []
                     let result = try TrainingBenchmark.measure(.resnet(depth: 20), channels: 1, size: 28, batchSize: trainBatch, threads: count,
+                                                               minimumSeconds: seconds,
                                                                quantization: variant == "float" ? nil : quantization,
-                                                               pim: variant == "pim-qat" ? pim : nil)
+                                                               pim: variant == "pim-qat" ? pim : nil,
+                                                               beforeEachStep: { sgemmRates.append(probe.gflops()) })
+                    let flopsPerStep = result.gemmFLOPsPerImage * Double(trainBatch)
+                    let ratios = zip(result.stepSeconds, sgemmRates).map { flopsPerStep / $0 / 1e9 / $1 }.sorted()
+                    let sgemm = sgemmRates.sorted()[sgemmRates.count / 2]
                     if variant == "qat" { qatRate = result.imagesPerS }
-                    report.training.append(TrainingRow(result: result, adjacentSGEMMGFLOPS: sgemm, fractionOfSGEMM: result.effectiveGFLOPS / sgemm,
+                    report.training.append(TrainingRow(result: result, adjacentSGEMMGFLOPS: sgemm, fractionOfSGEMM: ratios[ratios.count / 2],
                                                        relativeToQAT: variant == "pim-qat" ? qatRate.map { result.imagesPerS / $0 } : nil))
                 }
             }
@@ -171,7 +182,7 @@ struct Bench: ParsableCommand {
             }
             if !report.training.isEmpty {
                 print("")
-                print("Training ResNet-20, 1×28×28 images, batch \(trainBatch) (forward + backward + SGD step; GEMM work of the digital network)")
+                print("Training ResNet-20, 1×28×28 images, batch \(trainBatch) (forward + backward + SGD step, median step; GEMM work of the digital network)")
                 print(Format.table(["variant", "threads", "images/s", "s/step", "GEMM GFLOP/s", "SGEMM beside", "of SGEMM", "vs QAT"], report.training.map { row in
                     let r = row.result
                     return [r.variant, String(r.threads), Format.number(r.imagesPerS, digits: 4), Format.number(r.secondsPerStep, digits: 3),

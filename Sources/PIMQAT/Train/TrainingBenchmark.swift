@@ -8,20 +8,29 @@ public struct TrainingBenchmark: Sendable, Codable {
     public var batchSize: Int
     public var imageShape: [Int]
     public var threads: Int
+    /// Timed steps (after one warm-up step).
     public var steps: Int
+    /// Each timed step's seconds, in order.
+    public var stepSeconds: [Double]
+    /// The median step time, seconds (robust to a shared host's transient load, like the
+    /// SGEMM median it is compared with).
     public var secondsPerStep: Double
     public var imagesPerS: Double
     /// FLOPs of the convolution and linear GEMMs per image, forward + both backward products (3×).
     public var gemmFLOPsPerImage: Double
     public var effectiveGFLOPS: Double
 
-    /// Times `steps` SGD steps (after one warm-up step) of `architecture` at `batchSize`: float,
-    /// with conventional `quantization`, or PIM-QAT through `pim`'s chip (training phase).
+    /// Times SGD steps of `architecture` at `batchSize` — at least `minimumSteps` and at least
+    /// `minimumSeconds` in all, after one warm-up step — and keeps the median: float, with
+    /// conventional `quantization`, or PIM-QAT through `pim`'s chip (training phase).
+    /// `beforeEachStep` runs (untimed, at `threads` OpenBLAS threads) before every timed step:
+    /// a caller pairs each step with a measurement of its own, such as an SGEMM rate.
     /// The GEMM work counted is the digital network's in every case, so the rates compare.
     /// - Throws: ``MappingError`` when the chip cannot run the quantized layers.
     public static func measure(_ architecture: ModelArchitecture, channels: Int, size: Int, classes: Int = 10, batchSize: Int,
-                               threads: Int, steps: Int = 3, quantization: Quantization? = nil,
-                               pim: (chip: ChipConfig, settings: PIMSettings)? = nil) throws -> TrainingBenchmark {
+                               threads: Int, minimumSteps: Int = 3, minimumSeconds: Double = 0, quantization: Quantization? = nil,
+                               pim: (chip: ChipConfig, settings: PIMSettings)? = nil,
+                               beforeEachStep: () -> Void = {}) throws -> TrainingBenchmark {
         let previous = BLAS.threadCount
         BLAS.threadCount = threads
         defer { BLAS.threadCount = previous }
@@ -42,13 +51,21 @@ public struct TrainingBenchmark: Sendable, Codable {
             optimizer.step()
         }
         step()
-        let start = DispatchTime.now().uptimeNanoseconds
-        for _ in 0..<steps { step() }
-        let perStep = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 / Double(steps)
+        var times: [Double] = []
+        var total = 0.0
+        while times.count < max(1, minimumSteps) || total < minimumSeconds {
+            beforeEachStep()
+            let start = DispatchTime.now().uptimeNanoseconds
+            step()
+            let t = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            times.append(t)
+            total += t
+        }
+        let perStep = times.sorted()[times.count / 2]
         let flops = 3 * model.forwardGEMMFLOPs(inputShape: [1, channels, size, size])
         let imagesPerS = Double(batchSize) / perStep
         return TrainingBenchmark(model: architecture.description, variant: variant, batchSize: batchSize, imageShape: [channels, size, size],
-                                 threads: threads, steps: steps, secondsPerStep: perStep, imagesPerS: imagesPerS,
+                                 threads: threads, steps: times.count, stepSeconds: times, secondsPerStep: perStep, imagesPerS: imagesPerS,
                                  gemmFLOPsPerImage: flops, effectiveGFLOPS: flops * imagesPerS / 1e9)
     }
 }

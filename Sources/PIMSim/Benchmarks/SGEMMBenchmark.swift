@@ -19,35 +19,55 @@ public struct SGEMMRate: Sendable, Codable {
         let previous = BLAS.threadCount
         BLAS.threadCount = threads
         defer { BLAS.threadCount = previous }
+        let probe = SGEMMProbe(size: size)
+        _ = probe.gflops()
+        var rates: [Double] = []
+        var total = 0.0
+        while rates.count < 3 || total < minimumSeconds {
+            let rate = probe.gflops()
+            rates.append(rate)
+            total += probe.flops / rate / 1e9
+        }
+        rates.sort()
+        return SGEMMRate(size: size, threads: threads, repetitions: rates.count,
+                         medianGFLOPS: rates[rates.count / 2], bestGFLOPS: rates[rates.count - 1])
+    }
+}
+
+/// One square SGEMM, C = A·B, ready to time again and again (at the current OpenBLAS thread
+/// count) — for interleaving with another measurement, so that each of its samples has an
+/// SGEMM rate taken seconds apart on the same host.
+public final class SGEMMProbe: @unchecked Sendable {
+    public let size: Int
+    /// 2·size³.
+    public let flops: Double
+    private let a: [Float], b: [Float]
+    private var c: [Float]
+
+    public init(size: Int = 1024) {
+        precondition(size >= 1, "SGEMMProbe: size must be positive")
+        self.size = size
+        flops = 2 * pow(Double(size), 3)
         var generator = SplitMix64(seed: 42)
-        let a = (0..<size * size).map { _ in Float(generator.nextUnit() - 0.5) }
-        let b = (0..<size * size).map { _ in Float(generator.nextUnit() - 0.5) }
-        var c = [Float](repeating: 0, count: size * size)
-        func run() -> Double {
-            let start = DispatchTime.now().uptimeNanoseconds
-            a.withUnsafeBufferPointer { a in
-                b.withUnsafeBufferPointer { b in
-                    c.withUnsafeMutableBufferPointer { c in
-                        BLAS.sgemm(m: size, n: size, k: size, a: a.baseAddress!, lda: size,
-                                   b: b.baseAddress!, ldb: size, c: c.baseAddress!, ldc: size)
-                    }
+        a = (0..<size * size).map { _ in Float(generator.nextUnit() - 0.5) }
+        b = (0..<size * size).map { _ in Float(generator.nextUnit() - 0.5) }
+        c = [Float](repeating: 0, count: size * size)
+    }
+
+    /// Runs the product once; its rate, 10⁹ floating-point operations per second.
+    public func gflops() -> Double {
+        let size = self.size
+        let start = DispatchTime.now().uptimeNanoseconds
+        a.withUnsafeBufferPointer { a in
+            b.withUnsafeBufferPointer { b in
+                c.withUnsafeMutableBufferPointer { c in
+                    BLAS.sgemm(m: size, n: size, k: size, a: a.baseAddress!, lda: size,
+                               b: b.baseAddress!, ldb: size, c: c.baseAddress!, ldc: size)
                 }
             }
-            return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         }
-        _ = run()
-        var times: [Double] = []
-        var total = 0.0
-        while times.count < 3 || total < minimumSeconds {
-            let t = run()
-            times.append(t)
-            total += t
-        }
-        times.sort()
-        let flops = 2 * pow(Double(size), 3)
-        return SGEMMRate(size: size, threads: threads, repetitions: times.count,
-                         medianGFLOPS: flops / times[times.count / 2] / 1e9,
-                         bestGFLOPS: flops / times[0] / 1e9)
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        return flops / max(seconds, 1e-9) / 1e9
     }
 }
 

@@ -378,7 +378,7 @@ struct InputGrid {
         }
     }
 
-    /// Writes the levels of `count` values into `target` (which may be `values` itself).
+    /// Writes the levels of `count` values into `target`.
     func levels(_ values: UnsafePointer<Float>, count: Int, into target: UnsafeMutablePointer<Float>) {
         // Clamping to the integer bounds first gives the same levels and keeps the rounding exact.
         for i in 0..<count { target[i] = roundedHalfEven(min(max(values[i] * inverse, 0), maxLevel)) }

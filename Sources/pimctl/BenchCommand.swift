@@ -119,12 +119,13 @@ struct Bench: ParsableCommand {
         // The SGEMM rate is always measured: every other figure is a fraction of it. On a shared
         // host the rate drifts within minutes, so each row is divided by an SGEMM median taken
         // right before it (half the time of the main measurement), not by the one at the top.
+        let probe = SGEMMProbe(size: sgemmSize)
         for count in threads {
             progress("sgemm \(sgemmSize)³ at \(count) thread(s)")
-            report.sgemm.append(SGEMMRate.measure(size: sgemmSize, threads: count, minimumSeconds: seconds))
+            report.sgemm.append(SGEMMRate.measure(probe, threads: count, minimumSeconds: seconds))
         }
         func adjacentSGEMM(_ count: Int) -> Double {
-            SGEMMRate.measure(size: sgemmSize, threads: count, minimumSeconds: seconds / 2).medianGFLOPS
+            SGEMMRate.measure(probe, threads: count, minimumSeconds: seconds / 2).medianGFLOPS
         }
         for chip in chips {
             for count in threads {
@@ -137,7 +138,6 @@ struct Bench: ParsableCommand {
             }
         }
         if suite.contains(.train) {
-            let probe = SGEMMProbe(size: sgemmSize)
             let quantization = Quantization(weightBits: 4, activationBits: 4)
             let pimChip = try catalog.load(trainChip).chip
             let pim = (chip: pimChip, settings: PIMSettings(chip: trainChip, scheme: trainScheme))

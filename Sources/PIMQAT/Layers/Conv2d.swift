@@ -76,6 +76,7 @@ public final class Conv2d: Layer {
         let perImage = outChannels * pixels
         // On integers, the input becomes its levels once (not once per patch position).
         let source = grid.map { $0.levels(of: input.data) } ?? input.data
+        let shifts = sameSizeShifts(h: h, w: w, ho: ho, wo: wo)
         let output = [Float](unsafeUninitializedCapacity: n * perImage) { buffer, initialized in
             guard let base = buffer.baseAddress else { return }
             let y = UnsafeSendablePointer(base)
@@ -83,7 +84,7 @@ public final class Conv2d: Layer {
                 source.withUnsafeBufferPointer { x in
                     forEachChunk(n) { _, images, columns in
                         for image in images {
-                            im2col(x.baseAddress! + image * inChannels * h * w, h: h, w: w, ho: ho, wo: wo, into: columns)
+                            im2col(x.baseAddress! + image * inChannels * h * w, h: h, w: w, ho: ho, wo: wo, shifts: shifts, into: columns)
                             // Zeroed here, by the worker and just before use, then β = 1 (no OpenBLAS β
                             // pass). On integers the exact sum is scaled afterwards: α inside the GEMM
                             // would round per K block.
@@ -131,7 +132,9 @@ public final class Conv2d: Layer {
     /// takes them.
     func patchLevels(_ levels: [Float], shape: [Int]) -> [Int32] {
         let (n, h, w) = (shape[0], shape[2], shape[3])
-        let pixels = outputSize(h) * outputSize(w), rows = inChannels * kernel * kernel
+        let (ho, wo) = (outputSize(h), outputSize(w))
+        let pixels = ho * wo, rows = inChannels * kernel * kernel
+        let shifts = sameSizeShifts(h: h, w: w, ho: ho, wo: wo)
         let columnsTotal = n * pixels
         var patches = [Int32](repeating: 0, count: rows * columnsTotal)
         levels.withUnsafeBufferPointer { x in
@@ -139,7 +142,7 @@ public final class Conv2d: Layer {
                 let l = UnsafeSendablePointer(l.baseAddress!)
                 forEachChunk(n) { _, images, columns in
                     for image in images {
-                        im2col(x.baseAddress! + image * inChannels * h * w, h: h, w: w, ho: outputSize(h), wo: outputSize(w), into: columns)
+                        im2col(x.baseAddress! + image * inChannels * h * w, h: h, w: w, ho: ho, wo: wo, shifts: shifts, into: columns)
                         for r in 0..<rows {
                             let target = l.pointer + r * columnsTotal + image * pixels, source = columns + r * pixels
                             var p = 0
@@ -167,10 +170,10 @@ public final class Conv2d: Layer {
         // flipped, transposed kernel (same padding): its patches of ∂output and one GEMM write
         // ∂input directly, without col2im's scatter or a zeroing pass over the patch gradients.
         let shifts = sameSizeShifts(h: h, w: w, ho: ho, wo: wo)
-        let flipped = shifts == nil ? weights : flippedTransposed(weights)
+        // The ∂input GEMM's weights: the flipped kernel, or W as it is (used transposed).
+        let inputGradientWeights = shifts == nil ? weights : flippedTransposed(weights)
         let gradientRows = shifts == nil ? rows : outChannels * kernel * kernel
-        weights.withUnsafeBufferPointer { wv in
-          flipped.withUnsafeBufferPointer { fv in
+        inputGradientWeights.withUnsafeBufferPointer { wv in
             input.data.withUnsafeBufferPointer { x in
                 gradient.data.withUnsafeBufferPointer { dy in
                     chunkGradients.withUnsafeMutableBufferPointer { dw in
@@ -184,14 +187,15 @@ public final class Conv2d: Layer {
                                     let dxImage = dx.pointer + image * inChannels * h * w
                                     dxImage.initialize(repeating: 0, count: inChannels * h * w)
                                     // The image's patches again (cheaper than keeping every image's).
-                                    im2col(x.baseAddress! + image * inChannels * h * w, h: h, w: w, ho: ho, wo: wo, into: columns)
+                                    im2col(x.baseAddress! + image * inChannels * h * w, h: h, w: w, ho: ho, wo: wo, shifts: shifts,
+                                           into: columns)
                                     // ∂L/∂w_q of this chunk += dY · colsᵀ
                                     BLAS.sgemm(.none, .transposed, m: outChannels, n: rows, k: pixels, a: g, lda: pixels,
                                                b: columns, ldb: pixels, beta: 1, c: dw.pointer + chunk * outChannels * rows, ldc: rows)
                                     if let shifts {
                                         // ∂x = W̃ · patches(∂y), into the zeroed ∂input (β = 1: no β pass).
                                         samePatches(g, channels: outChannels, shifts: shifts, into: dColumns)
-                                        BLAS.sgemm(m: inChannels, n: pixels, k: gradientRows, a: fv.baseAddress!, lda: gradientRows,
+                                        BLAS.sgemm(m: inChannels, n: pixels, k: gradientRows, a: wv.baseAddress!, lda: gradientRows,
                                                    b: dColumns, ldb: pixels, beta: 1, c: dxImage, ldc: pixels)
                                     } else {
                                         // dcols = Wᵀ · dY, then back to the image's pixels.
@@ -205,7 +209,6 @@ public final class Conv2d: Layer {
                     }
                 }
             }
-          }
         }
         // Chunks summed in order, then straight through the quantizer's rounding.
         // (Chunk outermost, so memory is read in order; each element still sums chunk 0, 1, ….)
@@ -246,11 +249,13 @@ public final class Conv2d: Layer {
         }
     }
 
-    /// One image's (C·k·k) × (Ho·Wo) patches, zero outside the padded input.
-    func im2col(_ x: UnsafePointer<Float>, h: Int, w: Int, ho: Int, wo: Int, into out: UnsafeMutablePointer<Float>) {
+    /// One image's (C·k·k) × (Ho·Wo) patches, zero outside the padded input; `shifts` is
+    /// ``sameSizeShifts(h:w:ho:wo:)`` for these sizes (computed once per pass by the caller).
+    func im2col(_ x: UnsafePointer<Float>, h: Int, w: Int, ho: Int, wo: Int, shifts: [PatchShift]?,
+                into out: UnsafeMutablePointer<Float>) {
         let (k, s, p) = (kernel, stride, padding)
         let pixels = ho * wo
-        if let shifts = sameSizeShifts(h: h, w: w, ho: ho, wo: wo) {
+        if let shifts {
             samePatches(x, channels: inChannels, shifts: shifts, into: out)
             return
         }
@@ -379,7 +384,7 @@ struct InputGrid {
     }
 
     /// Writes the levels of `count` values into `target`.
-    func levels(_ values: UnsafePointer<Float>, count: Int, into target: UnsafeMutablePointer<Float>) {
+    private func levels(_ values: UnsafePointer<Float>, count: Int, into target: UnsafeMutablePointer<Float>) {
         // Clamping to the integer bounds first gives the same levels and keeps the rounding exact.
         for i in 0..<count { target[i] = roundedHalfEven(min(max(values[i] * inverse, 0), maxLevel)) }
     }

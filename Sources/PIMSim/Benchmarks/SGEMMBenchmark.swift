@@ -15,11 +15,16 @@ public struct SGEMMRate: Sendable, Codable {
     /// for at least `minimumSeconds` (and at least three times) after one warm-up call.
     /// Restores the previous OpenBLAS thread count.
     public static func measure(size: Int = 1024, threads: Int, minimumSeconds: Double = 1) -> SGEMMRate {
-        precondition(size >= 1 && threads >= 1, "SGEMMRate.measure: size and threads must be positive")
+        measure(SGEMMProbe(size: size), threads: threads, minimumSeconds: minimumSeconds)
+    }
+
+    /// The same with an existing probe (whose operands are reused; no new allocation).
+    public static func measure(_ probe: SGEMMProbe, threads: Int, minimumSeconds: Double = 1) -> SGEMMRate {
+        precondition(threads >= 1, "SGEMMRate.measure: threads must be positive")
         let previous = BLAS.threadCount
         BLAS.threadCount = threads
         defer { BLAS.threadCount = previous }
-        let probe = SGEMMProbe(size: size)
+        let size = probe.size
         _ = probe.gflops()
         var rates: [Double] = []
         var total = 0.0

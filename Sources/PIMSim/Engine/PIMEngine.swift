@@ -61,7 +61,6 @@ extension ProgrammedLayer {
     /// run as a second pass). One pass for the extremes (it vectorises); the first offending
     /// element is searched for only when there is one.
     /// - Returns: whether any input is negative (signed inputs).
-    @discardableResult
     func validate(inputs: [Int32], columns: Int) throws -> Bool {
         precondition(inputs.count == fanIn * columns, "run: \(inputs.count) inputs for \(fanIn)×\(columns)")
         let bits = mapping.decomposition.inputBits, top = Int32((1 << bits) - 1)

@@ -2,7 +2,8 @@
 //
 // PIMSim / PIMQAT / pimctl: a processing-in-memory simulator and PIM quantization-aware trainer.
 //
-// Dependencies flow one way: pimctl → PIMQAT → PIMSim → CNumerics (OpenBLAS + GSL).
+// Dependencies flow one way: pimctl → PIMQAT → PIMSim → CNumerics (OpenBLAS + GSL) and
+// CKernels (the engine's vectorised C loops).
 
 import PackageDescription
 
@@ -25,9 +26,12 @@ let package = Package(
             path: "Sources/CNumerics",
             providers: [.apt(["libopenblas-dev", "libgsl-dev", "zlib1g-dev"])]
         ),
+        // The engine's vectorised inner loops (AVX2, chosen at run time), each bit-identical to
+        // its portable Swift reference.
+        .target(name: "CKernels", path: "Sources/CKernels"),
         .target(
             name: "PIMSim",
-            dependencies: ["CNumerics", .product(name: "Yams", package: "Yams")]
+            dependencies: ["CNumerics", "CKernels", .product(name: "Yams", package: "Yams")]
         ),
         .target(
             name: "PIMQAT",

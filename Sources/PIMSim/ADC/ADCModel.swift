@@ -1,4 +1,5 @@
 import Foundation
+internal import CKernels
 
 /// The converter of one layer mapping, resolved: codes, LSB, and each ADC instance's static
 /// errors and digital calibration.
@@ -47,12 +48,9 @@ public struct ADCModel: Sendable {
     static let cellsPerLSB = 8.0
     let cellSteps: Int
 
-    struct CellEntry {
-        var threshold: Float
-        var below: Float
-        var above: Float
-        var index: Int32
-    }
+    /// One cell of the lookup grid: threshold, below, above, index (a C struct, shared with
+    /// the vectorised kernel).
+    typealias CellEntry = PIMCellEntry
 
     /// One ADC instance's static behaviour.
     public struct Instance: Sendable {

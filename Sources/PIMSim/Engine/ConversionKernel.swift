@@ -1,3 +1,5 @@
+internal import CKernels
+
 /// The fused pass over one block of partial sums of one (conversion matrix, group):
 /// transfer curve → temporal noise → ADC (static errors, clip, round half to even) →
 /// calibration → shift-add into the block's outputs.
@@ -14,6 +16,9 @@ struct ConversionKernel {
     /// Digital weight of each input cycle's code: ±slice weight × 2^(cycle · bits per cycle).
     let cycleFactors: [Double]
     let indexing: Indexing
+    /// Run the AVX2 loops (noise draws, static-error conversion) where they apply; the
+    /// portable loops give the same results bit for bit.
+    let vectorised: Bool
 
     /// The coordinates of a conversion other than its column. With the global column they
     /// address its noise draw, independent of threads, blocks and batch splits:
@@ -55,7 +60,8 @@ struct ConversionKernel {
                                 width: width, factor: cycleFactors[c], clips: clips.map { $0 + m * width },
                                 noise: noise.map { stream in
                                     stream.conversionNormals(row: indexing.row(cycle: c, output: m),
-                                                             firstColumn: indexing.firstColumn, count: width, into: scratch)
+                                                             firstColumn: indexing.firstColumn, count: width, into: scratch,
+                                                             vectorised: vectorised)
                                     return UnsafePointer(scratch)
                                 })
                             if adc.isIdeal {
@@ -180,6 +186,13 @@ struct ConversionKernel {
         let gain = Double(adc.gainTable[instance]), offset = Double(adc.offsetTable[instance])
         let identity = transfer.isIdentity
         let scaled = row.factor * lsb, shift = row.factor * zero
+        if vectorised && identity && !collect && row.clips == nil {
+            var lookup = PIMInstanceLookup(cells: cells, thresholds: table, values: outputs, codes: Int32(codes),
+                                           walk: !simpleCells, origin: origin, cellsPerLSB: perLSB, lastCell: lastCell)
+            pim_convert_instance_row_avx2(row.input, row.noise, row.width, zero, invLSB, sigma, gain, offset, &lookup,
+                                          scaled, shift, row.output)
+            return
+        }
         for j in 0..<row.width {
             let p = Double(row.input[j])
             var u = ((identity ? p : analog(p)) - zero) * invLSB

@@ -17,10 +17,14 @@ public struct RunOptions: Sendable {
     public var collectStatistics: Bool
     /// Record which outputs had a clipped conversion (``PIMResult/clipped``).
     public var recordClips: Bool
+    /// Use the AVX2 loops where the CPU has them (default). `false` runs the portable Swift
+    /// loops: the same results bit for bit, slower; for tests and comparisons.
+    public var vectorised: Bool
 
     public init(noiseSeed: UInt64 = 0, columnOffset: Int = 0, threads: Int = 1, blockColumns: Int? = nil,
-                collectStatistics: Bool = true, recordClips: Bool = false) {
+                collectStatistics: Bool = true, recordClips: Bool = false, vectorised: Bool = CPUFeatures.avx2) {
         self.recordClips = recordClips
+        self.vectorised = vectorised
         self.noiseSeed = noiseSeed
         self.columnOffset = columnOffset
         self.threads = threads
@@ -204,7 +208,8 @@ extension ProgrammedLayer {
                         cycleFactors: (0..<plan.cycles).map { sign * factors[matrix] * Double(1 << ($0 * plan.bitsPerCycle)) },
                         indexing: .init(passes: passes, pass: pass, groups: plan.groups, group: group, cycles: plan.cycles,
                                         matrices: matrices.count, matrix: matrix, outputs: outputs,
-                                        firstColumn: options.columnOffset + firstColumn))
+                                        firstColumn: options.columnOffset + firstColumn),
+                        vectorised: options.vectorised && CPUFeatures.avx2)
                     workspace.partial.withUnsafeBufferPointer { partial in
                         accumulator.withUnsafeMutableBufferPointer { acc in
                             workspace.noise.withUnsafeMutableBufferPointer { scratch in

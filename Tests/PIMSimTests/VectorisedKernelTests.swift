@@ -1,0 +1,81 @@
+import Testing
+@testable import PIMSim
+
+/// The AVX2 kernels against their portable Swift references: bit for bit, including row
+/// starts and lengths that are not multiples of the vector width and draws that need the
+/// ziggurat's wedge or tail test.
+@Suite struct VectorisedKernelTests {
+    /// The integer rectangle test is the floating-point one: (k + 0.5)·2^-24 < ratio ⇔ k < limit.
+    @Test func zigguratLimitsAreTheRectangleTest() {
+        let tables = Ziggurat.tables
+        for layer in 0..<Ziggurat.layers {
+            let limit = Int(tables.limit[layer])
+            for k in max(0, limit - 2)...min((1 << 24) - 1, limit + 1) {
+                let inside = (Double(k) + 0.5) * 0x1p-24 < tables.ratio[layer]
+                #expect(inside == (k < limit), "layer \(layer), k \(k)")
+            }
+        }
+    }
+
+    @Test(.enabled(if: CPUFeatures.avx2)) func vectorisedNormalsMatchThePortableLoop() {
+        let streams = [RandomStream(seed: 1, purpose: .conversionNoise, layer: 0, instance: 0),
+                       RandomStream(seed: 0xDEAD_BEEF_1234, purpose: .conversionNoise, layer: 77, instance: 3)]
+        let rows: [UInt64] = [0, 5, 1 << 32 | 9, (1 << 55) - 1]
+        let starts = [0, 1, 2, 3, 5, 63, 1000, (1 << 33) + 3]
+        let counts = [0, 1, 3, 4, 31, 32, 33, 64, 65, 200, 1000]
+        var compared = 0, beyondRectangle = 0
+        for stream in streams {
+            for row in rows {
+                for first in starts {
+                    for count in counts {
+                        var fast = [Float](repeating: .nan, count: count + 1)
+                        var portable = [Float](repeating: .nan, count: count + 1)
+                        fast.withUnsafeMutableBufferPointer {
+                            stream.conversionNormals(row: row, firstColumn: first, count: count, into: $0.baseAddress!, vectorised: true)
+                        }
+                        portable.withUnsafeMutableBufferPointer {
+                            stream.conversionNormals(row: row, firstColumn: first, count: count, into: $0.baseAddress!, vectorised: false)
+                        }
+                        let differing = zip(fast, portable).prefix(count).filter { $0.bitPattern != $1.bitPattern }.count
+                        #expect(differing == 0, "row \(row), first \(first), count \(count)")
+                        #expect(fast[count].isNaN, "wrote past the row")
+                        compared += count
+                        beyondRectangle += portable.prefix(count).filter { abs($0) > Float(Ziggurat.r) }.count
+                    }
+                }
+            }
+        }
+        #expect(compared > 90_000)
+        #expect(beyondRectangle > 0, "no draw from the tail was compared")
+    }
+
+    /// The whole engine on CAP-RAM (noise, static ADC errors, calibration): vectorised and
+    /// portable runs agree for any block width, with and without statistics, for chip
+    /// instances with one threshold per lookup cell and with more (the kernel walks).
+    @Test(.enabled(if: CPUFeatures.avx2)) func vectorisedEngineMatchesThePortableLoops() throws {
+        let chip = try TestChips.capRAM()
+        let mapping = try chip.mapping(inputBits: 4, weightBits: 4)
+        let m = 12, k = 300, n = 45
+        let operands = Operands(m: m, k: k, n: n, weightRange: -8...7, inputBits: 4)
+        let instances = try (UInt64(0)..<40).map {
+            try ProgrammedLayer(mapping: mapping, weights: operands.weights, outputs: m, fanIn: k, layer: 2, chipSeed: $0)
+        }
+        let simple = try #require(instances.first { $0.adc.cellSteps <= 1 })
+        let walking = try #require(instances.first { $0.adc.cellSteps > 1 })
+        for layer in [simple, walking] {
+            #expect(layer.adc.hasStaticErrors && layer.adc.noiseSigma > 0)
+            for collect in [false, true] {
+                for block in [nil, 7, 45] as [Int?] {
+                    func run(_ vectorised: Bool) throws -> [Double] {
+                        try layer.run(inputs: operands.inputs, columns: n,
+                                      options: RunOptions(noiseSeed: 3, blockColumns: block, collectStatistics: collect,
+                                                          vectorised: vectorised)).output
+                    }
+                    let fast = try run(true), portable = try run(false)
+                    let differing = zip(fast, portable).filter { $0.bitPattern != $1.bitPattern }.count
+                    #expect(differing == 0, "chip seed \(layer.chipSeed), block \(String(describing: block)), statistics \(collect)")
+                }
+            }
+        }
+    }
+}

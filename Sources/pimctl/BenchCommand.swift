@@ -97,6 +97,8 @@ struct Bench: ParsableCommand {
         struct Report: Encodable {
             var toolVersion: String
             var processors: Int
+            /// Which conversion loops the engine ran: "avx2" or "portable" (same results).
+            var engineKernels: String
             var sgemm: [SGEMMRate]
             var engine: [EngineRow]
             var training: [TrainingRow]
@@ -115,7 +117,8 @@ struct Bench: ParsableCommand {
         let catalog = ChipCatalog.standard()
         let chipNames = engineChips.flatMap { $0.split(separator: ",").map(String.init) }
         let chips = try suite.contains(.engine) ? chipNames.map { try catalog.load($0).chip } : []
-        var report = Report(toolVersion: ToolVersion.current, processors: ProcessInfo.processInfo.activeProcessorCount, sgemm: [], engine: [], training: [])
+        var report = Report(toolVersion: ToolVersion.current, processors: ProcessInfo.processInfo.activeProcessorCount,
+                            engineKernels: CPUFeatures.avx2 ? "avx2" : "portable", sgemm: [], engine: [], training: [])
         // The SGEMM rate is always measured: every other figure is a fraction of it. On a shared
         // host the rate drifts within minutes, so each row is divided by an SGEMM median taken
         // right before it (half the time of the main measurement), not by the one at the top.
@@ -172,7 +175,7 @@ struct Bench: ParsableCommand {
             }))
             if !report.engine.isEmpty {
                 print("")
-                print("PIM engine \(shape), 4-bit inputs × 4-bit weights, chip's own decomposition, best of 3")
+                print("PIM engine \(shape), 4-bit inputs × 4-bit weights, chip's own decomposition, \(report.engineKernels) conversion loops, best of 3")
                 print(Format.table(["chip", "threads", "noise", "static errors", "time", "conversions/s", "GEMM GFLOP/s", "SGEMM beside", "of SGEMM"], report.engine.map { row in
                     let r = row.result
                     return [r.chip, String(r.threads), r.noise ? "on" : "off", r.staticErrors ? "on" : "off", Format.si(r.seconds, "s"),

@@ -102,6 +102,7 @@ struct BenchCommandTests {
         let rates = try #require(json["sgemm"] as? [[String: Any]])
         #expect(rates.count == 1)
         #expect((rates[0]["median_gflops"] as? Double ?? 0) > 0)
+        #expect(["avx2", "portable"].contains(json["engine_kernels"] as? String ?? ""))
     }
 
     @Test func badThreadListIsRejected() throws {

@@ -337,3 +337,43 @@ void pim_convert_instance_row_avx2(const float *input, const float *noise, size_
 }
 
 #endif
+
+void pim_convert_instance_row_collect(const float *input, const float *noise, size_t width, double zero,
+                                      double invLSB, double sigma, double gain, double offset,
+                                      const PIMInstanceLookup *lookup, double scaled, double shift, double lsb,
+                                      double minCode, double maxCode, double *output, uint8_t *clips,
+                                      int64_t *histogram, PIMConversionTally *tally) {
+    const double low = minCode - 0.5, high = maxCode + 0.5;
+    for (size_t j = 0; j < width; j++) {
+        const double p = (double)input[j];
+        double u = (p - zero) * invLSB;
+        if (noise) u = u + sigma * (double)noise[j];
+        u = u * gain + offset;
+        double cell = (u - lookup->origin) * lookup->cellsPerLSB;
+        cell = cell > 0 ? cell : 0;
+        cell = cell < lookup->lastCell ? cell : lookup->lastCell;
+        const PIMCellEntry *entry = &lookup->cells[(int64_t)cell];
+        const float uf = (float)u;
+        float value;
+        int32_t index;
+        if (!lookup->walk) {
+            const bool above = uf >= entry->threshold;
+            value = above ? entry->above : entry->below;
+            index = entry->index + (above ? 1 : 0);
+        } else {
+            index = entry->index;
+            while (index < lookup->codes - 1 && uf >= lookup->thresholds[index + 1]) index++;
+            value = lookup->values[index];
+        }
+        output[j] = output[j] + (scaled * (double)value + shift);
+        if (clips && (u < low || u > high)) clips[j] = 1;
+        if (tally) {
+            if (u < low) tally->clippedLow++; else if (u > high) tally->clippedHigh++;
+            histogram[index]++;
+            const double e = (zero + lsb * (double)value) - p;
+            tally->sumSignal = tally->sumSignal + p * p;
+            tally->sumError = tally->sumError + e;
+            tally->sumErrorSquared = tally->sumErrorSquared + e * e;
+        }
+    }
+}

@@ -70,4 +70,26 @@ void pim_convert_instance_row_avx2(const float *input, const float *noise, size_
                                    double sigma, double gain, double offset, const PIMInstanceLookup *lookup,
                                    double scaled, double shift, double *output);
 
+/// Running counts of one conversion kernel call (`ConversionKernel.Tally`): conversions clipped
+/// low and high (u more than half an LSB outside the codes), Σ p², Σ e and Σ e² with
+/// e = (zero + lsb · value) − p, in MAC units.
+typedef struct {
+    int64_t clippedLow;
+    int64_t clippedHigh;
+    double sumSignal;
+    double sumError;
+    double sumErrorSquared;
+} PIMConversionTally;
+
+/// `pim_convert_instance_row_avx2` with its by-products, one conversion after another in
+/// column order (so sums are bit-identical to the Swift loop's): where `clips` is given, sets
+/// clips[j] = 1 when u < minCode − 0.5 or u > maxCode + 0.5; where `histogram` and `tally` are
+/// given, counts each conversion's code index (0 ..< codes, the lowest code first) and adds it
+/// to the tally. minCode and maxCode are the converter's code bounds in u. Scalar; any CPU.
+void pim_convert_instance_row_collect(const float *input, const float *noise, size_t width, double zero,
+                                      double invLSB, double sigma, double gain, double offset,
+                                      const PIMInstanceLookup *lookup, double scaled, double shift, double lsb,
+                                      double minCode, double maxCode, double *output, uint8_t *clips,
+                                      int64_t *histogram, PIMConversionTally *tally);
+
 #endif

@@ -16,8 +16,9 @@ struct ConversionKernel {
     /// Digital weight of each input cycle's code: ±slice weight × 2^(cycle · bits per cycle).
     let cycleFactors: [Double]
     let indexing: Indexing
-    /// Run the AVX2 loops (noise draws, static-error conversion) where they apply; the
-    /// portable loops give the same results bit for bit.
+    /// Run the C kernels where they apply (AVX2 noise draws and static-error conversion; the
+    /// static-error conversion with statistics or clip flags in scalar C); the portable Swift
+    /// loops give the same results, statistics included, bit for bit.
     let vectorised: Bool
 
     /// The coordinates of a conversion other than its column. With the global column they
@@ -186,11 +187,31 @@ struct ConversionKernel {
         let gain = Double(adc.gainTable[instance]), offset = Double(adc.offsetTable[instance])
         let identity = transfer.isIdentity
         let scaled = row.factor * lsb, shift = row.factor * zero
-        if vectorised && identity && !collect && row.clips == nil {
+        if vectorised && identity {
             var lookup = PIMInstanceLookup(cells: cells, thresholds: table, values: outputs, codes: Int32(codes),
                                            walk: !simpleCells, origin: origin, cellsPerLSB: perLSB, lastCell: lastCell)
-            pim_convert_instance_row_avx2(row.input, row.noise, row.width, zero, invLSB, sigma, gain, offset, &lookup,
-                                          scaled, shift, row.output)
+            if !collect && row.clips == nil {
+                pim_convert_instance_row_avx2(row.input, row.noise, row.width, zero, invLSB, sigma, gain, offset, &lookup,
+                                              scaled, shift, row.output)
+                return
+            }
+            var counts = PIMConversionTally(clippedLow: Int64(tally.clippedLow), clippedHigh: Int64(tally.clippedHigh),
+                                            sumSignal: tally.sumSignal, sumError: tally.sumError,
+                                            sumErrorSquared: tally.sumErrorSquared)
+            func convert(histogram: UnsafeMutablePointer<Int64>?) {
+                withUnsafeMutablePointer(to: &counts) { counts in
+                    pim_convert_instance_row_collect(row.input, row.noise, row.width, zero, invLSB, sigma, gain, offset, &lookup,
+                                                     scaled, shift, lsb, minCode, maxCode, row.output, row.clips,
+                                                     histogram, histogram == nil ? nil : counts)
+                }
+            }
+            if collect, let histogram {
+                histogram.withMemoryRebound(to: Int64.self, capacity: codes) { convert(histogram: $0) }
+            } else {
+                convert(histogram: nil)
+            }
+            tally = Tally(clippedLow: Int(counts.clippedLow), clippedHigh: Int(counts.clippedHigh), sumSignal: counts.sumSignal,
+                          sumError: counts.sumError, sumErrorSquared: counts.sumErrorSquared)
             return
         }
         for j in 0..<row.width {

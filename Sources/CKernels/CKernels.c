@@ -1,14 +1,34 @@
-// AVX2 versions of the engine's noise and static-error loops. See CKernels.h for the contract:
-// each is bit-identical to its Swift reference, so no multiply-add may be fused.
+// The engine's noise and static-error loops in C: AVX2 versions, and a scalar one that also
+// gathers statistics. See CKernels.h for the contract: each is bit-identical to its Swift
+// reference, so no multiply-add may be fused.
 #pragma STDC FP_CONTRACT OFF
 
 #include "CKernels.h"
 
-#include <cpuid.h>
 #include <math.h>
 #include <string.h>
 
+/// The calibrated value of one conversion at u (scalar): the cell's entry, then the walk if
+/// cells may hold more than one threshold; `index` gets the code index (0 ..< codes).
+static inline float instanceValue(double u, const PIMInstanceLookup *lookup, int32_t *index) {
+    double cell = (u - lookup->origin) * lookup->cellsPerLSB;
+    cell = cell > 0 ? cell : 0;
+    cell = cell < lookup->lastCell ? cell : lookup->lastCell;
+    const PIMCellEntry *entry = &lookup->cells[(int64_t)cell];
+    const float uf = (float)u;
+    if (!lookup->walk) {
+        const bool above = uf >= entry->threshold;
+        *index = entry->index + (above ? 1 : 0);
+        return above ? entry->above : entry->below;
+    }
+    int32_t code = entry->index;
+    while (code < lookup->codes - 1 && uf >= lookup->thresholds[code + 1]) code++;
+    *index = code;
+    return lookup->values[code];
+}
+
 #if defined(__x86_64__)
+#include <cpuid.h>
 #include <immintrin.h>
 
 bool pim_kernels_have_avx2(void) {
@@ -57,7 +77,8 @@ AVX2 static inline void philox8(__m256i c0, uint32_t c1, uint32_t c2, uint32_t c
 }
 
 /// Philox4x32-10 on sixteen counters (c0 + lane, c1, c2, c3) as two interleaved sets of eight,
-/// so that the two dependency chains overlap: the four output words, lane = block.
+/// so that the two dependency chains overlap: the four output words, lane = block. (Two calls
+/// of `philox8` instead measured 5–30 % slower: the compiler does not interleave them.)
 AVX2 static inline void philox16(__m256i c0, uint32_t c1, uint32_t c2, uint32_t c3, uint32_t key0, uint32_t key1,
                                  __m256i a[4], __m256i b[4]) {
     const __m256i m0 = _mm256_set1_epi32((int)0xD2511F53u), m1 = _mm256_set1_epi32((int)0xCD9E8D57u);
@@ -259,20 +280,6 @@ AVX2 void pim_conversion_normals_avx2(uint32_t key0, uint32_t key1, uint32_t tag
     if (queue.count > 0) finishSlow(&queue, firstColumn, rowLow, rowHigh, key0, key1, tag, tables, output);
 }
 
-/// The code of one conversion, scalar: the cell's entry, then the walk if cells may hold more
-/// than one threshold.
-static inline float instanceValue(double u, const PIMInstanceLookup *lookup) {
-    double cell = (u - lookup->origin) * lookup->cellsPerLSB;
-    cell = cell > 0 ? cell : 0;
-    cell = cell < lookup->lastCell ? cell : lookup->lastCell;
-    const PIMCellEntry *entry = &lookup->cells[(int64_t)cell];
-    const float uf = (float)u;
-    if (!lookup->walk) return uf >= entry->threshold ? entry->above : entry->below;
-    int32_t index = entry->index;
-    while (index < lookup->codes - 1 && uf >= lookup->thresholds[index + 1]) index++;
-    return lookup->values[index];
-}
-
 AVX2 void pim_convert_instance_row_avx2(const float *input, const float *noise, size_t width, double zero,
                                         double invLSB, double sigma, double gain, double offset,
                                         const PIMInstanceLookup *lookup, double scaled, double shift,
@@ -317,7 +324,8 @@ AVX2 void pim_convert_instance_row_avx2(const float *input, const float *noise, 
         double u = ((double)input[j] - zero) * invLSB;
         if (noise) u = u + sigma * (double)noise[j];
         u = u * gain + offset;
-        output[j] = output[j] + (scaled * (double)instanceValue(u, lookup) + shift);
+        int32_t index;
+        output[j] = output[j] + (scaled * (double)instanceValue(u, lookup, &index) + shift);
     }
 }
 
@@ -349,22 +357,8 @@ void pim_convert_instance_row_collect(const float *input, const float *noise, si
         double u = (p - zero) * invLSB;
         if (noise) u = u + sigma * (double)noise[j];
         u = u * gain + offset;
-        double cell = (u - lookup->origin) * lookup->cellsPerLSB;
-        cell = cell > 0 ? cell : 0;
-        cell = cell < lookup->lastCell ? cell : lookup->lastCell;
-        const PIMCellEntry *entry = &lookup->cells[(int64_t)cell];
-        const float uf = (float)u;
-        float value;
         int32_t index;
-        if (!lookup->walk) {
-            const bool above = uf >= entry->threshold;
-            value = above ? entry->above : entry->below;
-            index = entry->index + (above ? 1 : 0);
-        } else {
-            index = entry->index;
-            while (index < lookup->codes - 1 && uf >= lookup->thresholds[index + 1]) index++;
-            value = lookup->values[index];
-        }
+        const float value = instanceValue(u, lookup, &index);
         output[j] = output[j] + (scaled * (double)value + shift);
         if (clips && (u < low || u > high)) clips[j] = 1;
         if (tally) {

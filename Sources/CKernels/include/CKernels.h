@@ -1,8 +1,9 @@
-// Vectorised inner loops of the PIM engine, with a portable Swift reference for each.
+// The PIM engine's hottest inner loops in C, with a portable Swift reference for each.
 //
 // Every kernel reproduces its Swift reference bit for bit (same IEEE operations in the same
 // order, no fused multiply-add); tests compare the two. The AVX2 versions run only where
-// `pim_kernels_have_avx2()` says the CPU and OS support them (AVX2 here means AVX2 + BMI2); callers fall back to Swift.
+// `pim_kernels_have_avx2()` says the CPU and OS support them (AVX2 here means AVX2 + BMI2);
+// callers fall back to Swift.
 #ifndef CKERNELS_H
 #define CKERNELS_H
 
@@ -58,7 +59,7 @@ typedef struct {
 } PIMInstanceLookup;
 
 /// One row of conversions through an ADC instance with static errors (identity transfer, no
-/// statistics), shift-added into `output`:
+/// statistics), shift-added into `output` (u and the cell in double, the comparisons in float):
 ///   u = (p − zero) · invLSB [+ sigma · noise]; u = u · gain + offset;
 ///   cell = trunc(clamp((u − origin) · cellsPerLSB, 0, lastCell));
 ///   one threshold per cell: value = Float(u) ≥ threshold ? above : below;

@@ -80,8 +80,10 @@ struct Bench: ParsableCommand {
     }
 
     func validate() throws {
-        guard sgemmSize >= 16 else { throw ValidationError("--sgemm-size must be at least 16") }
-        guard seconds > 0 else { throw ValidationError("--seconds must be positive") }
+        // Three square operands of 8192² floats are 768 MiB: beyond that a typo, not a benchmark.
+        guard (16...8192).contains(sgemmSize) else { throw ValidationError("--sgemm-size must be 16…8192, got \(sgemmSize)") }
+        // An infinite minimum would time forever.
+        guard seconds.isFinite, seconds > 0 else { throw ValidationError("--seconds must be a positive finite number, got \(seconds)") }
         guard trainBatch >= 1 else { throw ValidationError("--train-batch must be positive") }
         if let engineBlockColumns, engineBlockColumns < 1 { throw ValidationError("--engine-block-columns must be positive") }
     }

@@ -110,4 +110,13 @@ struct BenchCommandTests {
         #expect(result.status != 0)
         #expect(result.stderr.contains("--threads"))
     }
+
+    @Test(arguments: [(["--seconds", "inf"], "--seconds"), (["--seconds", "nan"], "--seconds"),
+                      (["--sgemm-size", "100000"], "--sgemm-size")])
+    func impossibleMeasurementsAreRejected(_ flags: [String], _ named: String) throws {
+        let result = try PimctlRunner.run(["bench", "--suite", "sgemm"] + flags)
+        #expect(result.status != 0)
+        #expect(result.stderr.contains(named), "\(result.stderr)")
+        #expect(result.stdout.isEmpty)
+    }
 }

@@ -17,12 +17,13 @@ public struct RunOptions: Sendable {
     public var collectStatistics: Bool
     /// Record which outputs had a clipped conversion (``PIMResult/clipped``).
     public var recordClips: Bool
-    /// Use the AVX2 loops where the CPU has them (default). `false` runs the portable Swift
-    /// loops: the same results bit for bit, slower; for tests and comparisons.
+    /// Use the C kernels where the CPU has AVX2 (default; see ``CPUFeatures/avx2``). `false`
+    /// runs the portable Swift loops: the same results bit for bit, slower; for tests and
+    /// comparisons.
     public var vectorised: Bool
 
     public init(noiseSeed: UInt64 = 0, columnOffset: Int = 0, threads: Int = 1, blockColumns: Int? = nil,
-                collectStatistics: Bool = true, recordClips: Bool = false, vectorised: Bool = CPUFeatures.avx2) {
+                collectStatistics: Bool = true, recordClips: Bool = false, vectorised: Bool = true) {
         self.recordClips = recordClips
         self.vectorised = vectorised
         self.noiseSeed = noiseSeed

@@ -98,11 +98,11 @@ public struct RandomStream: Sendable {
     /// - Parameters:
     ///   - row: the conversion's coordinates other than the column, < 2^55.
     ///   - firstColumn: the global column index of the first draw.
-    ///   - vectorised: use the AVX2 kernel where the CPU has it (the default); `false` runs the
+    ///   - vectorised: use the AVX2 kernel if the CPU has it (the default); `false` runs the
     ///     portable loop. Both give the same draws bit for bit.
     /// - Complexity: one Philox block per four columns, plus the 2.8 % of draws that need the wedge or tail test.
     public func conversionNormals(row: UInt64, firstColumn: Int, count: Int, into output: UnsafeMutablePointer<Float>,
-                                  vectorised: Bool = CPUFeatures.avx2) {
+                                  vectorised: Bool = true) {
         precondition(row < 1 << 55, "conversion row coordinate out of range")
         let rowLow = UInt32(truncatingIfNeeded: row), rowHigh = UInt32(truncatingIfNeeded: row >> 32)
         if vectorised && CPUFeatures.avx2 {

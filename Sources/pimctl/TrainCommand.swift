@@ -32,6 +32,8 @@ struct TrainingOptions: ParsableArguments {
     var abits: Int?
     @Option(help: "Set every PACT clip level α to this at the start (after --init; default: 8, 10 before the classifier, or the --init checkpoint's).")
     var pactAlpha: Double?
+    @Flag(help: "Keep every PACT clip level α where the run starts it (--pact-alpha, --init's or the default) instead of learning it.")
+    var freezePactAlpha = false
     @Option(name: .customLong("init"), help: "Initialise from this checkpoint's tensors (e.g. a float or QAT run of the same model).")
     var initFrom: String?
 
@@ -68,6 +70,7 @@ struct TrainingOptions: ParsableArguments {
         if abits != nil { given.append("--abits") }
         if initFrom != nil { given.append("--init") }
         if pactAlpha != nil { given.append("--pact-alpha") }
+        if freezePactAlpha { given.append("--freeze-pact-alpha") }
         return given
     }
 
@@ -100,7 +103,7 @@ struct TrainingOptions: ParsableArguments {
             learningRate: lr ?? 0.1, momentum: momentum ?? 0.9, weightDecay: weightDecay ?? weightDecayDefault, nesterov: nesterov,
             schedule: schedule ?? .multistep, augmentation: augment ?? .cropFlip, seed: seed ?? 0,
             trainLimit: trainLimit, testLimit: testLimit, quantization: quantization, pim: pim, initialization: initFrom,
-            pactAlpha: pactAlpha)
+            pactAlpha: pactAlpha, pactAlphaFrozen: freezePactAlpha ? true : nil)
     }
 
     /// Trains `run` to its last epoch (or --stop-after), writing the checkpoint after each epoch.
@@ -203,6 +206,7 @@ struct Train: ParsableCommand {
 
     func validate() throws {
         if options.pactAlpha != nil, options.wbits == nil { throw ValidationError("--pact-alpha needs a quantized network (--wbits and --abits)") }
+        if options.freezePactAlpha, options.wbits == nil { throw ValidationError("--freeze-pact-alpha needs a quantized network (--wbits and --abits)") }
     }
 
     func run() throws {

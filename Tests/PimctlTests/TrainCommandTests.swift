@@ -101,6 +101,27 @@ struct TrainCommandTests {
         #expect(after.allSatisfy { abs($0 - 2.5) < 0.05 }, "\(after)")
     }
 
+    /// --freeze-pact-alpha keeps every clip level where --pact-alpha put it; without it the
+    /// same run moves them (so the check can fail).
+    @Test func freezePactAlphaKeepsTheClipLevels() throws {
+        let dir = try Self.directory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let run = Self.small + ["--epochs", "1", "--wbits", "4", "--abits", "4", "--train-limit", "200", "--lr", "0.1", "--pact-alpha", "1.5"]
+        let learned = try PimctlRunner.run(["train"] + run + ["--out", "\(dir)/learned.safetensors"])
+        #expect(learned.status == 0, "\(learned.stderr)")
+        let frozen = try PimctlRunner.run(["train"] + run + ["--freeze-pact-alpha", "--out", "\(dir)/frozen.safetensors"])
+        #expect(frozen.status == 0, "\(frozen.stderr)")
+        func alphas(_ name: String) throws -> [Float] {
+            let checkpoint = try Checkpoint(contentsOf: "\(dir)/\(name)")
+            return checkpoint.tensors.filter { $0.key.hasSuffix(".alpha") && !$0.key.hasPrefix("optimizer.") }.map { $0.value.data[0] }
+        }
+        let moved = try alphas("learned.safetensors"), kept = try alphas("frozen.safetensors")
+        #expect(kept.count >= 2 && kept.allSatisfy { $0 == 1.5 }, "\(kept)")
+        #expect(moved.contains { $0 != 1.5 }, "\(moved)")
+        let checkpoint = try Checkpoint(contentsOf: "\(dir)/frozen.safetensors")
+        #expect(checkpoint.metadata["training"]?.contains("\"pactAlphaFrozen\":true") == true)
+    }
+
     @Test func badInputsGiveOneLine() throws {
         let dir = try Self.directory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -119,6 +140,8 @@ struct TrainCommandTests {
             (["train", "--wbits", "4", "--abits", "4", "--pact-alpha", "inf", "--out", "\(dir)/x.safetensors"], "--pact-alpha must be a positive number"),
             (["train", "--pact-alpha", "3", "--out", "\(dir)/x.safetensors"], "--pact-alpha needs a quantized network"),
             (["train-qat", "--resume", "\(dir)/bad.safetensors", "--pact-alpha", "3"], "--pact-alpha cannot change a resumed run"),
+            (["train", "--freeze-pact-alpha", "--out", "\(dir)/x.safetensors"], "--freeze-pact-alpha needs a quantized network"),
+            (["train-qat", "--resume", "\(dir)/bad.safetensors", "--freeze-pact-alpha"], "--freeze-pact-alpha cannot change a resumed run"),
         ]
         for (arguments, message) in cases {
             let result = try PimctlRunner.run(arguments)

@@ -5,6 +5,9 @@ public final class Parameter {
     public var gradient: Tensor
     /// Whether weight decay applies (weights yes; biases, BN scales and PACT α no).
     public let decays: Bool
+    /// Whether the optimizer updates it (false: the value stays fixed; its gradient is still
+    /// computed, and its momentum stays zero).
+    public var trainable = true
 
     public init(name: String, value: Tensor, decays: Bool) {
         self.name = name

@@ -1,6 +1,7 @@
 /// Stochastic gradient descent with momentum (optionally Nesterov) and weight decay on the
 /// parameters that decay, in PyTorch's convention:
-/// g ← ∇ + λ·w;  v ← μ·v + g;  w ← w − lr·(Nesterov ? g + μ·v : v).
+/// g ← ∇ + λ·w;  v ← μ·v + g;  w ← w − lr·(Nesterov ? g + μ·v : v). Parameters that are not
+/// ``Parameter/trainable`` are left alone.
 public final class SGD {
     public var learningRate: Double
     public let momentum: Double
@@ -21,7 +22,7 @@ public final class SGD {
 
     public func step() {
         let lr = Float(learningRate), mu = Float(momentum)
-        for (index, parameter) in parameters.enumerated() {
+        for (index, parameter) in parameters.enumerated() where parameter.trainable {
             let decay = parameter.decays ? Float(weightDecay) : 0
             parameter.value.data.withUnsafeMutableBufferPointer { w in
                 parameter.gradient.data.withUnsafeBufferPointer { grad in

@@ -28,11 +28,14 @@ public struct TrainingSettings: Sendable, Codable, Equatable {
     /// classifier) or the initialising checkpoint's. Lower values spread the integer input
     /// levels over more of a PIM array's range at the cost of clipping more activations.
     public var pactAlpha: Double?
+    /// The PACT clip levels stay where the run starts them (``pactAlpha``, the initialising
+    /// checkpoint's or the architecture's) instead of being learned; nil or false = learned.
+    public var pactAlphaFrozen: Bool?
 
     public init(model: String, dataset: DatasetName, dataDirectory: String?, epochs: Int, batchSize: Int, learningRate: Double,
                 momentum: Double, weightDecay: Double, nesterov: Bool, schedule: LearningRateSchedule, augmentation: Augmentation,
                 seed: UInt64, trainLimit: Int?, testLimit: Int?, quantization: Quantization? = nil, pim: PIMSettings? = nil,
-                initialization: String? = nil, pactAlpha: Double? = nil) {
+                initialization: String? = nil, pactAlpha: Double? = nil, pactAlphaFrozen: Bool? = nil) {
         (self.model, self.dataset, self.dataDirectory, self.epochs, self.batchSize) = (model, dataset, dataDirectory, epochs, batchSize)
         (self.learningRate, self.momentum, self.weightDecay, self.nesterov) = (learningRate, momentum, weightDecay, nesterov)
         (self.schedule, self.augmentation, self.seed, self.trainLimit, self.testLimit) = (schedule, augmentation, seed, trainLimit, testLimit)
@@ -40,6 +43,7 @@ public struct TrainingSettings: Sendable, Codable, Equatable {
         self.pim = pim
         self.initialization = initialization
         self.pactAlpha = pactAlpha
+        self.pactAlphaFrozen = pactAlphaFrozen
     }
 }
 
@@ -93,12 +97,16 @@ public final class TrainingRun {
         if initialize, let path = settings.initialization {
             try Checkpoint(contentsOf: path).restore(into: model, file: path, partial: true)
         }
+        let activations = model.allLayers.compactMap { $0 as? PACT }
         if initialize, let alpha = settings.pactAlpha {
-            let activations = model.allLayers.compactMap { $0 as? PACT }
             guard alpha > 0, alpha.isFinite, !activations.isEmpty else {
                 throw PACTAlphaError(description: "a PACT α of \(alpha) needs a quantized network and a positive, finite value")
             }
             for activation in activations { activation.alpha.value.data[0] = Float(alpha) }
+        }
+        if settings.pactAlphaFrozen == true {
+            guard !activations.isEmpty else { throw PACTAlphaError(description: "frozen PACT clip levels need a quantized network") }
+            for activation in activations { activation.alpha.trainable = false }
         }
     }
 

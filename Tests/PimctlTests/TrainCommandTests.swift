@@ -82,6 +82,11 @@ struct TrainCommandTests {
         #expect(!FileManager.default.fileExists(atPath: "\(dir)/d.safetensors"))
     }
 
+    /// Every PACT clip level α saved in a checkpoint (not the optimizer's momentum for it).
+    static func clipLevels(_ path: String) throws -> [Float] {
+        try Checkpoint(contentsOf: path).tensors.filter { $0.key.hasSuffix(".alpha") && !$0.key.hasPrefix("optimizer.") }.map { $0.value.data[0] }
+    }
+
     /// --pact-alpha sets every PACT clip level at the start, after --init (which would give 8).
     @Test func pactAlphaSetsEveryClipLevel() throws {
         let dir = try Self.directory()
@@ -91,11 +96,7 @@ struct TrainCommandTests {
         #expect(first.status == 0, "\(first.stderr)")
         let second = try PimctlRunner.run(["train"] + qat + ["--init", "\(dir)/a.safetensors", "--pact-alpha", "2.5", "--out", "\(dir)/b.safetensors"])
         #expect(second.status == 0, "\(second.stderr)")
-        func alphas(_ name: String) throws -> [Float] {
-            let checkpoint = try Checkpoint(contentsOf: "\(dir)/\(name)")
-            return checkpoint.tensors.filter { $0.key.hasSuffix(".alpha") && !$0.key.hasPrefix("optimizer.") }.map { $0.value.data[0] }
-        }
-        let before = try alphas("a.safetensors"), after = try alphas("b.safetensors")
+        let before = try Self.clipLevels("\(dir)/a.safetensors"), after = try Self.clipLevels("\(dir)/b.safetensors")
         #expect(before.count >= 2 && before.count == after.count)
         #expect(before.allSatisfy { abs($0 - 8) < 0.5 || abs($0 - 10) < 0.5 }, "\(before)")
         #expect(after.allSatisfy { abs($0 - 2.5) < 0.05 }, "\(after)")
@@ -111,11 +112,7 @@ struct TrainCommandTests {
         #expect(learned.status == 0, "\(learned.stderr)")
         let frozen = try PimctlRunner.run(["train"] + run + ["--freeze-pact-alpha", "--out", "\(dir)/frozen.safetensors"])
         #expect(frozen.status == 0, "\(frozen.stderr)")
-        func alphas(_ name: String) throws -> [Float] {
-            let checkpoint = try Checkpoint(contentsOf: "\(dir)/\(name)")
-            return checkpoint.tensors.filter { $0.key.hasSuffix(".alpha") && !$0.key.hasPrefix("optimizer.") }.map { $0.value.data[0] }
-        }
-        let moved = try alphas("learned.safetensors"), kept = try alphas("frozen.safetensors")
+        let moved = try Self.clipLevels("\(dir)/learned.safetensors"), kept = try Self.clipLevels("\(dir)/frozen.safetensors")
         #expect(kept.count >= 2 && kept.allSatisfy { $0 == 1.5 }, "\(kept)")
         #expect(moved.contains { $0 != 1.5 }, "\(moved)")
         let checkpoint = try Checkpoint(contentsOf: "\(dir)/frozen.safetensors")

@@ -32,6 +32,8 @@ struct TrainingOptions: ParsableArguments {
     var abits: Int?
     @Option(help: "Set every PACT clip level α to this at the start (after --init; default: 8, 10 before the classifier, or the --init checkpoint's).")
     var pactAlpha: Double?
+    @Option(help: "Normalise the b_w-bit weights by at most K × the RMS of tanh(W) instead of its maximum (DoReFa), clipping the few larger ones: the integers use more of the grid.")
+    var weightClip: Double?
     @Flag(help: "Keep every PACT clip level α where the run starts it (--pact-alpha, --init's or the default) instead of learning it.")
     var freezePactAlpha = false
     @Option(name: .customLong("init"), help: "Initialise from this checkpoint's tensors (e.g. a float or QAT run of the same model).")
@@ -71,6 +73,7 @@ struct TrainingOptions: ParsableArguments {
         if initFrom != nil { given.append("--init") }
         if pactAlpha != nil { given.append("--pact-alpha") }
         if freezePactAlpha { given.append("--freeze-pact-alpha") }
+        if weightClip != nil { given.append("--weight-clip") }
         return given
     }
 
@@ -90,6 +93,14 @@ struct TrainingOptions: ParsableArguments {
         if let wbits, !(2...8).contains(wbits) { throw ValidationError("--wbits must be 2…8") }
         if let abits, !(1...8).contains(abits) { throw ValidationError("--abits must be 1…8") }
         if let pactAlpha, !(pactAlpha > 0 && pactAlpha.isFinite) { throw ValidationError("--pact-alpha must be a positive number") }
+        if let weightClip, !(weightClip > 0 && weightClip.isFinite) { throw ValidationError("--weight-clip must be a positive number") }
+    }
+
+    /// The quantization --wbits, --abits and --weight-clip give, or nil without --wbits unless
+    /// `defaultBits` fills in 4-bit weights and activations.
+    func quantization(defaultBits: Bool) -> Quantization? {
+        guard let wbits = wbits ?? (defaultBits ? 4 : nil) else { return nil }
+        return Quantization(weightBits: wbits, activationBits: abits ?? 4, weightClip: weightClip)
     }
 
     /// The settings of a fresh run (defaults filled in).
@@ -207,12 +218,13 @@ struct Train: ParsableCommand {
     func validate() throws {
         if options.pactAlpha != nil, options.wbits == nil { throw ValidationError("--pact-alpha needs a quantized network (--wbits and --abits)") }
         if options.freezePactAlpha, options.wbits == nil { throw ValidationError("--freeze-pact-alpha needs a quantized network (--wbits and --abits)") }
+        if options.weightClip != nil, options.wbits == nil { throw ValidationError("--weight-clip needs a quantized network (--wbits and --abits)") }
     }
 
     func run() throws {
         BLAS.threadCount = options.threads
         let run = try options.resume.map { try TrainingRun(resuming: $0) }
-            ?? TrainingRun(settings: options.settings(quantization: options.wbits.map { Quantization(weightBits: $0, activationBits: options.abits!) }))
+            ?? TrainingRun(settings: options.settings(quantization: options.quantization(defaultBits: false)))
         try options.train(run)
     }
 }
@@ -271,8 +283,7 @@ struct TrainQAT: ParsableCommand {
             let pim = PIMSettings(chip: chip ?? "cap-ram", scheme: scheme ?? .chip, mode: mode, precision: adjustPrecision ?? .none,
                                   rescale: rescale ?? .both, trainingNoise: trainingNoise, zeroClippedGradients: zeroClippedGradients,
                                   classifierOnChip: classifierOnChip)
-            let quantization = Quantization(weightBits: options.wbits ?? 4, activationBits: options.abits ?? 4)
-            run = try TrainingRun(settings: options.settings(quantization: quantization, pim: pim, weightDecayDefault: 4e-5))
+            run = try TrainingRun(settings: options.settings(quantization: options.quantization(defaultBits: true), pim: pim, weightDecayDefault: 4e-5))
         }
         try options.train(run)
         guard let bnCalibrate, let target = run.target, run.completedEpochs == run.settings.epochs else { return }

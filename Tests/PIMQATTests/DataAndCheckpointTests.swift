@@ -87,6 +87,21 @@ struct CheckpointTests {
         #expect(again.tensors == checkpoint.tensors && again.metadata == checkpoint.metadata)
     }
 
+    /// The weight clip travels in the metadata: applied to the 4-bit layers on loading (not
+    /// to the 8-bit first convolution); an unreadable one is one clear error.
+    @Test func weightClipIsReadFromTheMetadata() throws {
+        let model = ModelArchitecture.smallCNN.build(channels: 1, size: 8, classes: 3, seed: 1, quantization: Quantization(weightBits: 4, activationBits: 4))
+        let path = NSTemporaryDirectory() + "clip-\(UUID().uuidString).safetensors"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let metadata = ["architecture": "small-cnn", "channels": "1", "size": "8", "classes": "3", "weight_bits": "4", "activation_bits": "4"]
+        try Checkpoint(model: model, metadata: metadata.merging(["weight_clip": "2.5"]) { $1 }).write(to: path)
+        let clips = try TrainingRun.model(from: path).model.allLayers.compactMap { ($0 as? Conv2d)?.quantizer }.map(\.clip)
+        #expect(clips.count >= 2 && clips.first! == nil && clips.dropFirst().allSatisfy { $0 == 2.5 }, "\(clips)")
+        try Checkpoint(model: model, metadata: metadata.merging(["weight_clip": "wide"]) { $1 }).write(to: path)
+        let error = #expect(throws: CheckpointError.self) { try TrainingRun.model(from: path) }
+        #expect(error?.description == "\(path): __metadata__.weight_clip: 'wide' is not a positive number")
+    }
+
     @Test func modelRoundTripsAndMismatchesAreRejected() throws {
         let model = ModelArchitecture.smallCNN.build(channels: 1, size: 8, classes: 3, seed: 1)
         let saved = Checkpoint(model: model, metadata: ["architecture": "small-cnn"])

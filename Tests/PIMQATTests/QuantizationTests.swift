@@ -30,6 +30,36 @@ struct QuantizationTests {
         }
     }
 
+    /// A clip normalises by c·rms(tanh W) when that is below the maximum: the small weights
+    /// reach higher integers, the outlier clips to the grid's end and gets no gradient, the
+    /// others' derivative uses the clipped normaliser.
+    @Test func clipSpreadsTheIntegersAndStopsTheClippedGradient() {
+        let weights: [Float] = [0.02, -0.05, 0.07, -0.1, 0.12, 0.04, -0.03, 2.0]
+        let plain = WeightQuantizer(bits: 4, rescale: false).quantize(weights, fan: 1)
+        let clipped = WeightQuantizer(bits: 4, rescale: false, clip: 1.5).quantize(weights, fan: 1)
+        let t = weights.map { tanh(Double($0)) }
+        let meanSquare: Double = t.map { $0 * $0 }.reduce(0, +) / Double(t.count)
+        let normaliser = 1.5 * meanSquare.squareRoot()
+        #expect(normaliser < t.map(abs).max()!)
+        for i in 0..<7 {
+            let level: Double = t[i] / normaliser * 8
+            let expected = Int32(level.rounded())
+            #expect(clipped.integers[i] == expected, "weight \(i)")
+            #expect(abs(clipped.integers[i]) >= abs(plain.integers[i]))
+            let h = 1e-4
+            let w = Double(weights[i])
+            let slope: Double = (tanh(w + h) - tanh(w - h)) / (2 * h)
+            let numeric: Double = slope / normaliser * Double(clipped.scale) * 8
+            #expect(abs(Double(clipped.derivative[i]) - numeric) < 1e-4 * max(1, abs(numeric)))
+        }
+        let plainSum = plain.integers[..<7].map { abs($0) }.reduce(0, +), clippedSum = clipped.integers[..<7].map { abs($0) }.reduce(0, +)
+        #expect(plainSum < clippedSum)
+        #expect(clipped.integers[7] == 7 && clipped.derivative[7] == 0)
+        // A clip above the maximum changes nothing.
+        let loose = WeightQuantizer(bits: 4, rescale: false, clip: 100).quantize(weights, fan: 1)
+        #expect(loose.integers == plain.integers && loose.derivative == plain.derivative)
+    }
+
     @Test func rescaleSetsTheStandardDeviation() {
         let weights = GradientCheckTests.random([16 * 9 * 8], seed: 2).data
         let q = WeightQuantizer(bits: 4).quantize(weights, fan: 16 * 9)

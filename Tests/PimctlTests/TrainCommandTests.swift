@@ -43,6 +43,29 @@ struct TrainCommandTests {
         #expect(evaluated["accuracy"] as? Double == accuracy)
     }
 
+    /// --weight-clip is saved with the network and applied again when it is loaded: evaluate
+    /// reproduces the training's test accuracy; it changes the run (against the plain one).
+    @Test func weightClipTrainsAndReloads() throws {
+        let dir = try Self.directory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let run = Self.small + ["--epochs", "1", "--wbits", "4", "--abits", "4", "--json"]
+        func accuracy(_ result: PimctlRunner.Result) throws -> Double {
+            let last = try #require(result.stdout.split(separator: "\n").last.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] })
+            return try #require(last["test_accuracy"] as? Double)
+        }
+        let clipped = try PimctlRunner.run(["train"] + run + ["--weight-clip", "2", "--out", "\(dir)/c.safetensors"])
+        #expect(clipped.status == 0, "\(clipped.stderr)")
+        let plain = try PimctlRunner.run(["train"] + run + ["--out", "\(dir)/p.safetensors"])
+        #expect(plain.status == 0, "\(plain.stderr)")
+        let checkpoint = try Checkpoint(contentsOf: "\(dir)/c.safetensors")
+        #expect(checkpoint.metadata["weight_clip"] == "2.0")
+        #expect(try Checkpoint(contentsOf: "\(dir)/p.safetensors").metadata["weight_clip"] == nil)
+        #expect(try accuracy(clipped) != accuracy(plain))
+        let evaluation = try PimctlRunner.run(["evaluate", "--model", "\(dir)/c.safetensors", "--test-limit", "300", "--json", "--threads", "1"])
+        let evaluated = try #require(try JSONSerialization.jsonObject(with: Data(evaluation.stdout.utf8)) as? [String: Any])
+        #expect(evaluated["accuracy"] as? Double == (try accuracy(clipped)))
+    }
+
     /// Two epochs in one go and one epoch plus a resumed one give the same checkpoint.
     @Test func resumingGivesTheUninterruptedResult() throws {
         let dir = try Self.directory()
@@ -138,6 +161,9 @@ struct TrainCommandTests {
             (["train", "--pact-alpha", "3", "--out", "\(dir)/x.safetensors"], "--pact-alpha needs a quantized network"),
             (["train-qat", "--resume", "\(dir)/bad.safetensors", "--pact-alpha", "3"], "--pact-alpha cannot change a resumed run"),
             (["train", "--freeze-pact-alpha", "--out", "\(dir)/x.safetensors"], "--freeze-pact-alpha needs a quantized network"),
+            (["train", "--weight-clip", "2", "--out", "\(dir)/x.safetensors"], "--weight-clip needs a quantized network"),
+            (["train", "--wbits", "4", "--abits", "4", "--weight-clip", "0", "--out", "\(dir)/x.safetensors"], "--weight-clip must be a positive number"),
+            (["train-qat", "--weight-clip", "nan", "--out", "\(dir)/x.safetensors"], "--weight-clip must be a positive number"),
             (["train-qat", "--resume", "\(dir)/bad.safetensors", "--freeze-pact-alpha"], "--freeze-pact-alpha cannot change a resumed run"),
         ]
         for (arguments, message) in cases {

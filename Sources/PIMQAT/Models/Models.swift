@@ -75,10 +75,14 @@ public struct Quantization: Sendable, Hashable, Codable {
     /// Bits of the first convolution's and the classifier's weights.
     public var edgeWeightBits: Int = 8
     public var rescale: Bool = true
+    /// The b_w-bit weights' ``WeightQuantizer/clip`` (RMS of tanh(W), > 0); nil = plain DoReFa.
+    /// The 8-bit first convolution and classifier keep their maximum.
+    public var weightClip: Double?
 
-    public init(weightBits: Int, activationBits: Int) {
+    public init(weightBits: Int, activationBits: Int, weightClip: Double? = nil) {
         self.weightBits = weightBits
         self.activationBits = activationBits
+        self.weightClip = weightClip
     }
 
     /// Sets weight quantizers and replaces ReLUs by PACT, in place of a float network's layers;
@@ -86,10 +90,12 @@ public struct Quantization: Sendable, Hashable, Codable {
     /// ``Conv2d/inputQuantizer``, so its product runs on integers.
     func apply(to network: Sequential) -> Sequential {
         var convolutions = 0, activations = 0
+        let clip = weightClip.map(Float.init)
         func convert(_ layer: any Layer, beforeClassifier: Bool) -> any Layer {
             switch layer {
             case let conv as Conv2d:
-                conv.quantizer = WeightQuantizer(bits: convolutions == 0 ? edgeWeightBits : weightBits, rescale: rescale)
+                conv.quantizer = convolutions == 0 ? WeightQuantizer(bits: edgeWeightBits, rescale: rescale)
+                    : WeightQuantizer(bits: weightBits, rescale: rescale, clip: clip)
                 convolutions += 1
                 return conv
             case let linear as Linear:
@@ -99,8 +105,8 @@ public struct Quantization: Sendable, Hashable, Codable {
                 activations += 1
                 return PACT(bits: activationBits, initialAlpha: beforeClassifier ? 10 : 8, name: "act\(activations)")
             case let block as BasicBlock:
-                block.conv1.quantizer = WeightQuantizer(bits: weightBits, rescale: rescale)
-                block.conv2.quantizer = WeightQuantizer(bits: weightBits, rescale: rescale)
+                block.conv1.quantizer = WeightQuantizer(bits: weightBits, rescale: rescale, clip: clip)
+                block.conv2.quantizer = WeightQuantizer(bits: weightBits, rescale: rescale, clip: clip)
                 convolutions += 2
                 activations += 1
                 block.activation1 = PACT(bits: activationBits, initialAlpha: 8, name: "\(block.name).act1")

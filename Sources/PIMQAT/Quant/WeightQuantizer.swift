@@ -2,25 +2,33 @@ import Foundation
 
 /// DoReFa-style weight quantization to the b-bit two's-complement grid (pim-qat.md §1).
 ///
-/// Forward: w̃ = tanh(W) / max|tanh(W)|, integer q = clamp(round_half_even(w̃ · 2^(b−1)),
-/// −2^(b−1), 2^(b−1) − 1), quantized weight w_q = q / 2^(b−1), optionally times the detached
+/// Forward: w̃ = tanh(W) / n with n = max|tanh(W)| (or, with a ``clip`` c, n = min(max|tanh(W)|,
+/// c · rms(tanh(W)))), integer q = clamp(round_half_even(w̃ · 2^(b−1)), −2^(b−1), 2^(b−1) − 1),
+/// quantized weight w_q = q / 2^(b−1), optionally times the detached
 /// rescale 1/(√fan · std(w_q)) that keeps a well-initialised net's float scale: fan = C_out·k²
 /// for convolutions (pim-qat.md §1), the fan-in for the classifier (which has no BN after it,
 /// so its scale is the logits' scale).
 /// Backward (straight-through): the rounding passes the gradient unchanged; tanh and the
-/// normalisation are differentiated with max|tanh(W)| and the rescale held constant.
+/// normalisation are differentiated with n and the rescale held constant; weights the clip
+/// cut (|tanh(W)| > n) get no gradient.
 public struct WeightQuantizer: Sendable, Hashable, Codable {
     public var bits: Int
     public var rescale: Bool
     /// Clamps to −(2^(b−1) − 1)…2^(b−1) − 1, leaving out −2^(b−1): for chips whose weight
     /// encoding is symmetric (ternary signed digits, differential pairs).
     public var symmetric: Bool
+    /// Normalise by at most this many RMS of tanh(W) instead of its maximum (> 0; nil = the
+    /// maximum, plain DoReFa): the integers spread over more of the grid, and the few larger
+    /// weights clip to its ends.
+    public var clip: Float?
 
-    public init(bits: Int, rescale: Bool = true, symmetric: Bool = false) {
+    public init(bits: Int, rescale: Bool = true, symmetric: Bool = false, clip: Float? = nil) {
         precondition(bits >= 2 && bits <= 16, "WeightQuantizer: \(bits) bits")
+        precondition(clip.map { $0 > 0 && $0.isFinite } ?? true, "WeightQuantizer: clip \(clip!)")
         self.bits = bits
         self.rescale = rescale
         self.symmetric = symmetric
+        self.clip = clip
     }
 
     /// The result of quantizing one weight tensor.
@@ -39,9 +47,13 @@ public struct WeightQuantizer: Sendable, Hashable, Codable {
     public func quantize(_ weights: [Float], fan: Int) -> Quantized {
         let half = Float(1 << (bits - 1))
         let t = weights.map { tanh($0) }
-        let maximum = max(t.map(abs).max() ?? 0, 1e-12)
+        var normaliser = max(t.map(abs).max() ?? 0, 1e-12)
+        if let clip, !t.isEmpty {
+            let rms = Float((t.reduce(0.0) { $0 + Double($1) * Double($1) } / Double(t.count)).squareRoot())
+            normaliser = min(normaliser, max(clip * rms, 1e-12))
+        }
         let lowest = symmetric ? 1 - half : -half
-        let integers = t.map { Int32(roundedHalfEven(min(max($0 / maximum * half, lowest), half - 1))) }
+        let integers = t.map { Int32(roundedHalfEven(min(max($0 / normaliser * half, lowest), half - 1))) }
         var scale = 1 / half
         if rescale {
             let values = integers.map { Float($0) * scale }
@@ -49,9 +61,9 @@ public struct WeightQuantizer: Sendable, Hashable, Codable {
             let std = (values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Float(max(1, values.count))).squareRoot()
             if std > 0 { scale /= (Float(fan).squareRoot() * std) }
         }
-        // d(w_q)/dW = scale·half · d(w̃)/dW = scale·half · (1 − tanh²W) / max|tanh W|.
-        let factor = scale * half / maximum
+        // d(w_q)/dW = scale·half · d(w̃)/dW = scale·half · (1 − tanh²W) / n, zero where clipped.
+        let factor = scale * half / normaliser
         return Quantized(integers: integers, scale: scale, values: integers.map { Float($0) * scale },
-                         derivative: t.map { factor * (1 - $0 * $0) })
+                         derivative: t.map { abs($0) > normaliser ? 0 : factor * (1 - $0 * $0) })
     }
 }

@@ -156,6 +156,7 @@ public final class TrainingRun {
             "weight_bits": settings.quantization.map { String($0.weightBits) } ?? "32",
             "activation_bits": settings.quantization.map { String($0.activationBits) } ?? "32",
         ]
+        if let clip = settings.quantization?.weightClip { metadata["weight_clip"] = String(clip) }
         if let testAccuracy { metadata["test_accuracy"] = String(testAccuracy) }
         return Checkpoint(model: model, metadata: metadata, optimizer: trainer.optimizer)
     }
@@ -187,6 +188,12 @@ public final class TrainingRun {
                 throw CheckpointError(path, "__metadata__.weight_bits", "\(w)-bit weights / \(a)-bit activations are not supported")
             }
             quantization = Quantization(weightBits: w, activationBits: a)
+            if let text = m["weight_clip"] {
+                guard let clip = Double(text), clip > 0, clip.isFinite else {
+                    throw CheckpointError(path, "__metadata__.weight_clip", "'\(text)' is not a positive number")
+                }
+                quantization?.weightClip = clip
+            }
         }
         let model = architecture.build(channels: channels, size: size, classes: classes, seed: 0, quantization: quantization)
         let settings = m["training"].flatMap { try? JSONDecoder().decode(TrainingSettings.self, from: Data($0.utf8)) }

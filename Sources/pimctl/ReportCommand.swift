@@ -36,6 +36,8 @@ struct Report: ParsableCommand {
     @Option(help: "Learning rate of the float and QAT runs (cosine schedule).") var lr = 0.05
     @Option(help: "Learning rate of the PIM-QAT runs (cosine schedule).") var pimLr = 0.01
     @Option(help: "PACT clip level α every PIM-QAT run starts from (default: the QAT network's).") var pimPactAlpha: Double?
+    @Option(help: "The PIM-QAT runs normalise their weights by at most K × rms(tanh W) (train-qat --weight-clip; default: DoReFa's maximum).")
+    var pimWeightClip: Double?
     @Option(help: "Training ADC precision of the '+ adjusted precision' networks: auto (from the chip's noise) or bits.")
     var adjustPrecision: PrecisionAdjustment = .auto
     @Option(help: "Batch size.") var batchSize = 128
@@ -75,6 +77,7 @@ struct Report: ParsableCommand {
         }
         guard lr > 0, pimLr > 0 else { throw ValidationError("--lr and --pim-lr must be positive") }
         if let pimPactAlpha, !(pimPactAlpha > 0 && pimPactAlpha.isFinite) { throw ValidationError("--pim-pact-alpha must be a positive number") }
+        if let pimWeightClip, !(pimWeightClip > 0 && pimWeightClip.isFinite) { throw ValidationError("--pim-weight-clip must be a positive number") }
         if case .none = adjustPrecision { throw ValidationError("--adjust-precision: give auto or a number of bits (the chip's own precision is the 'PIM-QAT' columns)") }
         guard bnCalibrate >= 1 else { throw ValidationError("--bn-calibrate must be at least 1 batch") }
         guard (2...8).contains(wbits), (1...8).contains(abits) else { throw ValidationError("--wbits must be 2…8 and --abits 1…8") }
@@ -97,6 +100,7 @@ struct Report: ParsableCommand {
         let test = try data.load(train: false, directory: dataDir).prefix(testLimit)
         let train = try data.load(train: true, directory: dataDir).prefix(trainLimit)
         let quantization = Quantization(weightBits: wbits, activationBits: abits)
+        let pimQuantization = Quantization(weightBits: wbits, activationBits: abits, weightClip: pimWeightClip)
 
         let floatPath = try float ?? trained("float", settings(quantization: nil, pim: nil, initialization: nil, epochs: epochs, lr: lr))
         let qatPath = try qat ?? trained("qat", settings(quantization: quantization, pim: nil, initialization: floatPath, epochs: epochs, lr: lr))
@@ -109,7 +113,7 @@ struct Report: ParsableCommand {
             let tag = scheme.rawValue
             func pimRun(_ name: String, precision: PrecisionAdjustment, rescale: Rescale, noise: Bool) throws -> String {
                 let pim = PIMSettings(chip: chip, scheme: scheme, precision: precision, rescale: rescale, trainingNoise: noise)
-                return try trained(name, settings(quantization: quantization, pim: pim, initialization: qatPath, epochs: pimEpochs, lr: pimLr,
+                return try trained(name, settings(quantization: pimQuantization, pim: pim, initialization: qatPath, epochs: pimEpochs, lr: pimLr,
                                                   pactAlpha: pimPactAlpha))
             }
             let plain = try pimRun("pimqat-\(tag)", precision: .none, rescale: .both, noise: false)
@@ -141,7 +145,7 @@ struct Report: ParsableCommand {
         let report = ReproductionReport(
             chip: chipConfig.meta.id, model: model, dataset: data.rawValue, trainExamples: train.count, testExamples: test.count,
             weightBits: wbits, activationBits: abits, chipSeeds: chipSeeds, noiseSeeds: noiseSeeds, bnCalibrationBatches: bnCalibrate,
-            trainingNoise: trainingNoise, adjustedPrecision: adjustPrecision.description, pimPactAlpha: pimPactAlpha, rows: rows, ablations: ablationRows, seconds: Date().timeIntervalSince(start))
+            trainingNoise: trainingNoise, adjustedPrecision: adjustPrecision.description, pimPactAlpha: pimPactAlpha, pimWeightClip: pimWeightClip, rows: rows, ablations: ablationRows, seconds: Date().timeIntervalSince(start))
         let markdown = report.markdown
         try write(markdown, to: "\(outDir)/report.md")
         try write(try Terminal.json(report) + "\n", to: "\(outDir)/report.json")
@@ -239,6 +243,8 @@ struct ReproductionReport: Encodable {
     var adjustedPrecision: String
     /// The PACT α the PIM-QAT runs started from; nil: the QAT network's.
     var pimPactAlpha: Double?
+    /// The weight clip (× rms(tanh W)) of the PIM-QAT runs; nil: DoReFa's maximum.
+    var pimWeightClip: Double?
     var rows: [ReportRow]
     var ablations: [AblationRow]
     var seconds: Double
@@ -253,7 +259,7 @@ struct ReproductionReport: Encodable {
         var lines = [
             "PIM-QAT on \(chip): \(model), W\(weightBits)/A\(activationBits), \(dataset) (\(trainExamples) training, \(testExamples) test examples)",
             "",
-            "Test accuracy, %; on the chip: mean ± std over \(chipSeeds) chip instances × \(noiseSeeds) noise seeds; BN calibration on \(bnCalibrationBatches) batches; adjusted precision (\(adjustedPrecision == "auto" ? "auto" : "\(adjustedPrecision) bits")) trained \(trainingNoise ? "with" : "without") the chip's noise injected\(pimPactAlpha.map { "; PIM-QAT runs started from PACT α = \(Format.number($0, digits: 3))" } ?? "").",
+            "Test accuracy, %; on the chip: mean ± std over \(chipSeeds) chip instances × \(noiseSeeds) noise seeds; BN calibration on \(bnCalibrationBatches) batches; adjusted precision (\(adjustedPrecision == "auto" ? "auto" : "\(adjustedPrecision) bits")) trained \(trainingNoise ? "with" : "without") the chip's noise injected\(pimPactAlpha.map { "; PIM-QAT runs started from PACT α = \(Format.number($0, digits: 3))" } ?? "")\(pimWeightClip.map { "; PIM-QAT weights clipped at \(Format.number($0, digits: 3)) × rms(tanh W)" } ?? "").",
             "",
             "| scheme | float | digital QAT | QAT on chip | PIM-QAT ideal | PIM-QAT chip | + BN calibration | + adjusted precision |",
             "|---|---|---|---|---|---|---|---|",

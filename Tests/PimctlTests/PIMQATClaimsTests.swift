@@ -37,21 +37,23 @@ struct PIMQATClaimsTests {
         #expect(calibrated > uncalibrated, "BN calibration on the chip: \(calibrated) vs \(uncalibrated)")
         #expect(FileManager.default.fileExists(atPath: "\(dir)/report/report.md"))
         #expect(report["adjusted_precision"] as? String == "auto")
-        #expect(report["pim_pact_alpha"] == nil)
+        #expect(report["pim_pact_alpha"] == nil && report["pim_weight_clip"] == nil)
 
         // The same networks reused, PIM-QAT restarted from another α at an explicit precision:
         // every PIM-QAT checkpoint starts there, and the report says so.
         let restarted = try Self.json(try Self.run(["report", "--float", "report/float.safetensors", "--qat", "report/qat.safetensors",
                                                     "--train-limit", "500", "--test-limit", "200", "--pim-epochs", "1", "--pim-lr", "1e-4",
                                                     "--schemes", "chip", "--chip-seeds", "1", "--noise-seeds", "1", "--bn-calibrate", "2",
-                                                    "--pim-pact-alpha", "2", "--adjust-precision", "5",
+                                                    "--pim-pact-alpha", "2", "--pim-weight-clip", "3", "--adjust-precision", "5",
                                                     "--out-dir", "alpha", "--threads", "2", "--json"], in: dir))
         #expect(restarted["adjusted_precision"] as? String == "5")
         #expect(restarted["pim_pact_alpha"] as? Double == 2)
+        #expect(restarted["pim_weight_clip"] as? Double == 3)
         for name in ["pimqat-chip", "pimqat-chip-adjusted-5bit-noise"] {
             let checkpoint = try Checkpoint(contentsOf: "\(dir)/alpha/\(name).safetensors")
             let alphas = checkpoint.tensors.filter { $0.key.hasSuffix(".alpha") && !$0.key.hasPrefix("optimizer.") }.map { $0.value.data[0] }
             #expect(!alphas.isEmpty && alphas.allSatisfy { abs($0 - 2) < 0.05 }, "\(name): \(alphas)")
+            #expect(checkpoint.metadata["weight_clip"] == "3.0", "\(name)")
         }
 
         // BN calibration does not hurt on the ideal chip, and repairs a strongly compressive transfer curve.

@@ -99,6 +99,7 @@ struct PIMQATCommandTests {
         (["simulate", "--model", "m.safetensors", "--chip-seeds", "0"], "--chip-seeds and --noise-seeds must be at least 1"),
         (["report", "--schemes", "chip,bogus"], "'bogus' is not one of"),
         (["report", "--pim-pact-alpha", "0"], "--pim-pact-alpha must be a positive number"),
+        (["report", "--pim-weight-clip", "inf"], "--pim-weight-clip must be a positive number"),
         (["report", "--adjust-precision", "none"], "--adjust-precision: give auto or a number of bits"),
         (["report", "--adjust-precision", "seven"], "--adjust-precision"),
     ])

@@ -64,6 +64,15 @@ struct TrainCommandTests {
         let evaluation = try PimctlRunner.run(["evaluate", "--model", "\(dir)/c.safetensors", "--test-limit", "300", "--json", "--threads", "1"])
         let evaluated = try #require(try JSONSerialization.jsonObject(with: Data(evaluation.stdout.utf8)) as? [String: Any])
         #expect(evaluated["accuracy"] as? Double == (try accuracy(clipped)))
+        // An edited checkpoint whose settings cannot run is refused in one line, not trapped on.
+        var edited = checkpoint
+        let training = try #require(edited.metadata["training"])
+        #expect(training.contains("\"weightClip\":2"))
+        edited.metadata["training"] = training.replacingOccurrences(of: "\"weightClip\":2", with: "\"weightClip\":-1")
+        try edited.write(to: "\(dir)/edited.safetensors")
+        let resumed = try PimctlRunner.run(["train", "--resume", "\(dir)/edited.safetensors"])
+        #expect(resumed.status != 0)
+        #expect(resumed.stderr == "pimctl: error: \(dir)/edited.safetensors: __metadata__.training: the weight clip -1.0 is not a positive number\n", "\(resumed.stderr)")
     }
 
     /// Two epochs in one go and one epoch plus a resumed one give the same checkpoint.

@@ -45,6 +45,23 @@ public struct TrainingSettings: Sendable, Codable, Equatable {
         self.pactAlpha = pactAlpha
         self.pactAlphaFrozen = pactAlphaFrozen
     }
+
+    /// What makes these settings unusable (they may come from an edited checkpoint), or nil.
+    public var problem: String? {
+        if epochs < 1 || batchSize < 1 { return "epochs and batch size must be positive" }
+        if (trainLimit ?? 1) < 1 || (testLimit ?? 1) < 1 { return "train and test limits must be positive" }
+        if !(learningRate > 0 && learningRate.isFinite) || !(momentum >= 0 && momentum < 1) || !(weightDecay >= 0 && weightDecay.isFinite) {
+            return "the learning rate must be positive, the momentum in [0, 1) and the weight decay ≥ 0"
+        }
+        if let q = quantization {
+            if !(2...16).contains(q.weightBits) || !(2...16).contains(q.edgeWeightBits) || !(1...16).contains(q.activationBits) {
+                return "\(q.weightBits)-bit weights / \(q.activationBits)-bit activations are not supported"
+            }
+            if let clip = q.weightClip, !(clip > 0 && clip.isFinite) { return "the weight clip \(clip) is not a positive number" }
+        }
+        if let alpha = pactAlpha, !(alpha > 0 && alpha.isFinite) { return "the PACT α \(alpha) is not a positive number" }
+        return nil
+    }
 }
 
 /// A PACT α the run cannot use (not positive, or a network without quantized activations).
@@ -122,6 +139,7 @@ public final class TrainingRun {
         guard let text = checkpoint.metadata["training"], let settings = try? JSONDecoder().decode(TrainingSettings.self, from: Data(text.utf8)) else {
             throw CheckpointError(path, "__metadata__.training", "missing or unreadable: not a training checkpoint")
         }
+        if let problem = settings.problem { throw CheckpointError(path, "__metadata__.training", problem) }
         try self.init(settings: settings, initialize: false)
         try checkpoint.restore(into: model, optimizer: trainer.optimizer, file: path)
         guard let epochs = checkpoint.metadata["epoch"].flatMap(Int.init), let step = checkpoint.metadata["step"].flatMap(Int.init) else {

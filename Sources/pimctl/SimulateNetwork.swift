@@ -91,9 +91,9 @@ extension Simulate {
         let calibration = report.bnCalibrationBatches > 0 ? "; BN calibrated on \(report.bnCalibrationBatches) batches per instance" : ""
         lines.append("on the chip model: \(Format.percent(mean)) ± \(Format.percent(std)) over \(network.chipSeeds) chip instance(s) × \(network.noiseSeeds) noise seed(s)\(calibration)")
         lines.append("per layer (first instance and noise seed):")
-        lines.append(Format.table(["layer", "conversions", "clip low", "clip high", "σ error (LSB)", "eff. bits", "SQNR (dB)"], layers.map { l in
+        lines.append(Format.table(["layer", "conversions", "clip low", "clip high", "signal RMS (LSB)", "σ error (LSB)", "eff. bits", "SQNR (dB)"], layers.map { l in
             [l.layer, String(l.conversions), Format.percent(l.clipRateLow), Format.percent(l.clipRateHigh),
-             Format.number(l.conversionErrorSigmaLSB, digits: 3), l.effectiveBits.map { Format.number($0, digits: 3) } ?? "exact",
+             l.partialSumRMSLSB.map { Format.number($0, digits: 3) } ?? "–", Format.number(l.conversionErrorSigmaLSB, digits: 3), l.effectiveBits.map { Format.number($0, digits: 3) } ?? "exact",
              l.sqnrDecibels.map { Format.number($0, digits: 3) } ?? "exact"]
         }))
         print(lines.joined(separator: "\n"))

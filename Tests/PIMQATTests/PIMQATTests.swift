@@ -138,6 +138,32 @@ struct PIMQATTests {
     /// calibration data per chip instance, then stays frozen. At the 100th percentile nothing in
     /// that batch clips high, at the 50th some does in every layer; evaluation's batch size never
     /// matters; and there is no range to train over.
+    /// The per-layer partial-sum RMS (in LSB) follows the inputs: halving every PACT clip level
+    /// about doubles the integer input levels, and so the partial sums the converters see.
+    @Test func partialSumRMSFollowsTheInputLevels() throws {
+        var initializer = TensorInitializer(seed: 8)
+        let pixels = initializer.normal([32 * 64], sigma: 1).data.map { UInt8(min(max(128 + 60 * $0, 0), 255)) }
+        let data = Dataset(images: pixels, labels: (0..<32).map { UInt8($0 % 4) }, count: 32, channels: 1, size: 8, classes: 4,
+                           mean: [0.5], std: [0.25])
+        func layers(alphaScale: Float) throws -> [PIMLayerReport] {
+            let model = Self.model(.smallCNN)
+            for activation in model.allLayers.compactMap({ $0 as? PACT }) { activation.alpha.value.data[0] *= alphaScale }
+            let target = try PIMTarget(chip: Self.capRAM, settings: PIMSettings(chip: "cap-ram"), model: model)
+            let deployment = ChipDeployment(model: model, target: target)
+            deployment.nonIdealities = .none
+            target.collectStatistics = true
+            _ = deployment.evaluate(data, chipSeed: 0, noiseSeed: 0)
+            return target.layers.map(\.report)
+        }
+        let wide = try layers(alphaScale: 1), narrow = try layers(alphaScale: 0.5)
+        #expect(!wide.isEmpty && wide.count == narrow.count)
+        for (a, b) in zip(wide, narrow) {
+            let before = try #require(a.partialSumRMSLSB), after = try #require(b.partialSumRMSLSB)
+            #expect(before > 0 && after / before > 1.6 && after / before < 2.4, "\(a.layer): \(before) → \(after) LSB")
+            #expect(after < 64, "within the 6-bit converter's codes")
+        }
+    }
+
     @Test func calibratedRangesComeFromCalibrationDataAndStayFrozen() throws {
         func chip(percentile: Double) throws -> ChipConfig {
             let text = try String(contentsOfFile: "\(Self.root)/chips/cap-ram.yaml", encoding: .utf8)

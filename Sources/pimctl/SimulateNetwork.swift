@@ -93,7 +93,7 @@ extension Simulate {
         lines.append("per layer (first instance and noise seed):")
         lines.append(Format.table(["layer", "conversions", "clip low", "clip high", "signal RMS (LSB)", "σ error (LSB)", "eff. bits", "SQNR (dB)"], layers.map { l in
             [l.layer, String(l.conversions), Format.percent(l.clipRateLow), Format.percent(l.clipRateHigh),
-             l.partialSumRMSLSB.map { Format.number($0, digits: 3) } ?? "–", Format.number(l.conversionErrorSigmaLSB, digits: 3), l.effectiveBits.map { Format.number($0, digits: 3) } ?? "exact",
+             l.partialSumRootMeanSquareLSB.map { Format.number($0, digits: 3) } ?? "–", Format.number(l.conversionErrorSigmaLSB, digits: 3), l.effectiveBits.map { Format.number($0, digits: 3) } ?? "exact",
              l.sqnrDecibels.map { Format.number($0, digits: 3) } ?? "exact"]
         }))
         print(lines.joined(separator: "\n"))

@@ -158,7 +158,7 @@ struct PIMQATTests {
         let wide = try layers(alphaScale: 1), narrow = try layers(alphaScale: 0.5)
         #expect(!wide.isEmpty && wide.count == narrow.count)
         for (a, b) in zip(wide, narrow) {
-            let before = try #require(a.partialSumRMSLSB), after = try #require(b.partialSumRMSLSB)
+            let before = try #require(a.partialSumRootMeanSquareLSB), after = try #require(b.partialSumRootMeanSquareLSB)
             #expect(before > 0 && after / before > 1.6 && after / before < 2.4, "\(a.layer): \(before) → \(after) LSB")
             #expect(after < 64, "within the 6-bit converter's codes")
         }

@@ -216,7 +216,7 @@ public final class PIMExecution {
         return PIMLayerReport(
             layer: name, conversions: statistics.conversions, clipRateLow: statistics.clipRateLow, clipRateHigh: statistics.clipRateHigh,
             conversionErrorSigmaLSB: sigma,
-            partialSumRMSLSB: statistics.conversions > 0 && statistics.lsb > 0
+            partialSumRootMeanSquareLSB: statistics.conversions > 0 && statistics.lsb > 0
                 ? (statistics.sumSignalSquared / Double(statistics.conversions)).squareRoot() / statistics.lsb : nil,
             effectiveBits: codes > 1 && sigma > 0 ? log2(Double(codes - 1) / (sigma * 12.0.squareRoot())) : nil,
             sqnrDecibels: outputError > 0 ? 10 * log10(outputSignal / outputError) : nil,
@@ -244,7 +244,7 @@ public struct PIMLayerReport: Sendable, Codable {
     public var conversionErrorSigmaLSB: Double
     /// RMS of the analog partial sums the converters saw, in LSB: how many codes the signal
     /// spans (against the converter's whole code span); nil without conversions.
-    public var partialSumRMSLSB: Double?
+    public var partialSumRootMeanSquareLSB: Double?
     /// log2(code span / (σ_error · √12)): the converter's effective resolution here; nil when error-free.
     public var effectiveBits: Double?
     /// 10·log10(Σ exact² / Σ (PIM − exact)²) of the layer's outputs, dB; nil when exact.

@@ -17,13 +17,17 @@ struct Report: ParsableCommand {
             (trained at --adjust-precision, auto by default, with the chip's noise injected
             unless --no-noise-injection, then BN calibration). --pim-pact-alpha restarts the
             PACT clip levels of every PIM-QAT run (a lower α spreads the integer inputs over
-            more of the array's range).
+            more of the array's range). --pim and --pim-adjusted put networks trained
+            elsewhere (e.g. by several train-qat runs) into a scheme's columns instead; the
+            report lists every network it deployed and how it was trained.
 
             Examples:
               pimctl report
               pimctl report --chip cap-ram --model resnet20 --schemes chip,bit-serial --epochs 8 --pim-epochs 2 --out-dir r20-report
               pimctl report --qat resnet20-w4a4.safetensors --model resnet20 --ablations
               pimctl report --qat resnet20-w4a4.safetensors --model resnet20 --schemes chip --pim-lr 0.03 --pim-pact-alpha 3 --adjust-precision 6
+              pimctl report --float resnet20-float.safetensors --qat resnet20-w4a4.safetensors --model resnet20 --schemes bit-serial \
+                  --pim bit-serial=pim-bs.safetensors --pim-adjusted bit-serial=pim-bs-6bit.safetensors --test-limit 2000
             """)
 
     @Option(help: "Chip: a preset id or a YAML file.") var chip = "cap-ram"
@@ -47,6 +51,12 @@ struct Report: ParsableCommand {
     @Option(help: "Use only the first N test examples.") var testLimit: Int?
     @Option(help: "Reuse this float checkpoint instead of training one.") var float: String?
     @Option(help: "Reuse this conventional-QAT checkpoint instead of training one.") var qat: String?
+    @Option(name: .customLong("pim"), help: ArgumentHelp(
+        "Reuse this PIM-QAT checkpoint for a scheme's 'PIM-QAT' columns instead of training one (repeatable).", valueName: "scheme=file"))
+    var pimCheckpoints: [String] = []
+    @Option(name: .customLong("pim-adjusted"), help: ArgumentHelp(
+        "Reuse this PIM-QAT checkpoint for a scheme's '+ adjusted precision' column instead of training one (repeatable).", valueName: "scheme=file"))
+    var adjustedCheckpoints: [String] = []
     @Option(help: "Chip instances per deployment.") var chipSeeds = 2
     @Option(help: "Noise seeds per chip instance.") var noiseSeeds = 2
     @Option(help: "BN calibration batches per chip instance.") var bnCalibrate = 20
@@ -70,8 +80,29 @@ struct Report: ParsableCommand {
         }
     }
 
+    /// `--pim` or `--pim-adjusted` as scheme → checkpoint; each scheme at most once, and one of --schemes.
+    func givenNetworks(_ values: [String], option: String) throws -> [Scheme: String] {
+        let schemes = try schemeList
+        var given: [Scheme: String] = [:]
+        for value in values {
+            guard let equals = value.firstIndex(of: "="), !value[value.index(after: equals)...].isEmpty else {
+                throw ValidationError("\(option) '\(value)': give scheme=file, e.g. bit-serial=pim.safetensors")
+            }
+            let name = value[..<equals].trimmingCharacters(in: .whitespaces)
+            guard let scheme = Scheme(rawValue: name) else {
+                throw ValidationError("\(option) '\(value)': '\(name)' is not one of chip, native, differential, bit-serial")
+            }
+            guard schemes.contains(scheme) else { throw ValidationError("\(option) '\(value)': \(name) is not one of --schemes (\(schemes.map(\.rawValue).joined(separator: ",")))") }
+            guard given[scheme] == nil else { throw ValidationError("\(option) gives two networks for \(name)") }
+            given[scheme] = String(value[value.index(after: equals)...])
+        }
+        return given
+    }
+
     func validate() throws {
         guard !(try schemeList).isEmpty else { throw ValidationError("--schemes names no scheme") }
+        _ = try givenNetworks(pimCheckpoints, option: "--pim")
+        _ = try givenNetworks(adjustedCheckpoints, option: "--pim-adjusted")
         guard epochs >= 1, pimEpochs >= 1, batchSize >= 1, threads >= 1, chipSeeds >= 1, noiseSeeds >= 1 else {
             throw ValidationError("--epochs, --pim-epochs, --batch-size, --threads, --chip-seeds and --noise-seeds must be positive")
         }
@@ -92,6 +123,9 @@ struct Report: ParsableCommand {
         let start = Date()
         BLAS.threadCount = threads
         let (chipConfig, _) = try ChipCatalog.standard().load(chip)
+        // Given networks are checked before anything is written.
+        let givenPIM = try checkedNetworks(pimCheckpoints, option: "--pim", chip: chipConfig)
+        let givenAdjusted = try checkedNetworks(adjustedCheckpoints, option: "--pim-adjusted", chip: chipConfig)
         do {
             try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true)
         } catch {
@@ -116,10 +150,13 @@ struct Report: ParsableCommand {
                 return try trained(name, settings(quantization: pimQuantization, pim: pim, initialization: qatPath, epochs: pimEpochs, lr: pimLr,
                                                   pactAlpha: pimPactAlpha))
             }
-            let plain = try pimRun("pimqat-\(tag)", precision: .none, rescale: .both, noise: false)
             let precisionTag = if case let .bits(b) = adjustPrecision { "-\(b)bit" } else { "" }
             let adjustedName = "pimqat-\(tag)-adjusted" + precisionTag + (trainingNoise ? "-noise" : "")
-            let adjusted = try pimRun(adjustedName, precision: adjustPrecision, rescale: .both, noise: trainingNoise)
+            let plainNetwork = try givenPIM[scheme]
+                ?? network(at: try pimRun("pimqat-\(tag)", precision: .none, rescale: .both, noise: false), given: false)
+            let adjustedNetwork = try givenAdjusted[scheme]
+                ?? network(at: try pimRun(adjustedName, precision: adjustPrecision, rescale: .both, noise: trainingNoise), given: false)
+            let (plain, adjusted) = (plainNetwork.checkpoint, adjustedNetwork.checkpoint)
             TrainingLoop(destination: "", linesToStandardError: json).say("deploying on \(chipConfig.meta.id) (scheme \(tag))…")
             let qatOnChip = try deploy(qatPath, chip: chipConfig, scheme: scheme, stages: .all, calibrate: false, train: train, test: test)
             let pimIdeal = try deploy(plain, chip: chipConfig, scheme: scheme, stages: NonIdealities.none, calibrate: false, train: train, test: test)
@@ -128,10 +165,13 @@ struct Report: ParsableCommand {
             let adjustedChip = try deploy(adjusted, chip: chipConfig, scheme: scheme, stages: .all, calibrate: false, train: train, test: test)
             let adjustedCalibrated = try deploy(adjusted, chip: chipConfig, scheme: scheme, stages: .all, calibrate: true, train: train, test: test)
             rows.append(ReportRow(scheme: tag, float: floatAccuracy, digitalQAT: qatAccuracy, qatOnChip: qatOnChip, pimQATIdeal: pimIdeal,
-                                  pimQATChip: pimChip, bnCalibration: pimCalibrated, adjustedPrecision: adjustedCalibrated))
-            ablationRows.append(AblationRow(scheme: tag, variant: "rescale both, chip precision", chip: pimChip, calibrated: pimCalibrated))
+                                  pimQATChip: pimChip, bnCalibration: pimCalibrated, adjustedPrecision: adjustedCalibrated,
+                                  pimQATNetwork: plainNetwork, adjustedNetwork: adjustedNetwork))
             let noiseNote = trainingNoise ? ", training noise" : ""
-            ablationRows.append(AblationRow(scheme: tag, variant: "rescale both, adjusted precision\(noiseNote)", chip: adjustedChip, calibrated: adjustedCalibrated))
+            ablationRows.append(AblationRow(scheme: tag, variant: plainNetwork.given ? "given (--pim)" : "rescale both, chip precision",
+                                            chip: pimChip, calibrated: pimCalibrated))
+            ablationRows.append(AblationRow(scheme: tag, variant: adjustedNetwork.given ? "given (--pim-adjusted)" : "rescale both, adjusted precision\(noiseNote)",
+                                            chip: adjustedChip, calibrated: adjustedCalibrated))
             if ablations {
                 for rescale in [Rescale.backward, .forward, .none] {
                     let path = try pimRun("\(adjustedName)-rescale-\(rescale.rawValue)", precision: adjustPrecision, rescale: rescale, noise: trainingNoise)
@@ -178,6 +218,50 @@ struct Report: ParsableCommand {
         return path
     }
 
+    /// The networks `option` gives, each checked with ``given(_:option:scheme:chip:)``, in --schemes order.
+    func checkedNetworks(_ values: [String], option: String, chip chipConfig: ChipConfig) throws -> [Scheme: ReportNetwork] {
+        let paths = try givenNetworks(values, option: option)
+        var networks: [Scheme: ReportNetwork] = [:]
+        for scheme in try schemeList {
+            if let path = paths[scheme] { networks[scheme] = try given(path, option: option, scheme: scheme, chip: chipConfig) }
+        }
+        return networks
+    }
+
+    /// A PIM-QAT checkpoint given with `option` for `scheme`, checked against this report: a
+    /// train-qat checkpoint of --model at --wbits/--abits, trained for `scheme` on this chip.
+    func given(_ path: String, option: String, scheme: Scheme, chip chipConfig: ChipConfig) throws -> ReportNetwork {
+        let checkpoint = try Checkpoint(contentsOf: path)
+        guard let text = checkpoint.metadata["training"], let settings = try? JSONDecoder().decode(TrainingSettings.self, from: Data(text.utf8)),
+              let pim = settings.pim else {
+            throw CommandLineError("\(path): not a PIM-QAT checkpoint (\(option) takes one that train-qat wrote)")
+        }
+        guard pim.scheme == scheme else {
+            throw CommandLineError("\(path): trained for the \(pim.scheme.rawValue) scheme, given for \(scheme.rawValue) (\(option))")
+        }
+        guard settings.model == model else { throw CommandLineError("\(path): a \(settings.model) network, and --model is \(model) (\(option))") }
+        guard let q = settings.quantization, q.weightBits == wbits, q.activationBits == abits else {
+            throw CommandLineError("\(path): not a W\(wbits)/A\(abits) network (\(option); see --wbits, --abits)")
+        }
+        if pim.chip != chip {
+            let trainedOn = try? ChipCatalog.standard().load(pim.chip).chip.meta.id
+            guard trainedOn == chipConfig.meta.id else {
+                throw CommandLineError("\(path): trained on chip '\(pim.chip)', not on \(chipConfig.meta.id) (\(option))")
+            }
+        }
+        return try network(at: path, given: true)
+    }
+
+    /// How the PIM-QAT network at `path` was trained, from its checkpoint.
+    func network(at path: String, given: Bool) throws -> ReportNetwork {
+        let loaded = try TrainingRun.model(from: path)
+        let epochs = try Checkpoint(contentsOf: path).metadata["epoch"].flatMap(Int.init)
+        return ReportNetwork(checkpoint: path, given: given, epochs: epochs,
+                             trainingBits: loaded.target?.layers.first?.trainingMapping.adc.bits,
+                             trainingNoise: loaded.settings?.pim?.trainingNoise, pactAlpha: loaded.settings?.pactAlpha,
+                             weightClip: loaded.settings?.quantization?.weightClip, initialization: loaded.settings?.initialization)
+    }
+
     /// Accuracy of a checkpoint deployed on the chip with `scheme` (its own rescaling if it is a
     /// PIM-QAT network, none otherwise).
     func deploy(_ path: String, chip chipConfig: ChipConfig, scheme: Scheme, stages: NonIdealities, calibrate: Bool,
@@ -216,6 +300,36 @@ struct ReportRow: Encodable {
     var pimQATChip: ChipAccuracy
     var bnCalibration: ChipAccuracy
     var adjustedPrecision: ChipAccuracy
+    /// The networks of the 'PIM-QAT' columns and of the '+ adjusted precision' column.
+    var pimQATNetwork: ReportNetwork
+    var adjustedNetwork: ReportNetwork
+}
+
+/// A PIM-QAT network a report deployed, trained by the report or given (--pim, --pim-adjusted),
+/// with what its checkpoint says about its training.
+struct ReportNetwork: Encodable {
+    var checkpoint: String
+    /// Given on the command line rather than trained by this report.
+    var given: Bool
+    /// Epochs of its (last) run; the training ADC's resolution in bits; the chip's noise
+    /// injected; the PACT α and weight clip the run started from; its initialisation.
+    var epochs: Int?
+    var trainingBits: Int?
+    var trainingNoise: Bool?
+    var pactAlpha: Double?
+    var weightClip: Double?
+    var initialization: String?
+
+    var summary: String {
+        var parts = [given ? "given" : "trained by this report"]
+        if let epochs { parts.append("\(epochs) epochs") }
+        if let trainingBits { parts.append("\(trainingBits)-bit training ADC") }
+        if trainingNoise == true { parts.append("chip noise injected") }
+        if let pactAlpha { parts.append("PACT α from \(Format.number(pactAlpha, digits: 3))") }
+        if let weightClip { parts.append("weight clip \(Format.number(weightClip, digits: 3)) × rms(tanh W)") }
+        if let initialization { parts.append("initialised from `\(initialization)`") }
+        return "`\(checkpoint)` (" + parts.joined(separator: ", ") + ")"
+    }
 }
 
 /// One variant of the ablations: on the chip, without and with BN calibration.
@@ -266,6 +380,10 @@ struct ReproductionReport: Encodable {
         ]
         for r in rows {
             lines.append("| \(r.scheme) | \(Format.number(r.float * 100, digits: 3)) | \(Format.number(r.digitalQAT * 100, digits: 3)) | \(Self.cell(r.qatOnChip)) | \(Self.cell(r.pimQATIdeal)) | \(Self.cell(r.pimQATChip)) | \(Self.cell(r.bnCalibration)) | \(Self.cell(r.adjustedPrecision)) |")
+        }
+        lines += ["", "Networks:", ""]
+        for r in rows {
+            lines.append("- \(r.scheme): PIM-QAT \(r.pimQATNetwork.summary); adjusted precision \(r.adjustedNetwork.summary)")
         }
         lines += ["", "Ablations (PIM-QAT networks on the chip, without and with BN calibration):", "",
                   "| scheme | variant | chip | chip + BN calibration |", "|---|---|---|---|"]

@@ -39,6 +39,35 @@ struct PIMQATClaimsTests {
         #expect(report["adjusted_precision"] as? String == "auto")
         #expect(report["pim_pact_alpha"] == nil && report["pim_weight_clip"] == nil)
 
+        // The report's own PIM-QAT networks given back (--pim, --pim-adjusted): nothing is
+        // trained, every column reproduces, and the report says how each network was trained.
+        let reusedArguments = ["report", "--float", "report/float.safetensors", "--qat", "report/qat.safetensors",
+                               "--pim", "chip=report/pimqat-chip.safetensors", "--pim-adjusted", "chip=report/pimqat-chip-adjusted-noise.safetensors",
+                               "--train-limit", "3000", "--test-limit", "500", "--schemes", "chip", "--chip-seeds", "1", "--noise-seeds", "2",
+                               "--bn-calibrate", "10", "--threads", "2", "--json"]
+        let reused = try Self.json(try Self.run(reusedArguments + ["--out-dir", "reused"], in: dir))
+        let reusedRow = try #require((reused["rows"] as? [[String: Any]])?.first)
+        for column in ["qat_on_chip", "pim_qat_ideal", "pim_qat_chip", "bn_calibration", "adjusted_precision"] {
+            #expect(try Self.mean(reusedRow[column]) == Self.mean(row[column]), "\(column)")
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: "\(dir)/reused").sorted() == ["report.json", "report.md"])
+        let givenNetwork = try #require(reusedRow["adjusted_network"] as? [String: Any])
+        #expect(givenNetwork["given"] as? Bool == true && givenNetwork["training_noise"] as? Bool == true)
+        #expect(givenNetwork["training_bits"] as? Int == 5 && givenNetwork["epochs"] as? Int == 2, "\(givenNetwork)")
+        #expect((row["pim_qat_network"] as? [String: Any])?["given"] as? Bool == false)
+        #expect((row["pim_qat_network"] as? [String: Any])?["training_bits"] as? Int == 6)
+        let markdown = try String(contentsOfFile: "\(dir)/reused/report.md", encoding: .utf8)
+        #expect(markdown.contains("adjusted precision `report/pimqat-chip-adjusted-noise.safetensors` (given, 2 epochs, 5-bit training ADC, chip noise injected"),
+                "\(markdown)")
+        // A network of another scheme, or a conventional-QAT one, is refused before anything is written.
+        for (scheme, given, message) in [("chip", "report/qat.safetensors", "not a PIM-QAT checkpoint"),
+                                         ("bit-serial", "report/pimqat-chip.safetensors", "trained for the chip scheme, given for bit-serial")] {
+            let refused = try Self.run(["report", "--qat", "report/qat.safetensors", "--schemes", scheme, "--pim", "\(scheme)=\(given)",
+                                        "--out-dir", "refused"], in: dir)
+            #expect(refused.status != 0 && refused.stderr.contains(message), "\(refused.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: "\(dir)/refused"))
+        }
+
         // The same networks reused, PIM-QAT restarted from another α at an explicit precision:
         // every PIM-QAT checkpoint starts there, and the report says so.
         let restarted = try Self.json(try Self.run(["report", "--float", "report/float.safetensors", "--qat", "report/qat.safetensors",

@@ -102,6 +102,10 @@ struct PIMQATCommandTests {
         (["report", "--pim-weight-clip", "inf"], "--pim-weight-clip must be a positive number"),
         (["report", "--adjust-precision", "none"], "--adjust-precision: give auto or a number of bits"),
         (["report", "--adjust-precision", "seven"], "--adjust-precision"),
+        (["report", "--pim", "chip"], "--pim 'chip': give scheme=file"),
+        (["report", "--pim", "native=pim.safetensors"], "native is not one of --schemes (chip,bit-serial)"),
+        (["report", "--pim-adjusted", "chip=a.safetensors", "--pim-adjusted", "chip=b.safetensors"], "--pim-adjusted gives two networks for chip"),
+        (["report", "--pim", "chip=/nonexistent/pim.safetensors"], "/nonexistent/pim.safetensors: file: cannot be read"),
     ])
     func badInputGivesOneClearLine(arguments: [String], message: String) throws {
         let dir = try TrainCommandTests.directory()

@@ -17,7 +17,7 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "Batch size (default 128).") var batchSize: Int?
     @Option(help: "Base learning rate (default 0.1).") var lr: Double?
     @Option(help: "SGD momentum (default 0.9).") var momentum: Double?
-    @Option(help: "Weight decay on weights, not on biases, BN or PACT α (default 5e-4).") var weightDecay: Double?
+    @Option(help: "Weight decay on weights, not on biases, BN or PACT α (default 5e-4 for train, 4e-5 for train-qat).") var weightDecay: Double?
     @Flag(help: "Nesterov momentum.") var nesterov = false
     @Option(help: "Learning-rate schedule: multistep (×0.1 at 50 % and 75 %, the default), cosine, constant.")
     var schedule: LearningRateSchedule?

@@ -322,7 +322,7 @@ struct ReportNetwork: Encodable {
 
     var summary: String {
         var parts = [given ? "given" : "trained by this report"]
-        if let epochs { parts.append("\(epochs) epochs") }
+        if let epochs { parts.append(epochs == 1 ? "1 epoch" : "\(epochs) epochs") }
         if let trainingBits { parts.append("\(trainingBits)-bit training ADC") }
         if trainingNoise == true { parts.append("chip noise injected") }
         if let pactAlpha { parts.append("PACT α from \(Format.number(pactAlpha, digits: 3))") }

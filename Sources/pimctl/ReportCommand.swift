@@ -153,9 +153,9 @@ struct Report: ParsableCommand {
             let precisionTag = if case let .bits(b) = adjustPrecision { "-\(b)bit" } else { "" }
             let adjustedName = "pimqat-\(tag)-adjusted" + precisionTag + (trainingNoise ? "-noise" : "")
             let plainNetwork = try givenPIM[scheme]
-                ?? network(at: try pimRun("pimqat-\(tag)", precision: .none, rescale: .both, noise: false), given: false)
+                ?? network(at: try pimRun("pimqat-\(tag)", precision: .none, rescale: .both, noise: false))
             let adjustedNetwork = try givenAdjusted[scheme]
-                ?? network(at: try pimRun(adjustedName, precision: adjustPrecision, rescale: .both, noise: trainingNoise), given: false)
+                ?? network(at: try pimRun(adjustedName, precision: adjustPrecision, rescale: .both, noise: trainingNoise))
             let (plain, adjusted) = (plainNetwork.checkpoint, adjustedNetwork.checkpoint)
             TrainingLoop(destination: "", linesToStandardError: json).say("deploying on \(chipConfig.meta.id) (scheme \(tag))…")
             let qatOnChip = try deploy(qatPath, chip: chipConfig, scheme: scheme, stages: .all, calibrate: false, train: train, test: test)
@@ -231,9 +231,8 @@ struct Report: ParsableCommand {
     /// A PIM-QAT checkpoint given with `option` for `scheme`, checked against this report: a
     /// train-qat checkpoint of --model at --wbits/--abits, trained for `scheme` on this chip.
     func given(_ path: String, option: String, scheme: Scheme, chip chipConfig: ChipConfig) throws -> ReportNetwork {
-        let checkpoint = try Checkpoint(contentsOf: path)
-        guard let text = checkpoint.metadata["training"], let settings = try? JSONDecoder().decode(TrainingSettings.self, from: Data(text.utf8)),
-              let pim = settings.pim else {
+        let loaded = try TrainingRun.model(from: path)
+        guard let settings = loaded.settings, let pim = settings.pim, let target = loaded.target else {
             throw CommandLineError("\(path): not a PIM-QAT checkpoint (\(option) takes one that train-qat wrote)")
         }
         guard pim.scheme == scheme else {
@@ -243,23 +242,22 @@ struct Report: ParsableCommand {
         guard let q = settings.quantization, q.weightBits == wbits, q.activationBits == abits else {
             throw CommandLineError("\(path): not a W\(wbits)/A\(abits) network (\(option); see --wbits, --abits)")
         }
-        if pim.chip != chip {
-            let trainedOn = try? ChipCatalog.standard().load(pim.chip).chip.meta.id
-            guard trainedOn == chipConfig.meta.id else {
-                throw CommandLineError("\(path): trained on chip '\(pim.chip)', not on \(chipConfig.meta.id) (\(option))")
-            }
+        guard target.chip.meta.id == chipConfig.meta.id else {
+            throw CommandLineError("\(path): trained on chip '\(pim.chip)', not on \(chipConfig.meta.id) (\(option))")
         }
-        return try network(at: path, given: true)
+        return network(path, loaded, given: true)
     }
 
-    /// How the PIM-QAT network at `path` was trained, from its checkpoint.
-    func network(at path: String, given: Bool) throws -> ReportNetwork {
-        let loaded = try TrainingRun.model(from: path)
-        let epochs = try Checkpoint(contentsOf: path).metadata["epoch"].flatMap(Int.init)
-        return ReportNetwork(checkpoint: path, given: given, epochs: epochs,
-                             trainingBits: loaded.target?.layers.first?.trainingMapping.adc.bits,
-                             trainingNoise: loaded.settings?.pim?.trainingNoise, pactAlpha: loaded.settings?.pactAlpha,
-                             weightClip: loaded.settings?.quantization?.weightClip, initialization: loaded.settings?.initialization)
+    /// How the PIM-QAT network at `path` (trained by this report) was trained, from its checkpoint.
+    func network(at path: String) throws -> ReportNetwork {
+        network(path, try TrainingRun.model(from: path), given: false)
+    }
+
+    func network(_ path: String, _ loaded: TrainingRun.LoadedModel, given: Bool) -> ReportNetwork {
+        ReportNetwork(checkpoint: path, given: given, epochs: loaded.completedEpochs,
+                      trainingBits: loaded.target?.layers.first?.trainingMapping.adc.bits,
+                      trainingNoise: loaded.settings?.pim?.trainingNoise, pactAlpha: loaded.settings?.pactAlpha,
+                      weightClip: loaded.settings?.quantization?.weightClip, initialization: loaded.settings?.initialization)
     }
 
     /// Accuracy of a checkpoint deployed on the chip with `scheme` (its own rescaling if it is a

@@ -185,6 +185,8 @@ public final class TrainingRun {
         public var settings: TrainingSettings?
         public var architecture: ModelArchitecture
         public var channels: Int, size: Int, classes: Int
+        /// Epochs its run had completed when the checkpoint was written (nil: not recorded).
+        public var completedEpochs: Int?
         /// The attached chip: the one given, else a PIM-QAT checkpoint's own (in its training phase).
         public var target: PIMTarget?
     }
@@ -223,7 +225,7 @@ public final class TrainingRun {
         }
         try checkpoint.restore(into: model, file: path)
         return LoadedModel(model: model, settings: settings, architecture: architecture, channels: channels, size: size,
-                           classes: classes, target: target)
+                           classes: classes, completedEpochs: m["epoch"].flatMap(Int.init), target: target)
     }
 
     /// The PIM settings stored in a checkpoint, if it is a PIM-QAT one.

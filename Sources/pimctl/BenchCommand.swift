@@ -46,7 +46,7 @@ struct Bench: ParsableCommand {
     @Option(help: "Chips for the engine benchmark (ids or files; repeat the option or separate with commas).")
     var engineChips: [String] = ["cap-ram", "ideal"]
 
-    @Option(help: "Columns per engine block (default: about 2^18 partial sums per block).")
+    @Option(help: "Columns per engine block (default: about 2^18 stacked inputs or partial sums per block, whichever is more).")
     var engineBlockColumns: Int?
 
     @Option(help: "Batch size of the training benchmark (ResNet-20 on 1×28×28 images).")

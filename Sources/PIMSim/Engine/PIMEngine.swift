@@ -281,8 +281,10 @@ struct BlockPlan {
         inputBits = d.inputBits
         groupSize = d.inputsPerConversion
         groups = max(1, (layer.fanIn + groupSize - 1) / groupSize)
-        // About 2^18 partial sums (1 MiB) per block by default, at least 16 columns.
-        let target = blockColumns ?? max(16, (1 << 18) / max(1, layer.outputs * cycles))
+        // By default at most about 2^18 values (1 MiB) in each of the block's stacked inputs
+        // (fan-in × cycles × columns) and partial sums (outputs × cycles × columns), so both
+        // stay in cache between the stacking, the SGEMM and the conversions; at least 16 columns.
+        let target = blockColumns ?? max(16, (1 << 18) / max(1, max(layer.outputs, layer.fanIn) * cycles))
         self.blockColumns = max(1, min(target, max(columns, 1)))
         blockCount = columns == 0 ? 0 : (columns + self.blockColumns - 1) / self.blockColumns
     }

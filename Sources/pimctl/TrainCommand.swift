@@ -309,12 +309,20 @@ struct Evaluate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Accuracy of a checkpoint on a dataset's test split.",
         discussion: """
+            A checkpoint of pimctl train runs digitally. A checkpoint of pimctl train-qat runs as \
+            its per-epoch test did: through its chip's decomposition and converter at the training \
+            precision (--adjust-precision), with no transfer curve, mismatch or static errors, and \
+            with temporal noise only if it was trained with --noise-injection. For the chip \
+            itself (its own precision, static errors, chip instances, BN calibration) use \
+            pimctl simulate --model.
+
             Examples:
               pimctl evaluate --model small.safetensors --data fashion-mnist
               pimctl evaluate --model resnet20.safetensors --data fashion-mnist --test-limit 1000 --json
+              pimctl simulate --chip cap-ram --model pim-r20.safetensors --chip-seeds 2 --bn-calibrate 20
             """)
 
-    @Option(help: "Checkpoint (safetensors) written by pimctl train.") var model: String
+    @Option(help: "Checkpoint (safetensors) written by pimctl train or train-qat.") var model: String
     @Option(help: "Dataset (default: the checkpoint's).") var data: DatasetName?
     @Option(help: "Directory with the dataset's files.") var dataDir: String?
     @Option(help: "Use only the first N test examples.") var testLimit: Int?
@@ -333,8 +341,20 @@ struct Evaluate: ParsableCommand {
         if json {
             print(try Terminal.json(result))
         } else {
-            print("\(loaded.architecture) on \(dataset.rawValue) (\(result.examples) test examples): accuracy \(Format.percent(result.accuracy)), loss \(Format.number(result.loss, digits: 4))")
+            print("\(loaded.architecture) on \(dataset.rawValue) (\(result.examples) test examples\(Self.path(of: loaded))): accuracy \(Format.percent(result.accuracy)), loss \(Format.number(result.loss, digits: 4))")
         }
+    }
+}
+
+extension Evaluate {
+    /// How a checkpoint's layers ran: "" for a digital one, else its chip's converter at the
+    /// training precision (the layers' ADC bits, one value or a range) and whether with noise.
+    static func path(of loaded: TrainingRun.LoadedModel) -> String {
+        guard let target = loaded.target, let settings = loaded.settings?.pim else { return "" }
+        let bits = Set(target.layers.compactMap(\.trainingMapping.adc.bits)).sorted()
+        let converter = bits.isEmpty ? "ideal converter"
+            : "\(bits.count == 1 ? "\(bits[0])" : "\(bits[0])–\(bits[bits.count - 1])")-bit converter"
+        return ", through \(target.chip.meta.id)'s \(converter) at the training precision, \(settings.trainingNoise ? "with" : "no") training noise"
     }
 }
 

@@ -86,6 +86,11 @@ struct PIMQATCommandTests {
         #expect(straight.stdout.contains("5-bit training ADC"))
         // The coarse converter changes the output scale; the epoch line says by how much.
         #expect(straight.stdout.contains("PIM output std / exact output std over the epoch: "), "\(straight.stdout)")
+        // `evaluate` runs the checkpoint as its per-epoch test did, and says so.
+        let evaluation = try PimctlRunner.run(["evaluate", "--model", "\(dir)/straight.safetensors", "--test-limit", "50", "--threads", "1"])
+        #expect(evaluation.status == 0, "\(evaluation.stderr)")
+        #expect(evaluation.stdout.contains("(50 test examples, through cap-ram's 5-bit converter at the training precision, with training noise): accuracy "),
+                "\(evaluation.stdout)")
     }
 
     @Test(arguments: [

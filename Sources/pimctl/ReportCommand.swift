@@ -255,7 +255,7 @@ struct Report: ParsableCommand {
 
     func network(_ path: String, _ loaded: TrainingRun.LoadedModel, given: Bool) -> ReportNetwork {
         ReportNetwork(checkpoint: path, given: given, epochs: loaded.completedEpochs,
-                      trainingBits: loaded.target?.layers.first?.trainingMapping.adc.bits,
+                      trainingBits: loaded.target?.trainingBits,
                       trainingNoise: loaded.settings?.pim?.trainingNoise, pactAlpha: loaded.settings?.pactAlpha,
                       weightClip: loaded.settings?.quantization?.weightClip, initialization: loaded.settings?.initialization)
     }

@@ -148,11 +148,7 @@ struct TrainingLoop {
         let settings = run.settings
         if !json {
             let precision = settings.quantization.map { "W\($0.weightBits)/A\($0.activationBits) QAT" } ?? "float"
-            var through = ""
-            if let pim = settings.pim, let target = run.target {
-                let bits = target.layers.first?.trainingMapping.adc.bits.map { "\($0)-bit" } ?? "lossless"
-                through = " through \(pim.chip) (scheme \(pim.scheme.rawValue), \(bits) training ADC, rescale \(pim.rescale.rawValue))"
-            }
+            let through = run.target.map { " through " + $0.trainingPath } ?? ""
             say("\(label)\(settings.model) (\(precision))\(through) on \(settings.dataset.rawValue): \(run.train.count) training, \(run.test.count) test examples; epochs \(run.completedEpochs + 1)…\(settings.epochs)")
         }
         let last = min(settings.epochs, stopAfter ?? settings.epochs)
@@ -341,20 +337,18 @@ struct Evaluate: ParsableCommand {
         if json {
             print(try Terminal.json(result))
         } else {
-            print("\(loaded.architecture) on \(dataset.rawValue) (\(result.examples) test examples\(Self.path(of: loaded))): accuracy \(Format.percent(result.accuracy)), loss \(Format.number(result.loss, digits: 4))")
+            let through = loaded.target.map { ", through \($0.trainingPath) \($0.settings.trainingNoise ? "with" : "without") training noise" } ?? ""
+            print("\(loaded.architecture) on \(dataset.rawValue) (\(result.examples) test examples\(through)): accuracy \(Format.percent(result.accuracy)), loss \(Format.number(result.loss, digits: 4))")
         }
     }
 }
 
-extension Evaluate {
-    /// How a checkpoint's layers ran: "" for a digital one, else its chip's converter at the
-    /// training precision (the layers' ADC bits, one value or a range) and whether with noise.
-    static func path(of loaded: TrainingRun.LoadedModel) -> String {
-        guard let target = loaded.target, let settings = loaded.settings?.pim else { return "" }
-        let bits = Set(target.layers.compactMap(\.trainingMapping.adc.bits)).sorted()
-        let converter = bits.isEmpty ? "ideal converter"
-            : "\(bits.count == 1 ? "\(bits[0])" : "\(bits[0])–\(bits[bits.count - 1])")-bit converter"
-        return ", through \(target.chip.meta.id)'s \(converter) at the training precision, \(settings.trainingNoise ? "with" : "no") training noise"
+extension PIMTarget {
+    /// How a PIM-QAT network's layers compute in training (and in `evaluate`): "CHIP (scheme S,
+    /// N-bit training ADC, rescale R)"; "lossless" when the chip's converter is.
+    var trainingPath: String {
+        let bits = trainingBits.map { "\($0)-bit" } ?? "lossless"
+        return "\(settings.chip) (scheme \(settings.scheme.rawValue), \(bits) training ADC, rescale \(settings.rescale.rawValue))"
     }
 }
 

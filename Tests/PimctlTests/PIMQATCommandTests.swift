@@ -89,7 +89,7 @@ struct PIMQATCommandTests {
         // `evaluate` runs the checkpoint as its per-epoch test did, and says so.
         let evaluation = try PimctlRunner.run(["evaluate", "--model", "\(dir)/straight.safetensors", "--test-limit", "50", "--threads", "1"])
         #expect(evaluation.status == 0, "\(evaluation.stderr)")
-        #expect(evaluation.stdout.contains("(50 test examples, through cap-ram's 5-bit converter at the training precision, with training noise): accuracy "),
+        #expect(evaluation.stdout.contains("(50 test examples, through cap-ram (scheme chip, 5-bit training ADC, rescale both) with training noise): accuracy "),
                 "\(evaluation.stdout)")
     }
 

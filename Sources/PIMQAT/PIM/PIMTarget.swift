@@ -38,6 +38,9 @@ public final class PIMTarget {
     /// The layers that run on the chip, in forward order (each holds its target; the target
     /// refers back weakly, so the model owns both).
     public var layers: [PIMExecution] { attached.compactMap(\.execution) }
+    /// Resolution of the training converter in bits (the first PIM layer's; one quantization
+    /// serves every layer); nil when the chip's converter is lossless or no layer is on the chip.
+    public var trainingBits: Int? { layers.first?.trainingMapping.adc.bits }
     private var attached: [WeakExecution] = []
     private struct WeakExecution { weak var execution: PIMExecution? }
 

@@ -42,7 +42,7 @@ struct Report: ParsableCommand {
     @Option(help: "PACT clip level α every PIM-QAT run starts from (default: the QAT network's).") var pimPactAlpha: Double?
     @Option(help: "The PIM-QAT runs normalise their weights by at most K × rms(tanh W) (train-qat --weight-clip; default: DoReFa's maximum).")
     var pimWeightClip: Double?
-    @Option(help: "Training ADC precision of the '+ adjusted precision' networks: auto (from the chip's noise) or bits.")
+    @Option(help: "Training ADC precision of the '+ adjusted precision' networks: auto (from the chip's noise, whole bits), exact (the noise-equivalent step, between whole bits) or bits.")
     var adjustPrecision: PrecisionAdjustment = .auto
     @Option(help: "Batch size.") var batchSize = 128
     @Option(help: "Weight bits.") var wbits = 4
@@ -109,7 +109,7 @@ struct Report: ParsableCommand {
         guard lr > 0, pimLr > 0 else { throw ValidationError("--lr and --pim-lr must be positive") }
         if let pimPactAlpha, !(pimPactAlpha > 0 && pimPactAlpha.isFinite) { throw ValidationError("--pim-pact-alpha must be a positive number") }
         if let pimWeightClip, !(pimWeightClip > 0 && pimWeightClip.isFinite) { throw ValidationError("--pim-weight-clip must be a positive number") }
-        if case .none = adjustPrecision { throw ValidationError("--adjust-precision: give auto or a number of bits (the chip's own precision is the 'PIM-QAT' columns)") }
+        if case .none = adjustPrecision { throw ValidationError("--adjust-precision: give auto, exact or a number of bits (the chip's own precision is the 'PIM-QAT' columns)") }
         guard bnCalibrate >= 1 else { throw ValidationError("--bn-calibrate must be at least 1 batch") }
         guard (2...8).contains(wbits), (1...8).contains(abits) else { throw ValidationError("--wbits must be 2…8 and --abits 1…8") }
         if let trainLimit, trainLimit < 1 { throw ValidationError("--train-limit must be positive") }
@@ -150,7 +150,11 @@ struct Report: ParsableCommand {
                 return try trained(name, settings(quantization: pimQuantization, pim: pim, initialization: qatPath, epochs: pimEpochs, lr: pimLr,
                                                   pactAlpha: pimPactAlpha))
             }
-            let precisionTag = if case let .bits(b) = adjustPrecision { "-\(b)bit" } else { "" }
+            let precisionTag = switch adjustPrecision {
+            case let .bits(b): "-\(b)bit"
+            case .exact: "-exact"
+            case .none, .auto: ""
+            }
             let adjustedName = "pimqat-\(tag)-adjusted" + precisionTag + (trainingNoise ? "-noise" : "")
             let plainNetwork = try givenPIM[scheme]
                 ?? network(at: try pimRun("pimqat-\(tag)", precision: .none, rescale: .both, noise: false))
@@ -312,7 +316,7 @@ struct ReportNetwork: Encodable {
     /// Epochs of its (last) run; the training ADC's resolution in bits; the chip's noise
     /// injected; the PACT α and weight clip the run started from; its initialisation.
     var epochs: Int?
-    var trainingBits: Int?
+    var trainingBits: Double?
     var trainingNoise: Bool?
     var pactAlpha: Double?
     var weightClip: Double?
@@ -321,7 +325,7 @@ struct ReportNetwork: Encodable {
     var summary: String {
         var parts = [given ? "given" : "trained by this report"]
         if let epochs { parts.append(epochs == 1 ? "1 epoch" : "\(epochs) epochs") }
-        if let trainingBits { parts.append("\(trainingBits)-bit training ADC") }
+        if let trainingBits { parts.append("\(Format.number(trainingBits, digits: 3))-bit training ADC") }
         if trainingNoise == true { parts.append("chip noise injected") }
         if let pactAlpha { parts.append("PACT α from \(Format.number(pactAlpha, digits: 3))") }
         if let weightClip { parts.append("weight clip \(Format.number(weightClip, digits: 3)) × rms(tanh W)") }

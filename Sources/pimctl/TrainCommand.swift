@@ -250,7 +250,7 @@ struct TrainQAT: ParsableCommand {
     @Option(help: "Decomposition: chip (the chip's own), native, differential, bit-serial (default chip).") var scheme: Scheme?
     @Option(help: "The chip's operating mode (default: its default mode).") var mode: String?
     @Option(help: "Rescaling (pim-qat.md §3): none, forward, backward, both (default both).") var rescale: Rescale?
-    @Option(help: "Training ADC precision: none (the chip's), auto (from the chip's noise), or bits (default none).")
+    @Option(help: "Training ADC precision: none (the chip's), auto (from the chip's noise, whole bits), exact (the noise-equivalent step itself, between whole bits), or bits (default none).")
     var adjustPrecision: PrecisionAdjustment?
     @Flag(name: .customLong("noise-injection"), help: "Inject the chip's temporal noise during training.") var trainingNoise = false
     @Option(help: "After training, deploy on chip instance --chip-seed and report test accuracy without and with BN calibration on K batches.")
@@ -345,9 +345,10 @@ struct Evaluate: ParsableCommand {
 
 extension PIMTarget {
     /// How a PIM-QAT network's layers compute in training (and in `evaluate`): "CHIP (scheme S,
-    /// N-bit training ADC, rescale R)"; "lossless" when the chip's converter is.
+    /// N-bit training ADC, rescale R)", N fractional for `--adjust-precision exact`; "lossless"
+    /// when the chip's converter is.
     var trainingPath: String {
-        let bits = trainingBits.map { "\($0)-bit" } ?? "lossless"
+        let bits = trainingBits.map { "\(Format.number($0, digits: 3))-bit" } ?? "lossless"
         return "\(settings.chip) (scheme \(settings.scheme.rawValue), \(bits) training ADC, rescale \(settings.rescale.rawValue))"
     }
 }

@@ -102,12 +102,26 @@ struct PIMQATTests {
         #expect(try run(narrow, zero: true, bits: 6) != run(narrow, zero: false, bits: 6))
     }
 
-    /// pim-qat.md §5: σ_n = 0.35 LSB costs one bit (√(1 + 12·0.35²) ≈ 1.57), over the same range.
+    /// pim-qat.md §5: σ_n = 0.35 LSB costs one bit (√(1 + 12·0.35²) ≈ 1.57), over the same range;
+    /// `exact` keeps the step itself, 63 / 1.57 → 40 code steps.
     @Test func adjustedPrecisionKeepsTheRangeAndConvertsTheNoise() throws {
-        #expect(PrecisionAdjustment.auto.trainingBits(chipBits: 7, noiseSigmaLSB: 0.35) == 6)
-        #expect(PrecisionAdjustment.auto.trainingBits(chipBits: 7, noiseSigmaLSB: 0.1) == 7)
-        #expect(PrecisionAdjustment.auto.trainingBits(chipBits: 7, noiseSigmaLSB: 1.0) == 5)
-        #expect(PrecisionAdjustment.bits(3).trainingBits(chipBits: 7, noiseSigmaLSB: 0.35) == 3)
+        func converter(_ precision: PrecisionAdjustment, bits: Int = 7, signed: Bool = true, sigma: Double) -> ADCConfig {
+            var adc = Self.capRAM.adc
+            (adc.bits, adc.signed, adc.noiseSigmaLsb) = (bits, signed, sigma)
+            return precision.trainingConverter(for: adc)
+        }
+        #expect(converter(.auto, sigma: 0.35).bits == 6)
+        #expect(converter(.auto, sigma: 0.1).bits == 7)
+        #expect(converter(.auto, sigma: 1.0).bits == 5)
+        #expect(converter(.bits(3), sigma: 0.35).bits == 3)
+        #expect(converter(.exact, sigma: 0).maxCode == converter(.none, sigma: 0.35).maxCode)  // no noise: the chip's own step
+        for (bits, signed) in [(7, true), (6, false)] {
+            let exact = converter(.exact, bits: bits, signed: signed, sigma: 0.35)
+            #expect(exact.codeSteps == 40 && exact.maxCode == 40 && exact.bits == bits && exact.signed == signed)
+            #expect(abs(exact.resolutionBits! - (Double(bits) - 6 + log2(41))) < 1e-12)
+        }
+        #expect(converter(.exact, sigma: 100).codeSteps == 1)
+
         let model = Self.model(.smallCNN)
         let target = try PIMTarget(chip: Self.capRAM, settings: PIMSettings(chip: "cap-ram", precision: .auto, trainingNoise: true), model: model)
         let mapping = target.layers[0].trainingMapping
@@ -116,6 +130,16 @@ struct PIMQATTests {
         // σ = 0.35 chip LSB (1920/63) is 0.35 · 31/63 training LSB (1920/31).
         #expect(abs(mapping.adc.noiseSigmaLsb - 0.35 * 31 / 63) < 1e-12)
         #expect(mapping.nonIdealities == NonIdealities(temporalNoise: true, adcStaticErrors: false, cellMismatch: false, transferCurve: false))
+        #expect(target.trainingBits == 5)
+        let exactModel = Self.model(.smallCNN)
+        let exact = try PIMTarget(chip: Self.capRAM, settings: PIMSettings(chip: "cap-ram", precision: .exact, trainingNoise: true), model: exactModel)
+        try withExtendedLifetime(exactModel) {
+            let exactMapping = try #require(exact.layers.first).trainingMapping
+            #expect(exactMapping.adc.lsb(reachable: exactMapping.decomposition.partialSumRange) == 1920.0 / 40)
+            #expect(abs(exactMapping.adc.noiseSigmaLsb - 0.35 * 40 / 63) < 1e-12)
+            #expect(abs(exact.trainingBits! - log2(41)) < 1e-12)
+        }
+        #expect(PrecisionAdjustment(argument: "exact") == .exact && PrecisionAdjustment.exact.description == "exact")
         #expect(throws: MappingError.self) { () throws in
             _ = try PIMTarget(chip: Self.capRAM, settings: PIMSettings(chip: "cap-ram", precision: .bits(0)), model: Self.model(.smallCNN))
         }

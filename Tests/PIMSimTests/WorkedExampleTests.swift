@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import PIMSim
 
@@ -16,6 +17,22 @@ struct WorkedExampleTests {
         let lossless = try TestChips.chip(n: 4, adcBits: 6, range: (0, 63), bitsPerCycle: "4", bitsPerCell: "1", encodings: ["twos_complement"])
         let exact = try ProgrammedLayer(mapping: lossless.mapping(inputBits: 4, weightBits: 4), weights: [-3, 5, 7, -8], outputs: 1, fanIn: 4)
         #expect(try exact.run(inputs: [15, 3, 0, 7], columns: 1).output == [-86])
+    }
+
+    /// The same slices through a converter with 5 code steps over 0…60 (Δ = 12, between 2 and
+    /// 3 bits: a PIM-QAT `exact` training converter): codes round(18/12) = 2 (half to even),
+    /// 0, 2, round(22/12) = 2, so 12·(2 + 0 + 8 − 16) = −72; 6 codes, 2.58 bits.
+    @Test func sliceSumsThroughAConverterBetweenWholeBits() throws {
+        let chip = try TestChips.chip(n: 4, adcBits: 3, range: (0, 60), bitsPerCycle: "4", bitsPerCell: "1", encodings: ["twos_complement"])
+        var mapping = try chip.mapping(inputBits: 4, weightBits: 4)
+        mapping.adc.codeSteps = 5
+        #expect(mapping.adc.lsb(reachable: 0...60) == 12)
+        #expect(abs(mapping.adc.resolutionBits! - log2(6.0)) < 1e-12)
+        let layer = try ProgrammedLayer(mapping: mapping, weights: [-3, 5, 7, -8], outputs: 1, fanIn: 4)
+        let result = try layer.run(inputs: [15, 3, 0, 7], columns: 1)
+        #expect(abs(result.output[0] - -72) < 1e-9)
+        #expect(result.statistics.codeHistogram == [1, 0, 3, 0, 0, 0])
+        #expect(try chip.mapping(inputBits: 4, weightBits: 4).adc.resolutionBits == 3)
     }
 
     /// CAP-RAM single-ended two's-complement mode: 4-bit inputs in one DAC cycle, 4-bit weights

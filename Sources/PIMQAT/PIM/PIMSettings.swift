@@ -1,4 +1,5 @@
 import Foundation
+import PIMSim
 
 /// Which of the rescaling factors of pim-qat.md §3 are applied.
 public enum Rescale: String, Sendable, Codable, CaseIterable {
@@ -14,14 +15,20 @@ public enum PrecisionAdjustment: Sendable, Hashable, Codable, CustomStringConver
     case none
     /// b_train = b_chip − round(log2 √(1 + 12 σ_n²)), σ_n the chip's temporal noise in LSB.
     case auto
+    /// The step §5 defines before it rounds to whole bits, Δ' = Δ·√(1 + 12 σ_n²): the chip's
+    /// code steps divided by √(1 + 12 σ_n²), rounded to the nearest whole step (at least one),
+    /// so Δ' is within half a step of the target. CAP-RAM (σ_n = 0.35): 63 → 40 steps,
+    /// Δ' = 1.575 Δ where `auto` trains at 2 Δ.
+    case exact
     /// An explicit training resolution in bits.
     case bits(Int)
 
-    /// Parses `none`, `auto` or a number of bits.
+    /// Parses `none`, `auto`, `exact` or a number of bits.
     public init?(argument: String) {
         switch argument.lowercased() {
         case "none", "off": self = .none
         case "auto": self = .auto
+        case "exact": self = .exact
         default:
             guard let bits = Int(argument), (1...24).contains(bits) else { return nil }
             self = .bits(bits)
@@ -32,18 +39,30 @@ public enum PrecisionAdjustment: Sendable, Hashable, Codable, CustomStringConver
         switch self {
         case .none: "none"
         case .auto: "auto"
+        case .exact: "exact"
         case let .bits(b): String(b)
         }
     }
 
-    /// The training resolution for a converter of `chipBits` bits with temporal noise
-    /// `noiseSigmaLSB` (σ in the chip's LSB).
-    public func trainingBits(chipBits: Int, noiseSigmaLSB: Double) -> Int {
+    /// The converter to train with in place of the chip's `chip` (not ideal): the same type,
+    /// sign, range and noise σ in the chip's LSB, at the training resolution (``ADCConfig/bits``,
+    /// and ``ADCConfig/codeSteps`` for `exact`). Explicit bits are not range-checked here.
+    public func trainingConverter(for chip: ADCConfig) -> ADCConfig {
+        guard let chipBits = chip.bits, let chipSteps = chip.maxCode else { return chip }
+        let noiseFactor = (1 + 12 * chip.noiseSigmaLsb * chip.noiseSigmaLsb).squareRoot()
+        var adc = chip
         switch self {
-        case .none: chipBits
-        case .auto: chipBits - Int((0.5 * log2(1 + 12 * noiseSigmaLSB * noiseSigmaLSB)).rounded(.toNearestOrEven))
-        case let .bits(b): b
+        case .none: break
+        case .auto: adc.bits = chipBits - Int(log2(noiseFactor).rounded(.toNearestOrEven))
+        case let .bits(b): adc.bits = b
+        case .exact:
+            let steps = max(1, Int((Double(chipSteps) / noiseFactor).rounded(.toNearestOrEven)))
+            var bits = 1
+            while (1 << bits) - 1 < steps { bits += 1 }
+            adc.bits = bits + (chip.signed ? 1 : 0)
+            adc.codeSteps = steps
         }
+        return adc
     }
 }
 

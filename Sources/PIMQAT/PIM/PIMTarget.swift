@@ -38,9 +38,10 @@ public final class PIMTarget {
     /// The layers that run on the chip, in forward order (each holds its target; the target
     /// refers back weakly, so the model owns both).
     public var layers: [PIMExecution] { attached.compactMap(\.execution) }
-    /// Resolution of the training converter in bits (the first PIM layer's; one quantization
-    /// serves every layer); nil when the chip's converter is lossless or no layer is on the chip.
-    public var trainingBits: Int? { layers.first?.trainingMapping.adc.bits }
+    /// Resolution of the training converter in bits, fractional for `exact` (the first PIM
+    /// layer's; one precision serves every layer); nil when the chip's converter is lossless or
+    /// no layer is on the chip.
+    public var trainingBits: Double? { layers.first?.trainingMapping.adc.resolutionBits }
     private var attached: [WeakExecution] = []
     private struct WeakExecution { weak var execution: PIMExecution? }
 
@@ -99,15 +100,15 @@ public final class PIMTarget {
         let stages = NonIdealities(temporalNoise: settings.trainingNoise, adcStaticErrors: false, cellMismatch: false, transferCurve: false)
         var mapping = try chip.mapping(scheme: settings.scheme, mode: settings.mode, inputBits: inputBits, weightBits: weightBits,
                                        nonIdealities: stages)
-        guard mapping.adc.type != .ideal, let chipBits = mapping.adc.bits else { return mapping }
-        let bits = settings.precision.trainingBits(chipBits: chipBits, noiseSigmaLSB: mapping.adc.noiseSigmaLsb)
-        let lowest = mapping.adc.signed ? 2 : 1
+        guard mapping.adc.type != .ideal, mapping.adc.bits != nil else { return mapping }
+        let training = settings.precision.trainingConverter(for: mapping.adc)
+        let bits = training.bits!, lowest = training.signed ? 2 : 1
         guard bits >= lowest, bits <= 24 else {
-            throw MappingError("training precision \(bits) bits is outside \(lowest)…24 for the chip's \(chipBits)-bit \(mapping.adc.signed ? "signed" : "unsigned") converter")
+            throw MappingError("training precision \(bits) bits is outside \(lowest)…24 for the chip's \(mapping.adc.bits!)-bit \(mapping.adc.signed ? "signed" : "unsigned") converter")
         }
         let reachable = mapping.decomposition.partialSumRange
         let chipLSB = mapping.adc.lsb(reachable: reachable)
-        mapping.adc.bits = bits
+        mapping.adc = training
         if let chipLSB, let trainingLSB = mapping.adc.lsb(reachable: reachable) {
             mapping.adc.noiseSigmaLsb *= chipLSB / trainingLSB
         }

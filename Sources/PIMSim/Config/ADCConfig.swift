@@ -55,6 +55,11 @@ public struct ADCConfig: Sendable, Hashable, Codable {
     public var type: Kind
     /// Resolution in bits, 1…24; `nil` for an ``Kind/ideal`` converter.
     public var bits: Int?
+    /// Code steps above zero when they are not the `bits`' power of two: a converter whose step
+    /// lies between whole bits (PIM-QAT's `exact` training precision, pim-qat.md §5), with
+    /// `bits` the fewest that hold its codes. `nil` (every chip file): 2^b − 1 unsigned,
+    /// 2^(b−1) − 1 signed.
+    public var codeSteps: Int? = nil
     /// Number of ADC instances; partial sums of output column j go to ADC `j mod count`.
     public var count: Int
     /// Signed (mid-scale zero) codes.

@@ -1,3 +1,5 @@
+import Foundation
+
 extension ChipConfig {
     /// An operating mode with the chip's defaults filled in: everything a simulation needs to
     /// know about encoding and conversion.
@@ -51,10 +53,17 @@ extension ChipConfig {
 
 extension ADCConfig {
     /// The largest code magnitude: 2^b − 1 codes above zero for an unsigned converter,
-    /// 2^(b−1) − 1 on each side of zero for a signed one.
+    /// 2^(b−1) − 1 on each side of zero for a signed one, or ``codeSteps`` when given.
     public var maxCode: Int? {
         guard let bits else { return nil }
-        return signed ? (1 << (bits - 1)) - 1 : (1 << bits) - 1
+        return codeSteps ?? (signed ? (1 << (bits - 1)) - 1 : (1 << bits) - 1)
+    }
+
+    /// The resolution in bits: log2(maxCode + 1), plus a sign bit for a signed converter; `b`
+    /// for a whole-bit converter, fractional with ``codeSteps``; `nil` for an ideal converter.
+    public var resolutionBits: Double? {
+        guard let maxCode else { return nil }
+        return (signed ? 1 : 0) + log2(Double(maxCode + 1))
     }
 
     /// The full-scale range in MAC units for a conversion whose reachable partial sums are

@@ -310,7 +310,8 @@ struct Evaluate: ParsableCommand {
             precision (--adjust-precision), with no transfer curve, mismatch or static errors, and \
             with temporal noise only if it was trained with --noise-injection. For the chip \
             itself (its own precision, static errors, chip instances, BN calibration) use \
-            pimctl simulate --model.
+            pimctl simulate --model. With --json the record names the path: "digital", or the \
+            chip, scheme, training ADC and rescaling, with training_bits and training_noise.
 
             Examples:
               pimctl evaluate --model small.safetensors --data fashion-mnist
@@ -335,11 +336,34 @@ struct Evaluate: ParsableCommand {
         }
         let result = Trainer.evaluate(loaded.model, on: test)
         if json {
-            print(try Terminal.json(result))
+            print(try Terminal.json(EvaluateRecord(model: model, architecture: loaded.architecture.description, dataset: dataset.rawValue, evaluation: result,
+                                                   path: loaded.target?.trainingPath ?? "digital", trainingBits: loaded.target?.trainingBits,
+                                                   trainingNoise: loaded.target?.settings.trainingNoise)))
         } else {
             let through = loaded.target.map { ", through \($0.trainingPath) \($0.settings.trainingNoise ? "with" : "without") training noise" } ?? ""
             print("\(loaded.architecture) on \(dataset.rawValue) (\(result.examples) test examples\(through)): accuracy \(Format.percent(result.accuracy)), loss \(Format.number(result.loss, digits: 4))")
         }
+    }
+}
+
+/// `pimctl evaluate --json`: the accuracy and the path the network ran (`digital`, or its
+/// training path through the chip, with the training converter's bits and whether the chip's
+/// noise was injected).
+struct EvaluateRecord: Encodable {
+    var model: String
+    var architecture: String
+    var dataset: String
+    var accuracy: Double
+    var loss: Double
+    var examples: Int
+    var path: String
+    var trainingBits: Double?
+    var trainingNoise: Bool?
+
+    init(model: String, architecture: String, dataset: String, evaluation: Evaluation, path: String, trainingBits: Double?, trainingNoise: Bool?) {
+        (self.model, self.architecture, self.dataset, self.path) = (model, architecture, dataset, path)
+        (accuracy, loss, examples) = (evaluation.accuracy, evaluation.loss, evaluation.examples)
+        (self.trainingBits, self.trainingNoise) = (trainingBits, trainingNoise)
     }
 }
 

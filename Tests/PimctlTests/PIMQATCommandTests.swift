@@ -91,6 +91,9 @@ struct PIMQATCommandTests {
         #expect(evaluation.status == 0, "\(evaluation.stderr)")
         #expect(evaluation.stdout.contains("(50 test examples, through cap-ram (scheme chip, 5-bit training ADC, rescale both) with training noise): accuracy "),
                 "\(evaluation.stdout)")
+        let record = try Self.json(try PimctlRunner.run(["evaluate", "--model", "\(dir)/straight.safetensors", "--test-limit", "50", "--threads", "1", "--json"]).stdout)
+        #expect(record["path"] as? String == "cap-ram (scheme chip, 5-bit training ADC, rescale both)", "\(record)")
+        #expect(record["training_bits"] as? Double == 5 && record["training_noise"] as? Bool == true && record["examples"] as? Int == 50)
     }
 
     @Test(arguments: [

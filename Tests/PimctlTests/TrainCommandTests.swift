@@ -27,6 +27,7 @@ struct TrainCommandTests {
         #expect(evaluation.status == 0, "\(evaluation.stderr)")
         let evaluated = try #require(try JSONSerialization.jsonObject(with: Data(evaluation.stdout.utf8)) as? [String: Any])
         #expect(evaluated["accuracy"] as? Double == accuracy)
+        #expect(evaluated["path"] as? String == "digital" && evaluated["training_bits"] == nil)
     }
 
     @Test func fourBitQATLearnsAndReloads() throws {

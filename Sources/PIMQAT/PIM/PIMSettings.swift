@@ -16,9 +16,9 @@ public enum PrecisionAdjustment: Sendable, Hashable, Codable, CustomStringConver
     /// b_train = b_chip − round(log2 √(1 + 12 σ_n²)), σ_n the chip's temporal noise in LSB.
     case auto
     /// The step §5 defines before it rounds to whole bits, Δ' = Δ·√(1 + 12 σ_n²): the chip's
-    /// code steps divided by √(1 + 12 σ_n²), rounded to the nearest whole step (at least one),
-    /// so Δ' is within half a step of the target. CAP-RAM (σ_n = 0.35): 63 → 40 steps,
-    /// Δ' = 1.575 Δ where `auto` trains at 2 Δ.
+    /// code steps divided by √(1 + 12 σ_n²), rounded to the nearest whole number N (at least
+    /// one), so Δ' is within a relative 1/(2N) of its target. CAP-RAM (σ_n = 0.35): 63 → 40
+    /// steps, Δ' = 1.575 Δ where `auto` trains at 2 Δ.
     case exact
     /// An explicit training resolution in bits.
     case bits(Int)

@@ -108,7 +108,7 @@ struct PIMQATCommandTests {
         (["report", "--schemes", "chip,bogus"], "'bogus' is not one of"),
         (["report", "--pim-pact-alpha", "0"], "--pim-pact-alpha must be a positive number"),
         (["report", "--pim-weight-clip", "inf"], "--pim-weight-clip must be a positive number"),
-        (["report", "--adjust-precision", "none"], "--adjust-precision: give auto or a number of bits"),
+        (["report", "--adjust-precision", "none"], "--adjust-precision: give auto, exact or a number of bits"),
         (["report", "--adjust-precision", "seven"], "--adjust-precision"),
         (["report", "--pim", "chip"], "--pim 'chip': give scheme=file"),
         (["report", "--pim", "native=pim.safetensors"], "native is not one of --schemes (chip,bit-serial)"),

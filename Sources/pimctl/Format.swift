@@ -26,6 +26,9 @@ enum Format {
         return text
     }
 
+    /// A converter resolution: "5-bit", or "5.36-bit" between whole bits.
+    static func bits(_ bits: Double) -> String { "\(number(bits, digits: 3))-bit" }
+
     static func percent(_ fraction: Double) -> String { "\(number(fraction * 100, digits: 3)) %" }
 
     /// A left-aligned text table with a header row.

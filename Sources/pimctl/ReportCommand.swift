@@ -325,7 +325,7 @@ struct ReportNetwork: Encodable {
     var summary: String {
         var parts = [given ? "given" : "trained by this report"]
         if let epochs { parts.append(epochs == 1 ? "1 epoch" : "\(epochs) epochs") }
-        if let trainingBits { parts.append("\(Format.number(trainingBits, digits: 3))-bit training ADC") }
+        if let trainingBits { parts.append("\(Format.bits(trainingBits)) training ADC") }
         if trainingNoise == true { parts.append("chip noise injected") }
         if let pactAlpha { parts.append("PACT α from \(Format.number(pactAlpha, digits: 3))") }
         if let weightClip { parts.append("weight clip \(Format.number(weightClip, digits: 3)) × rms(tanh W)") }
@@ -355,7 +355,7 @@ struct ReproductionReport: Encodable {
     var bnCalibrationBatches: Int
     /// Whether the adjusted-precision networks trained with the chip's noise injected.
     var trainingNoise: Bool
-    /// Training precision of the adjusted-precision networks: "auto" or a number of bits.
+    /// Training precision of the adjusted-precision networks: "auto", "exact" or a number of bits.
     var adjustedPrecision: String
     /// The PACT α the PIM-QAT runs started from; nil: the QAT network's.
     var pimPactAlpha: Double?

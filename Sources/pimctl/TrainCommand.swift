@@ -336,7 +336,8 @@ struct Evaluate: ParsableCommand {
         }
         let result = Trainer.evaluate(loaded.model, on: test)
         if json {
-            print(try Terminal.json(EvaluateRecord(model: model, architecture: loaded.architecture.description, dataset: dataset.rawValue, evaluation: result,
+            print(try Terminal.json(EvaluateRecord(model: model, architecture: loaded.architecture.description, dataset: dataset.rawValue,
+                                                   accuracy: result.accuracy, loss: result.loss, examples: result.examples,
                                                    path: loaded.target?.trainingPath ?? "digital", trainingBits: loaded.target?.trainingBits,
                                                    trainingNoise: loaded.target?.settings.trainingNoise)))
         } else {
@@ -359,12 +360,6 @@ struct EvaluateRecord: Encodable {
     var path: String
     var trainingBits: Double?
     var trainingNoise: Bool?
-
-    init(model: String, architecture: String, dataset: String, evaluation: Evaluation, path: String, trainingBits: Double?, trainingNoise: Bool?) {
-        (self.model, self.architecture, self.dataset, self.path) = (model, architecture, dataset, path)
-        (accuracy, loss, examples) = (evaluation.accuracy, evaluation.loss, evaluation.examples)
-        (self.trainingBits, self.trainingNoise) = (trainingBits, trainingNoise)
-    }
 }
 
 extension PIMTarget {
@@ -372,7 +367,7 @@ extension PIMTarget {
     /// N-bit training ADC, rescale R)", N fractional for `--adjust-precision exact`; "lossless"
     /// when the chip's converter is.
     var trainingPath: String {
-        let bits = trainingBits.map { "\(Format.number($0, digits: 3))-bit" } ?? "lossless"
+        let bits = trainingBits.map(Format.bits) ?? "lossless"
         return "\(settings.chip) (scheme \(settings.scheme.rawValue), \(bits) training ADC, rescale \(settings.rescale.rawValue))"
     }
 }

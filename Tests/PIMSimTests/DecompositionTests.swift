@@ -94,5 +94,6 @@ struct DecompositionTests {
                               bitsPerCell: .bits(1), subtraction: .digital, inputsPerConversion: 128)
         #expect(d.partialSumRange == 0...1920)
         #expect(d.losslessADCBits == 11)  // 2^11 − 1 = 2047 ≥ 1920 > 1023
+        #expect([0, 1, 2, 3, 4, 40, 63, 64].map(ADCConfig.bits(holding:)) == [1, 1, 2, 2, 3, 6, 6, 7])
     }
 }

@@ -57,9 +57,7 @@ public enum PrecisionAdjustment: Sendable, Hashable, Codable, CustomStringConver
         case let .bits(b): adc.bits = b
         case .exact:
             let steps = max(1, Int((Double(chipSteps) / noiseFactor).rounded(.toNearestOrEven)))
-            var bits = 1
-            while (1 << bits) - 1 < steps { bits += 1 }
-            adc.bits = bits + (chip.signed ? 1 : 0)
+            adc.bits = ADCConfig.bits(holding: steps) + (chip.signed ? 1 : 0)
             adc.codeSteps = steps
         }
         return adc

@@ -59,6 +59,11 @@ extension ADCConfig {
         return codeSteps ?? (signed ? (1 << (bits - 1)) - 1 : (1 << bits) - 1)
     }
 
+    /// The fewest bits b ≥ 1 whose unsigned codes 0…2^b − 1 reach `steps` (≥ 0).
+    public static func bits(holding steps: Int) -> Int {
+        max(1, Int.bitWidth - steps.leadingZeroBitCount)
+    }
+
     /// The resolution in bits: log2(maxCode + 1), plus a sign bit for a signed converter; `b`
     /// for a whole-bit converter, fractional with ``codeSteps``; `nil` for an ideal converter.
     public var resolutionBits: Double? {

@@ -150,9 +150,6 @@ public struct Decomposition: Sendable, Hashable, Codable {
     /// the resolution of a lossless converter for this decomposition.
     public var losslessADCBits: Int {
         let range = partialSumRange
-        let span = range.upperBound - range.lowerBound
-        var bits = 1
-        while (1 << bits) - 1 < span { bits += 1 }
-        return bits
+        return ADCConfig.bits(holding: range.upperBound - range.lowerBound)
     }
 }

@@ -99,34 +99,3 @@ extension Simulate {
         print(lines.joined(separator: "\n"))
     }
 }
-
-/// A checkpoint loaded onto a chip for deployment.
-enum DeployedModel {
-    /// A PIM-QAT checkpoint deploys with its own scheme, mode and rescaling (unless `scheme` or
-    /// `mode` are given); a conventional QAT one with the chip's scheme and no rescaling.
-    /// - Returns: the model, its target, the settings used and whether it was trained with PIM-QAT.
-    static func load(_ path: String, chip: ChipConfig, chipName: String, scheme: Scheme?, mode: String?) throws
-        -> (model: TrainingRun.LoadedModel, target: PIMTarget, settings: PIMSettings, pimTrained: Bool) {
-        let trained = try TrainingRun.pimSettings(of: path)
-        var settings = trained ?? PIMSettings(chip: chipName, rescale: .none)
-        settings.chip = chipName
-        if let scheme { settings.scheme = scheme }
-        if let mode { settings.mode = mode }
-        settings.precision = .none
-        settings.trainingNoise = false
-        let loaded = try TrainingRun.model(from: path, pim: (chip, settings))
-        guard let target = loaded.target else { throw CommandLineError("\(path): nothing to run on the chip") }
-        return (loaded, target, settings, trained != nil)
-    }
-
-    /// A split of `dataset` for a loaded model, checked against the images and classes the
-    /// model was built for.
-    static func data(for loaded: TrainingRun.LoadedModel, path: String, dataset: DatasetName, directory: String?,
-                     train: Bool, limit: Int? = nil) throws -> Dataset {
-        let data = try dataset.load(train: train, directory: directory).prefix(limit)
-        guard data.channels == loaded.channels, data.size == loaded.size, data.classes == loaded.classes else {
-            throw CommandLineError("\(path) expects \(loaded.channels)×\(loaded.size)×\(loaded.size) images and \(loaded.classes) classes; \(dataset.rawValue) has \(data.channels)×\(data.size)×\(data.size) and \(data.classes)")
-        }
-        return data
-    }
-}

@@ -14,14 +14,16 @@ struct TrainingOptions: ParsableArguments {
     var dataDir: String?
 
     @Option(help: "Epochs (default 10).") var epochs: Int?
-    @Option(help: "Batch size (default 128).") var batchSize: Int?
-    @Option(help: "Base learning rate (default 0.1).") var lr: Double?
+    @Option(help: "Batch size (default 64 for small-cnn, 128 for the ResNets).") var batchSize: Int?
+    @Option(help: "Base learning rate (default 0.1 × batch size / 128; half that with --init).") var lr: Double?
     @Option(help: "SGD momentum (default 0.9).") var momentum: Double?
-    @Option(help: "Weight decay on weights, not on biases, BN or PACT α (default 5e-4 for train, 4e-5 for train-qat).") var weightDecay: Double?
-    @Flag(help: "Nesterov momentum.") var nesterov = false
-    @Option(help: "Learning-rate schedule: multistep (×0.1 at 50 % and 75 %, the default), cosine, constant.")
+    @Option(help: "Weight decay on weights, not on biases, BN or PACT α (default 5e-4 for float networks, 4e-5 for quantized ones).") var weightDecay: Double?
+    @Flag(inversion: .prefixedNo, help: "Nesterov momentum (default on).") var nesterov: Bool?
+    @Option(help: "Learning-rate schedule: warmup-cosine (linear warm-up, then cosine to zero, per step; the default), multistep (×0.1 at 50 % and 75 % of the epochs), cosine (per epoch), constant.")
     var schedule: LearningRateSchedule?
-    @Option(help: "Augmentation: none, crop, crop+flip (default crop+flip).") var augment: Augmentation?
+    @Option(help: "Warm-up of the warmup-cosine schedule, in epochs (fractional; default a tenth of the run, at most 1).") var warmup: Double?
+    @Option(help: "Clip the gradient to this L2 norm (all trainable parameters together; default 5).") var clipGradNorm: Double?
+    @Option(help: "Augmentation: none, flip, crop, crop+flip (default: flip for fashion-mnist, none for mnist, crop+flip for CIFAR).") var augment: Augmentation?
     @Option(help: "Seed of initialisation, shuffling, augmentation and training noise (default 0).") var seed: UInt64?
     @Option(help: "Use only the first N training examples.") var trainLimit: Int?
     @Option(help: "Use only the first N test examples.") var testLimit: Int?
@@ -30,16 +32,16 @@ struct TrainingOptions: ParsableArguments {
     var wbits: Int?
     @Option(help: "Activation bits (PACT).")
     var abits: Int?
-    @Option(help: "Set every PACT clip level α to this at the start (after --init; default: 8, 10 before the classifier, or the --init checkpoint's).")
+    @Option(help: "Set every PACT clip level α to this at the start (after --init; default: 2 for train-qat; for train 8, 10 before the classifier, or the --init checkpoint's).")
     var pactAlpha: Double?
-    @Option(help: "Normalise the b_w-bit weights by at most K × the RMS of tanh(W) instead of its maximum (DoReFa), clipping the few larger ones: the integers use more of the grid.")
+    @Option(help: "Normalise the b_w-bit weights by at most K × the RMS of tanh(W) instead of its maximum (DoReFa), clipping the few larger ones: the integers use more of the grid (default: 2 for train-qat, DoReFa's maximum for train).")
     var weightClip: Double?
     @Flag(help: "Keep every PACT clip level α where the run starts it (--pact-alpha, --init's or the default) instead of learning it.")
     var freezePactAlpha = false
     @Option(name: .customLong("init"), help: "Initialise from this checkpoint's tensors (e.g. a float or QAT run of the same model).")
     var initFrom: String?
 
-    @Option(help: "Checkpoint to write after every epoch (safetensors).")
+    @Option(help: "Checkpoint to write after every epoch (safetensors; without it nothing is saved).")
     var out: String?
 
     @Option(help: "Continue the run saved in this checkpoint (its settings; writes back to it unless --out).")
@@ -62,9 +64,11 @@ struct TrainingOptions: ParsableArguments {
         if lr != nil { given.append("--lr") }
         if momentum != nil { given.append("--momentum") }
         if weightDecay != nil { given.append("--weight-decay") }
-        if nesterov { given.append("--nesterov") }
+        if nesterov != nil { given.append("--nesterov") }
         if schedule != nil { given.append("--schedule") }
         if augment != nil { given.append("--augment") }
+        if warmup != nil { given.append("--warmup") }
+        if clipGradNorm != nil { given.append("--clip-grad-norm") }
         if seed != nil { given.append("--seed") }
         if trainLimit != nil { given.append("--train-limit") }
         if testLimit != nil { given.append("--test-limit") }
@@ -78,7 +82,6 @@ struct TrainingOptions: ParsableArguments {
     }
 
     func validate() throws {
-        guard resume != nil || out != nil else { throw ValidationError("give --out CHECKPOINT (or --resume CHECKPOINT)") }
         if resume != nil, let first = runOptionsGiven.first {
             throw ValidationError("\(first) cannot change a resumed run: its settings come from the checkpoint")
         }
@@ -94,39 +97,60 @@ struct TrainingOptions: ParsableArguments {
         if let abits, !(1...8).contains(abits) { throw ValidationError("--abits must be 1…8") }
         if let pactAlpha, !(pactAlpha > 0 && pactAlpha.isFinite) { throw ValidationError("--pact-alpha must be a positive number") }
         if let weightClip, !(weightClip > 0 && weightClip.isFinite) { throw ValidationError("--weight-clip must be a positive number") }
-    }
-
-    /// The quantization --wbits, --abits and --weight-clip give, or nil without --wbits unless
-    /// `defaultBits` fills in 4-bit weights and activations.
-    func quantization(defaultBits: Bool) -> Quantization? {
-        guard let wbits = wbits ?? (defaultBits ? 4 : nil) else { return nil }
-        return Quantization(weightBits: wbits, activationBits: abits ?? 4, weightClip: weightClip)
-    }
-
-    /// The settings of a fresh run (defaults filled in).
-    func settings(quantization: Quantization?, pim: PIMSettings? = nil, weightDecayDefault: Double = 5e-4) throws -> TrainingSettings {
-        let model = self.model ?? "small-cnn"
-        guard ModelArchitecture(name: model) != nil else {
-            throw ValidationError("--model '\(model)' is not one of resnet20, resnet32, resnet44, resnet56, small-cnn")
+        if let warmup {
+            guard warmup >= 0, warmup <= Double(epochs ?? 10) else { throw ValidationError("--warmup must be within 0…--epochs epochs") }
+            if let schedule, schedule != .warmupCosine { throw ValidationError("--warmup applies to the warmup-cosine schedule only") }
         }
-        return TrainingSettings(
-            model: model, dataset: data ?? .fashionMNIST, dataDirectory: dataDir, epochs: epochs ?? 10, batchSize: batchSize ?? 128,
-            learningRate: lr ?? 0.1, momentum: momentum ?? 0.9, weightDecay: weightDecay ?? weightDecayDefault, nesterov: nesterov,
-            schedule: schedule ?? .multistep, augmentation: augment ?? .cropFlip, seed: seed ?? 0,
-            trainLimit: trainLimit, testLimit: testLimit, quantization: quantization, pim: pim, initialization: initFrom,
-            pactAlpha: pactAlpha, pactAlphaFrozen: freezePactAlpha ? true : nil)
+        if let clipGradNorm, !(clipGradNorm > 0 && clipGradNorm.isFinite) { throw ValidationError("--clip-grad-norm must be a positive number") }
+    }
+
+    /// The recipe for what the command line leaves open (``TrainingRecipe``).
+    func recipe(quantized: Bool, pim: Bool) throws -> TrainingRecipe {
+        let name = model ?? "small-cnn"
+        guard let architecture = ModelArchitecture(name: name) else {
+            throw ValidationError("--model '\(name)' is not one of resnet20, resnet32, resnet44, resnet56, small-cnn")
+        }
+        return TrainingRecipe.standard(model: architecture, dataset: data ?? .fashionMNIST, epochs: epochs ?? 10, quantized: quantized,
+                                       pim: pim, fineTuning: initFrom != nil)
+    }
+
+    /// The settings of a fresh run: what the command line gives, the rest from `recipe`. Without
+    /// --wbits the network is float unless `defaultBits` fills in 4-bit weights and activations.
+    func settings(recipe: TrainingRecipe, defaultBits: Bool, pim: PIMSettings? = nil) -> TrainingSettings {
+        let quantization = (wbits ?? (defaultBits ? 4 : nil)).map {
+            Quantization(weightBits: $0, activationBits: abits ?? 4, weightClip: weightClip)
+        }
+        var settings = recipe.settings(model: model ?? "small-cnn", dataset: data ?? .fashionMNIST, dataDirectory: dataDir,
+                                       epochs: epochs ?? 10, seed: seed ?? 0, trainLimit: trainLimit, testLimit: testLimit,
+                                       quantization: quantization, pim: pim, initialization: initFrom)
+        if let batchSize { settings.batchSize = batchSize }
+        settings.learningRate = lr ?? recipe.learningRate(batchSize: settings.batchSize)
+        if let momentum { settings.momentum = momentum }
+        if let weightDecay { settings.weightDecay = weightDecay }
+        if let nesterov { settings.nesterov = nesterov }
+        if let schedule {
+            settings.schedule = schedule
+            if schedule != .warmupCosine { settings.warmupEpochs = nil }
+        }
+        if let warmup { settings.warmupEpochs = warmup }
+        if let augment { settings.augmentation = augment }
+        if let clipGradNorm { settings.maxGradientNorm = clipGradNorm }
+        if let pactAlpha { settings.pactAlpha = pactAlpha }
+        if freezePactAlpha { settings.pactAlphaFrozen = true }
+        return settings
     }
 
     /// Trains `run` to its last epoch (or --stop-after), writing the checkpoint after each epoch.
     func train(_ run: TrainingRun) throws {
-        try TrainingLoop(destination: out ?? resume!, json: json, resumed: resume != nil).run(run, stopAfter: stopAfter)
+        try TrainingLoop(destination: out ?? resume, json: json, resumed: resume != nil).run(run, stopAfter: stopAfter)
     }
 }
 
 /// Epochs of a run with a progress bar and a line (or JSON record) per epoch, and a
 /// checkpoint after each.
 struct TrainingLoop {
-    var destination: String
+    /// The checkpoint written after every epoch; nil = none.
+    var destination: String?
     var json = false
     /// Whether the run continues a checkpoint (for the message after a divergence).
     var resumed = false
@@ -149,7 +173,8 @@ struct TrainingLoop {
         if !json {
             let precision = settings.quantization.map { "W\($0.weightBits)/A\($0.activationBits) QAT" } ?? "float"
             let through = run.target.map { " through " + $0.trainingPath } ?? ""
-            say("\(label)\(settings.model) (\(precision))\(through) on \(settings.dataset.rawValue): \(run.train.count) training, \(run.test.count) test examples; epochs \(run.completedEpochs + 1)…\(settings.epochs)")
+            say("\(label)\(settings.model) (\(precision))\(through) on \(settings.dataset.rawValue): \(run.train.count) training, \(run.test.count) test examples; epochs \(run.completedEpochs + 1)…\(settings.epochs)\(destination == nil ? " (no --out: the network is not saved)" : "")")
+            say("\(label)  \(settings.recipeSummary)")
         }
         let last = min(settings.epochs, stopAfter ?? settings.epochs)
         while run.completedEpochs < last {
@@ -163,18 +188,18 @@ struct TrainingLoop {
                 }
             } catch let error as TrainingDivergedError {
                 bar.finish()
-                let lastGood = run.completedEpochs > 0 || resumed
-                    ? "last good checkpoint: \(destination) (epoch \(run.completedEpochs))" : "no checkpoint was written yet"
+                let lastGood = destination != nil && (run.completedEpochs > 0 || resumed)
+                    ? "last good checkpoint: \(destination!) (epoch \(run.completedEpochs))" : "no checkpoint was written"
                 throw CommandLineError("\(error.description); \(lastGood)")
             }
             bar.finish()
             let seconds = Date().timeIntervalSince(start)
-            try run.checkpoint(testAccuracy: test.accuracy).write(to: destination)
+            if let destination { try run.checkpoint(testAccuracy: test.accuracy).write(to: destination) }
             // σ̂/σ_y per PIM layer over the epoch's training steps (pim-qat.md §3).
             let ratios = (run.target?.layers ?? []).compactMap { layer in layer.takeMeanRatio().map { (layer.name, $0) } }
             if json {
                 struct Record: Encodable {
-                    var epoch: Int; var trainLoss, trainAccuracy, testLoss, testAccuracy, seconds: Double; var checkpoint: String
+                    var epoch: Int; var trainLoss, trainAccuracy, testLoss, testAccuracy, seconds: Double; var checkpoint: String?
                     var pimOutputStdRatio: [String: Double]?
                 }
                 let record = Record(epoch: epoch, trainLoss: train.loss, trainAccuracy: train.accuracy, testLoss: test.loss,
@@ -220,7 +245,7 @@ struct Train: ParsableCommand {
     func run() throws {
         BLAS.threadCount = options.threads
         let run = try options.resume.map { try TrainingRun(resuming: $0) }
-            ?? TrainingRun(settings: options.settings(quantization: options.quantization(defaultBits: false)))
+            ?? TrainingRun(settings: options.settings(recipe: options.recipe(quantized: options.wbits != nil, pim: false), defaultBits: false))
         try options.train(run)
     }
 }
@@ -252,7 +277,8 @@ struct TrainQAT: ParsableCommand {
     @Option(help: "Rescaling (pim-qat.md §3): none, forward, backward, both (default both).") var rescale: Rescale?
     @Option(help: "Training ADC precision: none (the chip's), auto (from the chip's noise, whole bits), exact (the noise-equivalent step itself, between whole bits), or bits (default none).")
     var adjustPrecision: PrecisionAdjustment?
-    @Flag(name: .customLong("noise-injection"), help: "Inject the chip's temporal noise during training.") var trainingNoise = false
+    @Flag(name: .customLong("noise-injection"), inversion: .prefixedNo,
+          help: "Inject the chip's temporal noise during training (default on).") var trainingNoise: Bool?
     @Option(help: "After training, deploy on chip instance --chip-seed and report test accuracy without and with BN calibration on K batches.")
     var bnCalibrate: Int?
     @Option(help: "Chip instance for --bn-calibrate.") var chipSeed: UInt64 = 0
@@ -263,7 +289,7 @@ struct TrainQAT: ParsableCommand {
         if let bnCalibrate, bnCalibrate < 1 { throw ValidationError("--bn-calibrate must be at least 1 batch") }
         if options.resume != nil {
             let given = [(chip != nil, "--chip"), (scheme != nil, "--scheme"), (mode != nil, "--mode"), (rescale != nil, "--rescale"),
-                         (adjustPrecision != nil, "--adjust-precision"), (trainingNoise, "--noise-injection"),
+                         (adjustPrecision != nil, "--adjust-precision"), (trainingNoise != nil, "--noise-injection"),
                          (zeroClippedGradients, "--zero-clipped-gradients"), (classifierOnChip, "--classifier-on-chip")].first { $0.0 }
             if let given { throw ValidationError("\(given.1) cannot change a resumed run: its settings come from the checkpoint") }
         }
@@ -276,10 +302,11 @@ struct TrainQAT: ParsableCommand {
             run = try TrainingRun(resuming: resume)
             guard run.settings.pim != nil else { throw CommandLineError("\(resume) is not a PIM-QAT checkpoint; continue it with pimctl train --resume") }
         } else {
+            let recipe = try options.recipe(quantized: true, pim: true)
             let pim = PIMSettings(chip: chip ?? "cap-ram", scheme: scheme ?? .chip, mode: mode, precision: adjustPrecision ?? .none,
-                                  rescale: rescale ?? .both, trainingNoise: trainingNoise, zeroClippedGradients: zeroClippedGradients,
-                                  classifierOnChip: classifierOnChip)
-            run = try TrainingRun(settings: options.settings(quantization: options.quantization(defaultBits: true), pim: pim, weightDecayDefault: 4e-5))
+                                  rescale: rescale ?? .both, trainingNoise: trainingNoise ?? recipe.trainingNoise,
+                                  zeroClippedGradients: zeroClippedGradients, classifierOnChip: classifierOnChip)
+            run = try TrainingRun(settings: options.settings(recipe: recipe, defaultBits: true, pim: pim))
         }
         try options.train(run)
         guard let bnCalibrate, let target = run.target, run.completedEpochs == run.settings.epochs else { return }

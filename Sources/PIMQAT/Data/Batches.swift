@@ -5,6 +5,8 @@ public enum Augmentation: String, Sendable, Codable, CaseIterable {
     case crop
     /// Random crop and random horizontal flip.
     case cropFlip = "crop+flip"
+    /// Random horizontal flip only.
+    case flip
 }
 
 /// Deterministic epochs: the order of examples and every augmentation draw are functions of
@@ -46,9 +48,11 @@ public struct Batches: Sendable {
             var dx = 0, dy = 0, flip = false
             if train && augmentation != .none {
                 let (a, b, f, _) = stream.bits(UInt64(example))
-                dx = Int(a % UInt32(2 * padding + 1)) - padding
-                dy = Int(b % UInt32(2 * padding + 1)) - padding
-                flip = augmentation == .cropFlip && f & 1 == 1
+                if augmentation != .flip {
+                    dx = Int(a % UInt32(2 * padding + 1)) - padding
+                    dy = Int(b % UInt32(2 * padding + 1)) - padding
+                }
+                flip = augmentation != .crop && f & 1 == 1
             }
             for channel in 0..<c {
                 let source = (example * c + channel) * plane

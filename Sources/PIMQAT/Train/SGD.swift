@@ -38,5 +38,26 @@ public final class SGD {
         }
     }
 
+    /// Scales every trainable gradient by min(1, `norm` / ‖g‖), ‖g‖ the L2 norm of all of
+    /// them together (summed in parameter order, in double precision); returns ‖g‖.
+    @discardableResult
+    public func clipGradients(norm: Double) -> Double {
+        var squares = 0.0
+        for parameter in parameters where parameter.trainable {
+            parameter.gradient.data.withUnsafeBufferPointer { g in
+                for value in g { squares += Double(value) * Double(value) }
+            }
+        }
+        let total = squares.squareRoot()
+        guard total > norm, total.isFinite else { return total }
+        let scale = Float(norm / total)
+        for parameter in parameters where parameter.trainable {
+            parameter.gradient.data.withUnsafeMutableBufferPointer { g in
+                for i in g.indices { g[i] *= scale }
+            }
+        }
+        return total
+    }
+
     public func zeroGradients() { parameters.forEach { $0.zeroGradient() } }
 }

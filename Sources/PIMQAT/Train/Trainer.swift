@@ -1,14 +1,21 @@
 import Foundation
 
-/// The learning-rate schedule, applied per epoch.
+/// The learning-rate schedule. `multistep`, `cosine` and `constant` change the rate once per
+/// epoch; `warmup-cosine` changes it every step.
 public enum LearningRateSchedule: String, Sendable, Codable, CaseIterable {
     /// ×0.1 at 50 % and at 75 % of the epochs.
     case multistep
-    /// lr · ½(1 + cos(π · epoch / epochs)).
+    /// lr · ½(1 + cos(π · epoch / epochs)), per epoch.
     case cosine
     case constant
+    /// A linear ramp from lr/W to lr over the first W warm-up steps, then cosine annealing to
+    /// zero over the remaining steps: lr · ½(1 + cos(π · (s − W) / (S − W))) at step s of S.
+    case warmupCosine = "warmup-cosine"
 
-    public func rate(base: Double, epoch: Int, epochs: Int) -> Double {
+    /// The rate of step `step` (0-based, counted over the whole run) of `epochs` epochs of
+    /// `stepsPerEpoch` steps, with `warmupSteps` warm-up steps (used by `warmup-cosine` only).
+    public func rate(base: Double, step: Int, stepsPerEpoch: Int, epochs: Int, warmupSteps: Int = 0) -> Double {
+        let epoch = step / max(1, stepsPerEpoch)
         switch self {
         case .multistep:
             var rate = base
@@ -19,6 +26,10 @@ public enum LearningRateSchedule: String, Sendable, Codable, CaseIterable {
             return base * 0.5 * (1 + cos(Double.pi * Double(epoch) / Double(max(1, epochs))))
         case .constant:
             return base
+        case .warmupCosine:
+            let total = max(1, stepsPerEpoch * epochs), warmup = min(max(0, warmupSteps), total - 1)
+            if step < warmup { return base * Double(step + 1) / Double(warmup) }
+            return base * 0.5 * (1 + cos(Double.pi * Double(step - warmup) / Double(total - warmup)))
         }
     }
 }
@@ -43,18 +54,25 @@ public final class Trainer {
     public let epochs: Int
     public let baseLearningRate: Double
     public let schedule: LearningRateSchedule
+    /// Warm-up steps of a `warmup-cosine` schedule.
+    public let warmupSteps: Int
+    /// The largest L2 norm of all trainable gradients together; a step whose gradient is
+    /// longer is scaled down to it before weight decay and momentum. nil = no clipping.
+    public let maxGradientNorm: Double?
     /// Steps taken (across resumes).
     public private(set) var step = 0
     /// Runs before each training step's forward pass, with the step's number.
     public var beforeStep: (Int) -> Void = { _ in }
 
     public init(model: Sequential, batches: Batches, epochs: Int, learningRate: Double, momentum: Double, weightDecay: Double,
-                nesterov: Bool, schedule: LearningRateSchedule) {
+                nesterov: Bool, schedule: LearningRateSchedule, warmupSteps: Int = 0, maxGradientNorm: Double? = nil) {
         self.model = model
         self.batches = batches
         self.epochs = epochs
         baseLearningRate = learningRate
         self.schedule = schedule
+        self.warmupSteps = warmupSteps
+        self.maxGradientNorm = maxGradientNorm
         optimizer = SGD(parameters: model.parameters, learningRate: learningRate, momentum: momentum,
                         weightDecay: weightDecay, nesterov: nesterov)
     }
@@ -62,19 +80,21 @@ public final class Trainer {
     /// One epoch; `progress(batch, batches, running loss, running accuracy)` after each batch.
     /// - Throws: ``TrainingDivergedError`` naming the step and the first layer with a non-finite output.
     public func trainEpoch(_ epoch: Int, progress: (Int, Int, Double, Double) -> Void = { _, _, _, _ in }) throws -> Evaluation {
-        optimizer.learningRate = schedule.rate(base: baseLearningRate, epoch: epoch, epochs: epochs)
         let order = batches.order(epoch: epoch)
         var totalLoss = 0.0, correct = 0, seen = 0
         let count = batches.batchesPerEpoch
         for b in 0..<count {
             let indices = Array(order[(b * batches.batchSize)..<min(order.count, (b + 1) * batches.batchSize)])
             let (images, labels) = batches.batch(indices, epoch: epoch, train: true)
+            optimizer.learningRate = schedule.rate(base: baseLearningRate, step: step, stepsPerEpoch: count, epochs: epochs,
+                                                   warmupSteps: warmupSteps)
             optimizer.zeroGradients()
             beforeStep(step)
             let logits = model.forward(images, training: true)
             let result = SoftmaxCrossEntropy.evaluate(logits: logits, labels: labels)
             guard result.loss.isFinite else { throw diverged(images: images, epoch: epoch) }
             _ = model.backward(result.gradient)
+            if let maxGradientNorm { optimizer.clipGradients(norm: maxGradientNorm) }
             optimizer.step()
             step += 1
             totalLoss += result.loss * Double(indices.count)

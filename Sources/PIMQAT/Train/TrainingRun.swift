@@ -31,11 +31,17 @@ public struct TrainingSettings: Sendable, Codable, Equatable {
     /// The PACT clip levels stay where the run starts them (``pactAlpha``, the initialising
     /// checkpoint's or the architecture's) instead of being learned; nil or false = learned.
     public var pactAlphaFrozen: Bool?
+    /// Warm-up of a `warmup-cosine` schedule, in epochs (fractional; rounded to whole steps);
+    /// nil = none.
+    public var warmupEpochs: Double?
+    /// Gradient clipping: the largest L2 norm of all trainable gradients together; nil = none.
+    public var maxGradientNorm: Double?
 
     public init(model: String, dataset: DatasetName, dataDirectory: String?, epochs: Int, batchSize: Int, learningRate: Double,
                 momentum: Double, weightDecay: Double, nesterov: Bool, schedule: LearningRateSchedule, augmentation: Augmentation,
                 seed: UInt64, trainLimit: Int?, testLimit: Int?, quantization: Quantization? = nil, pim: PIMSettings? = nil,
-                initialization: String? = nil, pactAlpha: Double? = nil, pactAlphaFrozen: Bool? = nil) {
+                initialization: String? = nil, pactAlpha: Double? = nil, pactAlphaFrozen: Bool? = nil,
+                warmupEpochs: Double? = nil, maxGradientNorm: Double? = nil) {
         (self.model, self.dataset, self.dataDirectory, self.epochs, self.batchSize) = (model, dataset, dataDirectory, epochs, batchSize)
         (self.learningRate, self.momentum, self.weightDecay, self.nesterov) = (learningRate, momentum, weightDecay, nesterov)
         (self.schedule, self.augmentation, self.seed, self.trainLimit, self.testLimit) = (schedule, augmentation, seed, trainLimit, testLimit)
@@ -44,6 +50,8 @@ public struct TrainingSettings: Sendable, Codable, Equatable {
         self.initialization = initialization
         self.pactAlpha = pactAlpha
         self.pactAlphaFrozen = pactAlphaFrozen
+        self.warmupEpochs = warmupEpochs
+        self.maxGradientNorm = maxGradientNorm
     }
 
     /// What makes these settings unusable (they may come from an edited checkpoint), or nil.
@@ -60,7 +68,26 @@ public struct TrainingSettings: Sendable, Codable, Equatable {
             if let clip = q.weightClip, !(clip > 0 && clip.isFinite) { return "the weight clip \(clip) is not a positive number" }
         }
         if let alpha = pactAlpha, !(alpha > 0 && alpha.isFinite) { return "the PACT α \(alpha) is not a positive number" }
+        if let warmup = warmupEpochs, !(warmup >= 0 && warmup <= Double(epochs)) { return "the warm-up of \(warmup) epochs is not within 0…\(epochs) epochs" }
+        if let norm = maxGradientNorm, !(norm > 0 && norm.isFinite) { return "the gradient clipping norm \(norm) is not a positive number" }
         return nil
+    }
+}
+
+extension TrainingSettings {
+    /// The optimiser settings in one line: "batch 64, lr 0.05 warmup-cosine (warm-up 0.2 epochs),
+    /// Nesterov momentum 0.9, weight decay 5e-4, augmentation flip".
+    public var recipeSummary: String {
+        var schedulePart = "\(schedule.rawValue)"
+        if schedule == .warmupCosine, let warmup = warmupEpochs { schedulePart += " (warm-up \(Format.number(warmup)) epochs)" }
+        var parts = ["batch \(batchSize)", "lr \(Format.number(learningRate)) \(schedulePart)",
+                     "\(nesterov ? "Nesterov momentum" : "momentum") \(Format.number(momentum))", "weight decay \(Format.number(weightDecay))",
+                     "augmentation \(augmentation.rawValue)"]
+        if let maxGradientNorm { parts.append("gradient norm ≤ \(Format.number(maxGradientNorm))") }
+        if let pactAlpha { parts.append("PACT α from \(Format.number(pactAlpha))") }
+        if let clip = quantization?.weightClip { parts.append("weight clip \(Format.number(clip)) × rms(tanh W)") }
+        if pim?.trainingNoise == true { parts.append("chip noise injected") }
+        return parts.joined(separator: ", ")
     }
 }
 
@@ -98,10 +125,12 @@ public final class TrainingRun {
         test = try settings.dataset.load(train: false, directory: settings.dataDirectory).prefix(settings.testLimit)
         model = architecture.build(channels: train.channels, size: train.size, classes: train.classes, seed: settings.seed,
                                    quantization: settings.quantization)
-        trainer = Trainer(model: model,
-                          batches: Batches(dataset: train, batchSize: settings.batchSize, augmentation: settings.augmentation, seed: settings.seed),
+        let batches = Batches(dataset: train, batchSize: settings.batchSize, augmentation: settings.augmentation, seed: settings.seed)
+        let warmupSteps = Int((settings.warmupEpochs ?? 0) * Double(batches.batchesPerEpoch) + 0.5)
+        trainer = Trainer(model: model, batches: batches,
                           epochs: settings.epochs, learningRate: settings.learningRate, momentum: settings.momentum,
-                          weightDecay: settings.weightDecay, nesterov: settings.nesterov, schedule: settings.schedule)
+                          weightDecay: settings.weightDecay, nesterov: settings.nesterov, schedule: settings.schedule,
+                          warmupSteps: warmupSteps, maxGradientNorm: settings.maxGradientNorm)
         if let pim = settings.pim {
             let target = try TrainingRun.attach(pim, to: model, chip: nil)
             try target.checkTrainable()

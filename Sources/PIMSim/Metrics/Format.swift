@@ -1,9 +1,9 @@
 import Foundation
 
 /// Number and table formatting for people (JSON output never goes through here).
-enum Format {
+package enum Format {
     /// A value with an SI prefix and unit: `573.44 GOPS`, `20.26 fJ`, `70 MHz`.
-    static func si(_ value: Double, _ unit: String, digits: Int = 4) -> String {
+    package static func si(_ value: Double, _ unit: String, digits: Int = 4) -> String {
         guard value.isFinite, value != 0 else { return "\(value) \(unit)" }
         let prefixes: [(Double, String)] = [(1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"), (1, ""),
                                             (1e-3, "m"), (1e-6, "µ"), (1e-9, "n"), (1e-12, "p"), (1e-15, "f"), (1e-18, "a")]
@@ -13,7 +13,7 @@ enum Format {
     }
 
     /// A number with at most `digits` significant digits and no trailing zeros.
-    static func number(_ value: Double, digits: Int = 4) -> String {
+    package static func number(_ value: Double, digits: Int = 4) -> String {
         guard value.isFinite else { return "\(value)" }
         if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
         let magnitude = value == 0 ? 0 : Int(floor(log10(abs(value))))
@@ -27,12 +27,12 @@ enum Format {
     }
 
     /// A converter resolution: "5-bit", or "5.36-bit" between whole bits.
-    static func bits(_ bits: Double) -> String { "\(number(bits, digits: 3))-bit" }
+    package static func bits(_ bits: Double) -> String { "\(number(bits, digits: 3))-bit" }
 
-    static func percent(_ fraction: Double) -> String { "\(number(fraction * 100, digits: 3)) %" }
+    package static func percent(_ fraction: Double) -> String { "\(number(fraction * 100, digits: 3)) %" }
 
     /// A left-aligned text table with a header row.
-    static func table(_ header: [String], _ rows: [[String]], indent: String = "  ") -> String {
+    package static func table(_ header: [String], _ rows: [[String]], indent: String = "  ") -> String {
         let widths = header.indices.map { column in
             ([header] + rows).map { $0[column].count }.max() ?? 0
         }

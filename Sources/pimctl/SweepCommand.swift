@@ -92,7 +92,7 @@ struct SweepRun: ParsableCommand {
         let done = Set(existing.map(\.id))
         let tasks = (shard.map { spec.tasks(shard: $0.index, of: $0.count) } ?? spec.tasks).filter { !done.contains($0.id) }
         let revision = Self.gitRevision(near: self.spec)
-        let runner = try SweepRunner(spec: spec, threads: threads)
+        let runner = try SweepRunner(spec: spec, threads: threads, networks: out + ".networks")
         let bar = ProgressBar(label: "sweep")
         for (position, task) in tasks.enumerated() {
             let metrics = try runner.metrics(for: task)
@@ -152,9 +152,53 @@ final class SweepRunner {
         return data
     }
 
-    init(spec: SweepSpec, threads: Int) throws {
+    /// Where a training workload keeps each point's trained network (`p<point>.safetensors`),
+    /// so the point's other runs, resumed runs and other shards reuse it.
+    let networks: String
+    private var trained: [Int: String] = [:]
+
+    init(spec: SweepSpec, threads: Int, networks: String) throws {
         self.spec = spec
         self.threads = threads
+        self.networks = networks
+    }
+
+    /// The training precision of a point (its `adjust_precision` axis; none without one).
+    func precision(at point: Int) throws -> PrecisionAdjustment {
+        guard let value = spec.setting("adjust_precision", at: point) else { return .none }
+        guard let parsed = PrecisionAdjustment(argument: value.description) else {
+            throw CommandLineError("\(spec.file): adjust_precision '\(value)' is not none, auto, exact or bits")
+        }
+        return parsed
+    }
+
+    /// The network of a training point: trained once (written when finished) and then reused.
+    func trainedNetwork(_ workload: SweepSpec.TrainingWorkload, point: Int, chip: ChipConfig) throws -> String {
+        if let path = trained[point] { return path }
+        let path = "\(networks)/p\(point).safetensors"
+        if !FileManager.default.fileExists(atPath: path) {
+            guard let dataset = DatasetName(rawValue: workload.data) else {
+                throw CommandLineError("\(spec.file): workload.data '\(workload.data)' is not a dataset")
+            }
+            let settings = spec.settings(for: point)
+            let precision = try precision(at: point)
+            var noise: Bool?
+            if case let .bool(value)? = spec.setting("noise_injection", at: point) { noise = value }
+            BLAS.threadCount = threads
+            let run = try TrainingRun.fineTuning(
+                from: workload.initial, chip: chip, pim: PIMSettings(chip: spec.chipName, scheme: settings.scheme, mode: settings.mode, precision: precision),
+                trainingNoise: noise, dataset: dataset, epochs: workload.epochs, learningRate: workload.learningRate, seed: workload.seed,
+                trainLimit: workload.trainLimit, testLimit: workload.testLimit)
+            while run.completedEpochs < run.settings.epochs { _ = try run.trainNextEpoch() }
+            do {
+                try FileManager.default.createDirectory(atPath: networks, withIntermediateDirectories: true)
+            } catch {
+                throw CommandLineError("\(networks): cannot create the directory (\((error as NSError).localizedDescription))")
+            }
+            try run.checkpoint().write(to: path)
+        }
+        trained[point] = path
+        return path
     }
 
     func chip(_ point: Int) throws -> ChipConfig {
@@ -211,23 +255,35 @@ final class SweepRunner {
             }
             return metrics
         case let .network(_, data, testLimit, bnCalibrate):
-            let model = spec.model(for: task.point)!
-            guard let dataset = DatasetName(rawValue: data) else { throw CommandLineError("\(spec.file): workload.data '\(data)' is not a dataset") }
-            BLAS.threadCount = threads
-            let (loaded, target, _, _) = try DeployedModel.load(model, chip: chip, chipName: spec.chipPath, scheme: settings.scheme, mode: settings.mode)
-            let test = try self.dataset(dataset, train: false, limit: testLimit, for: loaded, path: model)
-            let deployment = ChipDeployment(model: loaded.model, target: target)
-            if bnCalibrate > 0 || deployment.needsRangeCalibration {
-                deployment.calibrationData = try self.dataset(dataset, train: true, limit: nil, for: loaded, path: model)
-                deployment.calibrationBatches = bnCalibrate
-            }
-            let run = deployment.evaluate(test, chipSeed: task.chipSeed, noiseSeed: task.seed)
-            // The chip and scheme decide the weight grid (symmetric for some encodings).
-            let key = "\(model)|\(chipHash(point: task.point))|\(settings.scheme.rawValue)|\(data)|\(testLimit.map(String.init) ?? "all")"
-            let digital = digitalAccuracy[key] ?? deployment.evaluateDigitally(test).accuracy
-            digitalAccuracy[key] = digital
-            return ["accuracy": run.accuracy, "loss": run.loss, "digital_accuracy": digital]
+            return try deployed(spec.model(for: task.point)!, data: data, testLimit: testLimit, bnCalibrate: bnCalibrate, chip: chip, task: task)
+        case let .training(workload):
+            let model = try trainedNetwork(workload, point: task.point, chip: chip)
+            var metrics = try deployed(model, data: workload.data, testLimit: workload.testLimit, bnCalibrate: workload.bnCalibrate,
+                                       chip: chip, task: task)
+            let mapping = try chip.mapping(scheme: settings.scheme, mode: settings.mode, inputBits: settings.inputBits, weightBits: settings.weightBits)
+            if let bits = try precision(at: task.point).trainingConverter(for: mapping.adc).resolutionBits { metrics["training_bits"] = bits }
+            return metrics
         }
+    }
+
+    /// A checkpoint's accuracy on a point's chip instance and noise seed, beside its digital accuracy.
+    func deployed(_ model: String, data: String, testLimit: Int?, bnCalibrate: Int, chip: ChipConfig, task: SweepTask) throws -> [String: Double] {
+        let settings = spec.settings(for: task.point)
+        guard let dataset = DatasetName(rawValue: data) else { throw CommandLineError("\(spec.file): workload.data '\(data)' is not a dataset") }
+        BLAS.threadCount = threads
+        let (loaded, target, _, _) = try DeployedModel.load(model, chip: chip, chipName: spec.chipPath, scheme: settings.scheme, mode: settings.mode)
+        let test = try self.dataset(dataset, train: false, limit: testLimit, for: loaded, path: model)
+        let deployment = ChipDeployment(model: loaded.model, target: target)
+        if bnCalibrate > 0 || deployment.needsRangeCalibration {
+            deployment.calibrationData = try self.dataset(dataset, train: true, limit: nil, for: loaded, path: model)
+            deployment.calibrationBatches = bnCalibrate
+        }
+        let run = deployment.evaluate(test, chipSeed: task.chipSeed, noiseSeed: task.seed)
+        // The chip and scheme decide the weight grid (symmetric for some encodings).
+        let key = "\(model)|\(chipHash(point: task.point))|\(settings.scheme.rawValue)|\(data)|\(testLimit.map(String.init) ?? "all")"
+        let digital = digitalAccuracy[key] ?? deployment.evaluateDigitally(test).accuracy
+        digitalAccuracy[key] = digital
+        return ["accuracy": run.accuracy, "loss": run.loss, "digital_accuracy": digital]
     }
 }
 

@@ -85,3 +85,27 @@ extension TrainingRecipe {
             warmupEpochs: schedule == .warmupCosine ? warmupEpochs : nil, maxGradientNorm: maxGradientNorm)
     }
 }
+
+extension TrainingRun {
+    /// A PIM-QAT run that fine-tunes the quantized network at `initial` through `chip` with
+    /// the standard recipe (its training noise unless `trainingNoise` says otherwise), at the
+    /// network's own precision, on `dataset`.
+    public static func fineTuning(from initial: String, chip: ChipConfig, pim: PIMSettings, trainingNoise: Bool?, dataset: DatasetName,
+                                  dataDirectory: String? = nil, epochs: Int, learningRate: Double?, seed: UInt64,
+                                  trainLimit: Int?, testLimit: Int?) throws -> TrainingRun {
+        let start = try TrainingRun.model(from: initial)
+        guard let quantization = start.settings?.quantization else {
+            throw CheckpointError(initial, "__metadata__.weight_bits", "not a quantized network: PIM-QAT starts from a QAT checkpoint")
+        }
+        let recipe = TrainingRecipe.standard(model: start.architecture, dataset: dataset, epochs: epochs, quantized: true, pim: true,
+                                             fineTuning: true)
+        var pim = pim
+        pim.trainingNoise = trainingNoise ?? recipe.trainingNoise
+        var settings = recipe.settings(model: start.architecture.description, dataset: dataset, dataDirectory: dataDirectory,
+                                       epochs: epochs, seed: seed, trainLimit: trainLimit, testLimit: testLimit,
+                                       quantization: Quantization(weightBits: quantization.weightBits, activationBits: quantization.activationBits),
+                                       pim: pim, initialization: initial)
+        if let learningRate { settings.learningRate = learningRate }
+        return try TrainingRun(settings: settings, chip: chip)
+    }
+}

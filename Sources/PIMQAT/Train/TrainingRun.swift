@@ -115,7 +115,9 @@ public final class TrainingRun {
     public private(set) var completedEpochs = 0
 
     /// A fresh run; `initialize: false` skips ``TrainingSettings/initialization`` (resuming).
-    public init(settings: TrainingSettings, initialize: Bool = true) throws {
+    /// `chip` is the chip a PIM-QAT run trains through when it is not the one its settings
+    /// name (a sweep point's chip with fields overridden).
+    public init(settings: TrainingSettings, initialize: Bool = true, chip: ChipConfig? = nil) throws {
         guard let architecture = ModelArchitecture(name: settings.model) else {
             throw UnknownModelError(description: "unknown model '\(settings.model)' (resnet20, resnet32, resnet44, resnet56, small-cnn)")
         }
@@ -132,7 +134,7 @@ public final class TrainingRun {
                           weightDecay: settings.weightDecay, nesterov: settings.nesterov, schedule: settings.schedule,
                           warmupSteps: warmupSteps, maxGradientNorm: settings.maxGradientNorm)
         if let pim = settings.pim {
-            let target = try TrainingRun.attach(pim, to: model, chip: nil)
+            let target = try TrainingRun.attach(pim, to: model, chip: chip)
             try target.checkTrainable()
             self.target = target
             target.trainingNoiseSeed = settings.seed

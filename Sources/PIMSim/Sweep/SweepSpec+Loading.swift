@@ -75,8 +75,34 @@ extension SweepSpec {
             let bnCalibrate = try workloadMap.optional("bn_calibrate")?.int() ?? 0
             if bnCalibrate < 0 { throw workloadNode.error("bn_calibrate must be 0 (off) or a number of batches") }
             workload = .network(model: resolved, data: data, testLimit: testLimit, bnCalibrate: bnCalibrate)
+        } else if let trainingNode = workloadMap.optional("train_qat") {
+            let training = try trainingNode.mapping()
+            let initialNode = try training.required("init")
+            let initial = try initialNode.string()
+            let resolved = directory.isEmpty || initial.hasPrefix("/") ? initial : "\(directory)/\(initial)"
+            guard FileManager.default.fileExists(atPath: resolved) else { throw initialNode.error("checkpoint \(resolved) does not exist") }
+            let epochsNode = training.optional("epochs")
+            let epochs = try epochsNode?.int() ?? 2
+            guard (1...1000).contains(epochs) else { throw (epochsNode ?? trainingNode).error("epochs must be 1…1000") }
+            let limitNode = training.optional("train_limit")
+            let trainLimit = try limitNode?.int()
+            if let trainLimit, trainLimit < 1 { throw limitNode!.error("train_limit must be positive") }
+            let rateNode = training.optional("lr")
+            let rate = try rateNode?.double()
+            if let rate, !(rate > 0 && rate.isFinite) { throw rateNode!.error("lr must be a positive number") }
+            let seedNode = training.optional("seed")
+            let seed = try seedNode?.int() ?? 0
+            guard seed >= 0 else { throw seedNode!.error("seed must be a non-negative integer") }
+            try training.finish()
+            let data = try workloadMap.optional("data")?.string() ?? "fashion-mnist"
+            let testLimit = try workloadMap.optional("test_limit")?.int()
+            if let testLimit, testLimit < 1 { throw workloadNode.error("test_limit must be positive") }
+            let bnCalibrate = try workloadMap.optional("bn_calibrate")?.int() ?? 0
+            if bnCalibrate < 0 { throw workloadNode.error("bn_calibrate must be 0 (off) or a number of batches") }
+            workload = .training(TrainingWorkload(initial: resolved, epochs: epochs, trainLimit: trainLimit, learningRate: rate,
+                                                  seed: UInt64(seed), data: data, testLimit: testLimit, bnCalibrate: bnCalibrate))
         } else {
-            throw workloadNode.error("give 'matmul: MxKxN', or 'network: true' with 'model: CHECKPOINT' (or a model axis) and 'data'")
+            throw workloadNode.error("give 'matmul: MxKxN', 'network: true' with 'model: CHECKPOINT' (or a model axis) and 'data', or 'train_qat: {init: CHECKPOINT}'")
         }
         try workloadMap.finish()
 
@@ -116,6 +142,15 @@ extension SweepSpec {
                     guard let bits = value.integer, (1...16).contains(bits) else { throw ConfigError(location, path: place, "'\(value)' is not a bit count 1…16") }
                 case "mode":
                     break
+                case "adjust_precision":
+                    guard case .training = workload else { throw ConfigError(location, path: place, "an adjust_precision axis needs a train_qat workload") }
+                    let text = value.text.lowercased()
+                    guard ["none", "auto", "exact"].contains(text) || (value.integer.map { (1...24).contains($0) } ?? false) else {
+                        throw ConfigError(location, path: place, "'\(value)' is not none, auto, exact or a bit count 1…24")
+                    }
+                case "noise_injection":
+                    guard case .training = workload else { throw ConfigError(location, path: place, "a noise_injection axis needs a train_qat workload") }
+                    guard case .bool = value else { throw ConfigError(location, path: place, "'\(value)' is not true or false") }
                 case "model":
                     guard case .network = workload else { throw ConfigError(location, path: place, "a model axis needs a network workload") }
                     let directory = (file as NSString).deletingLastPathComponent

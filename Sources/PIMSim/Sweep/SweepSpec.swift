@@ -29,6 +29,24 @@ public struct SweepSpec: Sendable {
         /// A trained network's test accuracy on the chip (the checkpoint path resolved against
         /// the spec's directory; a `model` axis replaces it per point).
         case network(model: String?, data: String, testLimit: Int?, bnCalibrate: Int)
+        /// A PIM-QAT network trained per point through that point's chip (from the `initial`
+        /// checkpoint, resolved against the spec's directory), then deployed like `network`.
+        case training(TrainingWorkload)
+    }
+
+    /// What a training point trains and where it is deployed.
+    public struct TrainingWorkload: Sendable, Hashable {
+        /// The checkpoint the PIM-QAT run starts from (a QAT network).
+        public var initial: String
+        public var epochs: Int
+        public var trainLimit: Int?
+        /// nil: the training recipe's rate.
+        public var learningRate: Double?
+        /// Seed of the training run (initialisation order, shuffling, training noise).
+        public var seed: UInt64
+        public var data: String
+        public var testLimit: Int?
+        public var bnCalibrate: Int
     }
 
     /// One axis: a field path and its values, in file order.
@@ -41,7 +59,14 @@ public struct SweepSpec: Sendable {
 
     /// The run settings an axis may set instead of a chip field (`model`: checkpoints of a
     /// network workload, paths relative to the spec).
-    public static let settingAxes: Set<String> = ["scheme", "mode", "input_bits", "weight_bits", "model"]
+    /// `adjust_precision` (none, auto, exact or bits) and `noise_injection` (true, false): how a
+    /// training workload's network trains.
+    public static let settingAxes: Set<String> = ["scheme", "mode", "input_bits", "weight_bits", "model", "adjust_precision", "noise_injection"]
+
+    /// The value of a setting axis at a point, if the spec has that axis.
+    public func setting(_ name: String, at point: Int) -> SweepValue? {
+        self.point(point).first { $0.path == name }?.value
+    }
 
     public var file: String
     /// The chip as written, and the file it resolved to.

@@ -6,18 +6,20 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the standard benchmarks beside this machine's own SGEMM rate.",
         discussion: """
-            Absolute times on shared machines are noisy; ratios to the SGEMM rate measured in
-            the same run are not. A shared host's rate drifts within minutes, so each engine row
-            is divided by an SGEMM median taken right before it, and each training step is
-            paired with one SGEMM right before it ("SGEMM beside": the median of those; "of
-            SGEMM": the median of the per-step ratios). The table at the top is the run's main
+            Absolute times on shared machines are noisy; ratios to the SGEMM rate measured in \
+            the same run are not. A shared host's rate drifts within minutes, so each engine row \
+            is divided by an SGEMM median taken right before it, and each training step is \
+            paired with one SGEMM right before it ("SGEMM beside": the median of those; "of \
+            SGEMM": the median of the per-step ratios). The table at the top is the run's main \
             SGEMM measurement.
 
             Examples:
               pimctl bench
               pimctl bench --suite sgemm --threads 1,2 --json
-              pimctl bench --suite engine --engine-chips cap-ram --engine-shape 1024x512x512
-              pimctl bench --suite engine --engine-chips cap-ram --no-noise --no-static-errors
+              pimctl bench --suite engine --engine-chips cap-ram \\
+                  --engine-shape 1024x512x512
+              pimctl bench --suite engine --engine-chips cap-ram --no-noise \\
+                  --no-static-errors
               pimctl bench --suite train --threads 1,2
               pimctl bench --suite train --train-chip cap-ram --train-scheme chip
             """)

@@ -5,17 +5,19 @@ import PIMQAT
 struct CalibrateBN: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "calibrate-bn",
-        abstract: "Recalibrate a network's BN statistics on one chip instance and save them (pim-qat.md §4).",
+        abstract: "Recalibrate a network's BN statistics on one chip instance and save them.",
         discussion: """
-            The network is programmed onto chip instance --chip-seed (static draws), K batches
-            of training data run through it with temporal noise, and every BN layer's running
-            mean and variance become the equal-weight average of those batches' statistics.
-            Weights, γ, β and α do not change. The checkpoint written records the chip, the
+            The network is programmed onto chip instance --chip-seed (static draws), K batches \
+            of training data run through it with temporal noise, and every BN layer's running \
+            mean and variance become the equal-weight average of those batches' statistics. \
+            Weights, γ, β and α do not change. The checkpoint written records the chip, the \
             instance and K; deploy it on that instance with `pimctl simulate --chip-seed`.
 
             Examples:
-              pimctl calibrate-bn --chip cap-ram --model pim.safetensors --batches 100 --out pim-chip0.safetensors
-              pimctl calibrate-bn --chip cap-ram --model pim.safetensors --chip-seed 3 --out pim-chip3.safetensors
+              pimctl calibrate-bn --chip cap-ram --model pim.safetensors \\
+                  --batches 100 --out pim-chip0.safetensors
+              pimctl calibrate-bn --chip cap-ram --model pim.safetensors \\
+                  --chip-seed 3 --out pim-chip3.safetensors
             """)
 
     @Option(help: "Chip: a preset id or a YAML file.") var chip = "cap-ram"

@@ -6,15 +6,17 @@ struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Pass or fail a network against a chip's noise grid: accuracy drop against its digital accuracy.",
         discussion: """
-            For each temporal-noise level (the chip's adc.noise_sigma_lsb set to it; every other
-            stage as in the chip file), the network is deployed on --chip-seeds instances ×
-            --noise-seeds seeds; the drop is digital accuracy − mean accuracy, in percentage
-            points. The check fails (exit status 1) if any level drops more than --max-drop.
+            For each temporal-noise level (the chip's adc.noise_sigma_lsb set to it; every other \
+            stage as in the chip file), the network is deployed on --chip-seeds instances × \
+            --noise-seeds seeds; the drop is digital accuracy − mean accuracy, in percentage \
+            points. The check fails (exit status 1) if any level drops more than --max-drop. \
             --junit writes one test case per level for CI systems.
 
             Examples:
-              pimctl check --chip cap-ram --model pim.safetensors --noise 0,0.25,0.5,1 --max-drop 1.0
-              pimctl check --chip cap-ram --model pim.safetensors --noise 0,0.35 --max-drop 2 --bn-calibrate 20 --junit check.xml
+              pimctl check --chip cap-ram --model pim.safetensors \\
+                  --noise 0,0.25,0.5,1 --max-drop 1.0
+              pimctl check --chip cap-ram --model pim.safetensors --noise 0,0.35 \\
+                  --max-drop 2 --bn-calibrate 20 --junit check.xml
             """)
 
     @Option(help: "Chip: a preset id or a YAML file.") var chip = "cap-ram"

@@ -7,8 +7,8 @@ struct Chips: ParsableCommand {
         commandName: "chips",
         abstract: "List, show and validate chip descriptions.",
         discussion: """
-            A chip is a preset id (see `pimctl chips list`) or a path to a YAML file.
-            Presets are found in $PIMSIM_CHIPS_PATH, ./chips, or the chips/ folder of the
+            A chip is a preset id (see `pimctl chips list`) or a path to a YAML file. \
+            Presets are found in $PIMSIM_CHIPS_PATH, ./chips, or the chips/ folder of the \
             checkout the executable was built in.
             """,
         subcommands: [List.self, Show.self, Validate.self])
@@ -58,8 +58,8 @@ extension Chips {
         static let configuration = CommandConfiguration(
             abstract: "Show a resolved chip with its derived numbers.",
             discussion: """
-                Derived numbers come from the file's parameters, never from `reported`:
-                LSB in MAC units and conversions per MAC for each mode and weight width,
+                Derived numbers come from the file's parameters, never from `reported`: \
+                LSB in MAC units and conversions per MAC for each mode and weight width, \
                 peak throughput (ADCs × inputs per conversion × 2 × clock), energy per op.
 
                 Examples:

@@ -5,10 +5,10 @@ struct Notebook: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Markdown notebooks: run their pimctl blocks and refresh the outputs, or check that quick blocks still give them.",
         discussion: """
-            A command block is a fenced block whose info string is `pimctl` (or `pimctl quick`);
-            each of its lines is one `pimctl …` command (a trailing backslash continues a line).
-            Its standard output goes into the `output` block right after it (created if
-            missing). Commands run in the notebook's directory, so the figures they write land
+            A command block is a fenced block whose info string is `pimctl` (or `pimctl quick`); \
+            each of its lines is one `pimctl …` command (a trailing backslash continues a line). \
+            Its standard output goes into the `output` block right after it (created if \
+            missing). Commands run in the notebook's directory, so the figures they write land \
             next to it. Outputs must not hold wall times for `check` to compare them.
 
             Examples:

@@ -27,10 +27,14 @@ struct Report: ParsableCommand {
 
             Examples:
               pimctl report
-              pimctl report --model small-cnn --train-limit 20000 --test-limit 2000 --out-dir demo
-              pimctl report --model resnet20 --schemes chip,bit-serial --epochs 10 --pim-epochs 5 --out-dir r20-report
+              pimctl report --model small-cnn --train-limit 20000 --test-limit 2000 \\
+                  --out-dir demo
+              pimctl report --model resnet20 --schemes chip,bit-serial --epochs 10 \\
+                  --pim-epochs 5 --out-dir r20-report
               pimctl report --qat resnet20-w4a4.safetensors --model resnet20 --ablations
-              pimctl report --float r20.safetensors --qat r20-w4a4.safetensors --model resnet20 --schemes bit-serial --pim bit-serial=pim-bs.safetensors --test-limit 2000
+              pimctl report --float r20.safetensors --qat r20-w4a4.safetensors \\
+                  --model resnet20 --schemes bit-serial \\
+                  --pim bit-serial=pim-bs.safetensors --test-limit 2000
             """)
 
     @Option(help: "Chip: a preset id or a YAML file.") var chip = "cap-ram"
@@ -104,6 +108,11 @@ struct Report: ParsableCommand {
 
     func validate() throws {
         guard threads >= 1 else { throw ValidationError("--threads must be positive") }
+        if let pimPactAlpha, !(pimPactAlpha > 0 && pimPactAlpha.isFinite) { throw ValidationError("--pim-pact-alpha must be a positive number") }
+        if let pimWeightClip, !(pimWeightClip > 0 && pimWeightClip.isFinite) { throw ValidationError("--pim-weight-clip must be a positive number") }
+        if case .none = adjustPrecision {
+            throw ValidationError("--adjust-precision: give auto, exact or a number of bits (the chip's own precision is the PIM-QAT network)")
+        }
         _ = try plan()
     }
 

@@ -6,23 +6,25 @@ struct Simulate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run one matrix multiply, or a trained network (--model), through a chip model and report its error and cost.",
         discussion: """
-            Y (M×N) = W (M×K) · X (K×N) is cut into conversions as the chip (or --scheme)
-            decomposes it, converted with the chip's ADC and non-idealities, and compared
-            with the exact product. Operands are random (seeded) unless given as .npy files:
-            integer arrays must lie on the chips's grids; float arrays go through the
+            Y (M×N) = W (M×K) · X (K×N) is cut into conversions as the chip (or --scheme) \
+            decomposes it, converted with the chip's ADC and non-idealities, and compared \
+            with the exact product. Operands are random (seeded) unless given as .npy files: \
+            integer arrays must lie on the chip's grids; float arrays go through the \
             real-valued front end (weights to the grid by abs-max, inputs through the DAC).
 
-            With --model, a QAT or PIM-QAT checkpoint is deployed on chip instances
-            (--chip-seed, --chip-seeds) with temporal noise (--seed, --noise-seeds), BN
-            optionally recalibrated on each (--bn-calibrate K): accuracy mean ± std beside the
+            With --model, a QAT or PIM-QAT checkpoint is deployed on chip instances \
+            (--chip-seed, --chip-seeds) with temporal noise (--seed, --noise-seeds), BN \
+            optionally recalibrated on each (--bn-calibrate K): accuracy mean ± std beside the \
             digital accuracy, and per-layer clip rates, conversion error, effective bits, SQNR.
 
             Examples:
               pimctl simulate --chip cap-ram --matmul 256x512x128
               pimctl simulate --chip cap-ram --matmul 64x256x64 --scheme bit-serial --json
               pimctl simulate --chip ideal --weights W.npy --inputs X.npy --out Y.npy
-              pimctl simulate --chip cap-ram --matmul 64x128x64 --no-noise --no-static-errors
-              pimctl simulate --chip cap-ram --model pim.safetensors --chip-seeds 3 --noise-seeds 3 --bn-calibrate 20
+              pimctl simulate --chip cap-ram --matmul 64x128x64 --no-noise \\
+                  --no-static-errors
+              pimctl simulate --chip cap-ram --model pim.safetensors --chip-seeds 3 \\
+                  --noise-seeds 3 --bn-calibrate 20
               pimctl simulate --chip ideal --model qat.safetensors --scheme bit-serial
             """)
 

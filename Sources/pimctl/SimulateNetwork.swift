@@ -12,7 +12,7 @@ struct NetworkSimulationOptions: ParsableArguments {
     @Option(help: "Use only the first N test examples.") var testLimit: Int?
     @Option(help: "Chip instances (static draws) to evaluate, seeds 0…N−1, from --chip-seed on.") var chipSeeds = 1
     @Option(help: "Temporal-noise seeds per chip instance, from --seed on.") var noiseSeeds = 1
-    @Option(help: "BN calibration batches of training data per chip instance (0 = none; pim-qat.md §4 suggests 100).")
+    @Option(help: "BN calibration batches of training data per chip instance (0 = none; 100 is a good start).")
     var bnCalibrate = 0
     @Option(help: "Batch size of BN calibration.") var calibrationBatchSize = 128
     @Flag(help: "Ideal PIM at chip precision: decomposition and ADC codes only (no noise, static errors, mismatch or curve).")

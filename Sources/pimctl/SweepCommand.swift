@@ -6,9 +6,9 @@ struct Sweep: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Parameter sweeps over chip configurations: run (sharded, resumable), merge, Slurm scripts.",
         discussion: """
-            A spec (YAML) names a base chip, axes over any chip field (by dotted path) or run
-            setting (scheme, mode, input_bits, weight_bits, model), a workload (a random matmul or a
-            checkpoint on a dataset) and seeds. Results are JSON Lines, one record per point,
+            A spec (YAML) names a base chip, axes over any chip field (by dotted path) or run \
+            setting (scheme, mode, input_bits, weight_bits, model), a workload (a random matmul or a \
+            checkpoint on a dataset) and seeds. Results are JSON Lines, one record per point, \
             chip seed and seed, with provenance. See `pimctl sweep run --help`.
 
             Examples:
@@ -17,7 +17,8 @@ struct Sweep: ParsableCommand {
               pimctl sweep run adc.yaml --shard 2/8 --out adc.2.jsonl
               pimctl sweep merge adc.jsonl adc.1.jsonl adc.2.jsonl
               pimctl sweep slurm adc.yaml --shards 8
-              pimctl sweep plot adc.jsonl --x adc.noise_sigma_lsb --y sqnr_decibels --group scheme --out adc.svg
+              pimctl sweep plot adc.jsonl --x adc.noise_sigma_lsb --y sqnr_decibels \\
+                  --group scheme --out adc.svg
             """,
         subcommands: [SweepRun.self, SweepMerge.self, SweepSlurm.self, SweepPlotCommand.self],
         defaultSubcommand: SweepRun.self)
@@ -52,12 +53,12 @@ struct SweepRun: ParsableCommand {
               seeds: [0, 1, 2]
               chip_seeds: [0]
 
-            Every point is checked before any work starts. With --resume, records already in
-            --out are kept and their runs skipped (a line cut off by a kill is dropped); the
-            finished file is the same whatever the interruptions. --shard i/N runs every N-th
-            run starting at the i-th, so N processes (a Slurm job array, GNU parallel) cover
-            the grid between them; `pimctl sweep merge` joins their files.
-            Metrics per record: the matmul's conversion and output statistics (as
+            Every point is checked before any work starts. With --resume, records already in \
+            --out are kept and their runs skipped (a line cut off by a kill is dropped); the \
+            finished file is the same whatever the interruptions. --shard i/N runs every N-th \
+            run starting at the i-th, so N processes (a Slurm job array, GNU parallel) cover \
+            the grid between them; `pimctl sweep merge` joins their files. \
+            Metrics per record: the matmul's conversion and output statistics (as \
             `simulate --json`), or the network's accuracy and loss.
             """)
 
@@ -359,12 +360,14 @@ struct SweepPlotCommand: ParsableCommand {
         commandName: "plot",
         abstract: "Plot sweep results: a metric against an axis, mean ± std over seeds, one line per group (SVG), and the same as a Markdown table.",
         discussion: """
-            Every other axis must be constant in the plotted records: group by it, or fix it
+            Every other axis must be constant in the plotted records: group by it, or fix it \
             with --where AXIS=VALUE (repeatable).
 
             Examples:
-              pimctl sweep plot adc.jsonl --x adc.noise_sigma_lsb --y sqnr_decibels --group scheme --out sqnr.svg
-              pimctl sweep plot adc.jsonl --x modes.twos_complement.adc.bits --y effective_bits --where scheme=chip --out enob.svg
+              pimctl sweep plot adc.jsonl --x adc.noise_sigma_lsb --y sqnr_decibels \\
+                  --group scheme --out sqnr.svg
+              pimctl sweep plot adc.jsonl --x modes.twos_complement.adc.bits \\
+                  --y effective_bits --where scheme=chip --out enob.svg
             """)
 
     @Argument(help: "Results (JSON Lines) of `pimctl sweep run` or `sweep merge`.") var results: String

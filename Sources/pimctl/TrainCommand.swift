@@ -195,7 +195,7 @@ struct TrainingLoop {
             bar.finish()
             let seconds = Date().timeIntervalSince(start)
             if let destination { try run.checkpoint(testAccuracy: test.accuracy).write(to: destination) }
-            // σ̂/σ_y per PIM layer over the epoch's training steps (pim-qat.md §3).
+            // σ̂/σ_y per PIM layer over the epoch's training steps.
             let ratios = (run.target?.layers ?? []).compactMap { layer in layer.takeMeanRatio().map { (layer.name, $0) } }
             if json {
                 struct Record: Encodable {
@@ -221,16 +221,19 @@ struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train a network (float, or conventional QAT) with SGD; a checkpoint after every epoch.",
         discussion: """
-            Datasets: fashion-mnist (the Debian package dataset-fashion-mnist), mnist,
-            cifar10, cifar100 (binary files from --data-dir). Models: resnet20, resnet32,
-            resnet44, resnet56 (CIFAR-style, 16/32/64 channels), small-cnn.
-            Runs are deterministic for a seed; --resume continues a checkpoint's run with the
+            Datasets: fashion-mnist (the Debian package dataset-fashion-mnist), mnist, \
+            cifar10, cifar100 (binary files from --data-dir). Models: resnet20, resnet32, \
+            resnet44, resnet56 (CIFAR-style, 16/32/64 channels), small-cnn. \
+            Runs are deterministic for a seed; --resume continues a checkpoint's run with the \
             same result as an uninterrupted one.
 
             Examples:
-              pimctl train --model small-cnn --data fashion-mnist --epochs 2 --train-limit 5000 --out small.safetensors
-              pimctl train --model resnet20 --data fashion-mnist --epochs 30 --out resnet20.safetensors
-              pimctl train --model resnet20 --wbits 4 --abits 4 --epochs 30 --out resnet20-w4a4.safetensors
+              pimctl train --model small-cnn --data fashion-mnist --epochs 2 \\
+                  --train-limit 5000 --out small.safetensors
+              pimctl train --model resnet20 --data fashion-mnist --epochs 30 \\
+                  --out resnet20.safetensors
+              pimctl train --model resnet20 --wbits 4 --abits 4 --epochs 30 \\
+                  --out resnet20-w4a4.safetensors
               pimctl train --resume resnet20.safetensors
             """)
 
@@ -255,17 +258,22 @@ struct TrainQAT: ParsableCommand {
         commandName: "train-qat",
         abstract: "PIM-QAT: train a quantized network through a chip model's decomposition and ADC.",
         discussion: """
-            Every convolution after the first runs through the chip's decomposition with an
-            ideal ADC at the training precision over the chip's full-scale range (the first
-            convolution and the classifier stay digital unless --classifier-on-chip); the
-            backward pass is the digital integer layer's (straight through), with the
-            rescaling of --rescale. Per-epoch test accuracy is measured the same way; deploy
+            Every convolution after the first runs through the chip's decomposition with an \
+            ideal ADC at the training precision over the chip's full-scale range (the first \
+            convolution and the classifier stay digital unless --classifier-on-chip); the \
+            backward pass is the digital integer layer's (straight through), with the \
+            rescaling of --rescale. Per-epoch test accuracy is measured the same way; deploy \
             the checkpoint on the real chip model with `pimctl simulate --model`.
 
             Examples:
-              pimctl train-qat --chip cap-ram --scheme bit-serial --model small-cnn --epochs 2 --train-limit 5000 --out pim.safetensors
-              pimctl train-qat --chip cap-ram --model resnet20 --init resnet20-w4a4.safetensors --epochs 10 --adjust-precision auto --noise-injection --bn-calibrate 100 --out pim-r20.safetensors
-              pimctl train-qat --chip cap-ram --model resnet20 --init resnet20-w4a4.safetensors --pact-alpha 2 --epochs 3 --lr 0.03 --schedule cosine --noise-injection --out pim-r20-a2.safetensors
+              pimctl train-qat --chip cap-ram --scheme bit-serial --model small-cnn \\
+                  --epochs 2 --train-limit 5000 --out pim.safetensors
+              pimctl train-qat --chip cap-ram --model resnet20 \\
+                  --init resnet20-w4a4.safetensors --epochs 10 --adjust-precision auto \\
+                  --noise-injection --bn-calibrate 100 --out pim-r20.safetensors
+              pimctl train-qat --chip cap-ram --model resnet20 \\
+                  --init resnet20-w4a4.safetensors --pact-alpha 2 --epochs 3 --lr 0.03 \\
+                  --schedule cosine --noise-injection --out pim-r20-a2.safetensors
               pimctl train-qat --resume pim-r20.safetensors
             """)
 
@@ -274,7 +282,7 @@ struct TrainQAT: ParsableCommand {
     @Option(help: "Chip: a preset id or a YAML file (default cap-ram).") var chip: String?
     @Option(help: "Decomposition: chip (the chip's own), native, differential, bit-serial (default chip).") var scheme: Scheme?
     @Option(help: "The chip's operating mode (default: its default mode).") var mode: String?
-    @Option(help: "Rescaling (pim-qat.md §3): none, forward, backward, both (default both).") var rescale: Rescale?
+    @Option(help: "Rescaling: none, forward, backward, both (default both).") var rescale: Rescale?
     @Option(help: "Training ADC precision: none (the chip's), auto (from the chip's noise, whole bits), exact (the noise-equivalent step itself, between whole bits), or bits (default none).")
     var adjustPrecision: PrecisionAdjustment?
     @Flag(name: .customLong("noise-injection"), inversion: .prefixedNo,
@@ -310,7 +318,7 @@ struct TrainQAT: ParsableCommand {
         }
         try options.train(run)
         guard let bnCalibrate, let target = run.target, run.completedEpochs == run.settings.epochs else { return }
-        // Deployment on one chip instance, before and after BN calibration (pim-qat.md §4).
+        // Deployment on one chip instance, before and after BN calibration.
         let deployment = ChipDeployment(model: run.model, target: target)
         let noiseSeed = run.settings.seed
         deployment.calibrationData = run.train
@@ -342,8 +350,10 @@ struct Evaluate: ParsableCommand {
 
             Examples:
               pimctl evaluate --model small.safetensors --data fashion-mnist
-              pimctl evaluate --model resnet20.safetensors --data fashion-mnist --test-limit 1000 --json
-              pimctl simulate --chip cap-ram --model pim-r20.safetensors --chip-seeds 2 --bn-calibrate 20
+              pimctl evaluate --model resnet20.safetensors --data fashion-mnist \\
+                  --test-limit 1000 --json
+              pimctl simulate --chip cap-ram --model pim-r20.safetensors \\
+                  --chip-seeds 2 --bn-calibrate 20
             """)
 
     @Option(help: "Checkpoint (safetensors) written by pimctl train or train-qat.") var model: String

@@ -20,7 +20,7 @@ struct PIMQATTests {
         return (logits.data, model.parameters.map(\.gradient.data), dx.data)
     }
 
-    /// pim-qat.md §2 on a lossless chip: the PIM-QAT network's forward and backward equal the
+    /// On a lossless chip the PIM-QAT network's forward and backward equal the
     /// conventional QAT network's bit for bit, for every scheme and both architectures.
     @Test(arguments: [Scheme.chip, .native, .differential, .bitSerial], [ModelArchitecture.smallCNN, .resnet(depth: 20)])
     func losslessChipReproducesConventionalQATExactly(scheme: Scheme, architecture: ModelArchitecture) throws {
@@ -61,7 +61,7 @@ struct PIMQATTests {
         }
     }
 
-    /// pim-qat.md §3: behind BN, a coarse converter scales the PIM layer's weight gradient by
+    /// Behind BN, a coarse converter scales the PIM layer's weight gradient by
     /// about σ_y/σ̂ against the ideal layer; backward rescaling takes that factor out again.
     @Test func backwardRescalingRestoresTheIdealGradientScale() throws {
         let images = GradientCheckTests.random([16, 1, 8, 8], seed: 8)
@@ -81,7 +81,7 @@ struct PIMQATTests {
         #expect(abs(log(rescaled.norm / ideal)) < abs(log(plain.norm / ideal)) / 2)
     }
 
-    /// pim-qat.md §2's option: outputs with a clipped partial sum pass no gradient; on a chip
+    /// Outputs with a clipped partial sum pass no gradient; on a chip
     /// that never clips the option changes nothing.
     @Test func zeroingClippedGradientsOnlyActsWhereConversionsClip() throws {
         let images = GradientCheckTests.random([4, 1, 8, 8], seed: 12)
@@ -102,7 +102,7 @@ struct PIMQATTests {
         #expect(try run(narrow, zero: true, bits: 6) != run(narrow, zero: false, bits: 6))
     }
 
-    /// pim-qat.md §5: σ_n = 0.35 LSB costs one bit (√(1 + 12·0.35²) ≈ 1.57), over the same range;
+    /// σ_n = 0.35 LSB costs one bit (√(1 + 12·0.35²) ≈ 1.57), over the same range;
     /// `exact` keeps the step itself, 63 / 1.57 → 40 code steps.
     @Test func adjustedPrecisionKeepsTheRangeAndConvertsTheNoise() throws {
         func converter(_ precision: PrecisionAdjustment, bits: Int = 7, signed: Bool = true, sigma: Double) -> ADCConfig {
@@ -158,7 +158,7 @@ struct PIMQATTests {
         #expect(conv.quantized!.integers.min()! == -3 && conv.quantized!.integers.max()! == 3)
     }
 
-    /// pim-model.md §1.2, policy `calibrated`: every layer's range comes from one batch of
+    /// ADC range policy `calibrated`: every layer's range comes from one batch of
     /// calibration data per chip instance, then stays frozen. At the 100th percentile nothing in
     /// that batch clips high, at the 50th some does in every layer; evaluation's batch size never
     /// matters; and there is no range to train over.

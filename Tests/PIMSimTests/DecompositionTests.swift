@@ -58,7 +58,7 @@ struct DecompositionTests {
     }
 
     @Test func workedExampleOfTwosComplementSlices() {
-        // pim-model.md §1.1b: n = 4, 4-bit inputs, 4-bit weights, 1 bit per slice.
+        // n = 4, 4-bit inputs, 4-bit weights, 1 bit per slice.
         let d = Decomposition(inputBits: 4, weightBits: 4, inputBitsPerCycle: .bits(4), encoding: .twosComplement,
                               bitsPerCell: .bits(1), subtraction: .digital, inputsPerConversion: 4)
         #expect(d.slices.map(\.weight) == [1, 2, 4, -8])

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import PIMSim
 
-/// The invariants of pim-model.md §3.
+/// The simulator's invariants: lossless chips are bit-exact, noise matches its configuration, results do not depend on thread count.
 @Suite("Engine invariants")
 struct EngineInvariantTests {
     static let encodingCases: [(String, String, String, String)] = [

@@ -4,7 +4,7 @@ import Testing
 
 @Suite("Worked examples")
 struct WorkedExampleTests {
-    /// pim-model.md §1.1b: n = 4, x = [15, 3, 0, 7], w = [−3, 5, 7, −8] (1101, 0101, 0111, 1000).
+    /// n = 4, x = [15, 3, 0, 7], w = [−3, 5, 7, −8] (1101, 0101, 0111, 1000).
     /// Slice sums 18, 0, 18, 22; a 3-bit unsigned ADC over 0…60 (Δ = 60/7) gives codes
     /// 2, 0, 2, 3 and Δ·(2 + 0 + 8 − 24) = −120; the exact result is −86.
     @Test func twosComplementSlicesThroughAThreeBitADC() throws {

@@ -2,7 +2,7 @@ import Foundation
 import PIMQAT
 import Testing
 
-/// The directions of pim-qat.md's claims on a small subset, end to end through `pimctl`
+/// The directions of PIM-QAT's claims on a small subset, end to end through `pimctl`
 /// (a release build when scripts/test provides one).
 @Suite("PIM-QAT claims on a small subset", .serialized)
 struct PIMQATClaimsTests {
@@ -28,8 +28,8 @@ struct PIMQATClaimsTests {
         let row = try #require((report["rows"] as? [[String: Any]])?.first)
         let digital = try #require(row["digital_qat"] as? Double)
         let qatOnChip = try Self.mean(row["qat_on_chip"])
-        let adjusted = try Self.mean(row["adjusted_precision"])
-        let calibrated = try Self.mean(row["bn_calibration"]), uncalibrated = try Self.mean(row["pim_qat_chip"])
+        let adjusted = try Self.mean(row["adjusted_calibrated"])
+        let calibrated = try Self.mean(row["pim_qat_calibrated"]), uncalibrated = try Self.mean(row["pim_qat_chip"])
         #expect(digital > 0.5, "the QAT network learned (digital \(digital))")
         // Conventional QAT fails on the chip; PIM-QAT (+ BN calibration + adjusted precision) recovers most of it.
         #expect(qatOnChip < digital - 0.2, "QAT on chip \(qatOnChip) vs digital \(digital)")
@@ -37,17 +37,19 @@ struct PIMQATClaimsTests {
         #expect(calibrated > uncalibrated, "BN calibration on the chip: \(calibrated) vs \(uncalibrated)")
         #expect(FileManager.default.fileExists(atPath: "\(dir)/report/report.md"))
         #expect(report["adjusted_precision"] as? String == "auto")
-        #expect(report["pim_pact_alpha"] == nil && report["pim_weight_clip"] == nil)
+        let checks = try #require(report["checks"] as? [[String: Any]])
+        #expect(checks.count == 3 && checks.allSatisfy { $0["holds"] is Bool && $0["measured"] is String }, "\(checks)")
+        #expect((report["training"] as? [String: Any])?["pim_qat"] as? String != nil)
 
         // The report's own PIM-QAT networks given back (--pim, --pim-adjusted): nothing is
         // trained, every column reproduces, and the report says how each network was trained.
         let reusedArguments = ["report", "--float", "report/float.safetensors", "--qat", "report/qat.safetensors",
-                               "--pim", "chip=report/pimqat-chip.safetensors", "--pim-adjusted", "chip=report/pimqat-chip-adjusted-noise.safetensors",
+                               "--pim", "chip=report/pimqat-chip.safetensors", "--pim-adjusted", "chip=report/pimqat-chip-adjusted-auto.safetensors",
                                "--train-limit", "3000", "--test-limit", "500", "--schemes", "chip", "--chip-seeds", "1", "--noise-seeds", "2",
                                "--bn-calibrate", "10", "--threads", "2", "--json"]
         let reused = try Self.json(try Self.run(reusedArguments + ["--out-dir", "reused"], in: dir))
         let reusedRow = try #require((reused["rows"] as? [[String: Any]])?.first)
-        for column in ["qat_on_chip", "pim_qat_ideal", "pim_qat_chip", "bn_calibration", "adjusted_precision"] {
+        for column in ["qat_on_chip", "qat_on_chip_calibrated", "pim_qat_ideal", "pim_qat_chip", "pim_qat_calibrated", "adjusted_calibrated"] {
             #expect(try Self.mean(reusedRow[column]) == Self.mean(row[column]), "\(column)")
         }
         #expect(try FileManager.default.contentsOfDirectory(atPath: "\(dir)/reused").sorted() == ["report.json", "report.md"])
@@ -57,7 +59,7 @@ struct PIMQATClaimsTests {
         #expect((row["pim_qat_network"] as? [String: Any])?["given"] as? Bool == false)
         #expect((row["pim_qat_network"] as? [String: Any])?["training_bits"] as? Int == 6)
         let markdown = try String(contentsOfFile: "\(dir)/reused/report.md", encoding: .utf8)
-        #expect(markdown.contains("adjusted precision `report/pimqat-chip-adjusted-noise.safetensors` (given, 2 epochs, 5-bit training ADC, chip noise injected"),
+        #expect(markdown.contains("adjusted precision `report/pimqat-chip-adjusted-auto.safetensors` (given, 2 epochs, 5-bit training ADC, chip noise injected"),
                 "\(markdown)")
         // A network of another scheme, or a conventional-QAT one, is refused before anything is written.
         for (scheme, given, message) in [("chip", "report/qat.safetensors", "not a PIM-QAT checkpoint"),
@@ -76,9 +78,9 @@ struct PIMQATClaimsTests {
                                                     "--pim-pact-alpha", "2", "--pim-weight-clip", "3", "--adjust-precision", "5",
                                                     "--out-dir", "alpha", "--threads", "2", "--json"], in: dir))
         #expect(restarted["adjusted_precision"] as? String == "5")
-        #expect(restarted["pim_pact_alpha"] as? Double == 2)
-        #expect(restarted["pim_weight_clip"] as? Double == 3)
-        for name in ["pimqat-chip", "pimqat-chip-adjusted-5bit-noise"] {
+        let pimRecipe = try #require((restarted["training"] as? [String: Any])?["pim_qat"] as? String)
+        #expect(pimRecipe.contains("PACT α from 2") && pimRecipe.contains("weight clip 3"), "\(pimRecipe)")
+        for name in ["pimqat-chip", "pimqat-chip-adjusted-5bit"] {
             let checkpoint = try Checkpoint(contentsOf: "\(dir)/alpha/\(name).safetensors")
             let alphas = checkpoint.tensors.filter { $0.key.hasSuffix(".alpha") && !$0.key.hasPrefix("optimizer.") }.map { $0.value.data[0] }
             #expect(!alphas.isEmpty && alphas.allSatisfy { abs($0 - 2) < 0.05 }, "\(name): \(alphas)")
@@ -127,7 +129,7 @@ struct PIMQATClaimsTests {
             }
         }
         let qatLevels = try levels("report/qat.safetensors")
-        let pimLevels = try levels("report/pimqat-chip-adjusted-noise.safetensors")
+        let pimLevels = try levels("report/pimqat-chip-adjusted-auto.safetensors")
         for series in [qatLevels, pimLevels] {
             for (lower, higher) in zip(series, series.dropFirst()) {
                 #expect(higher.mean <= lower.mean + 2 * max(lower.std, higher.std) + 0.01, "accuracy rose with noise: \(series)")

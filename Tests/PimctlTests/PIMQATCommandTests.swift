@@ -14,7 +14,7 @@ struct PIMQATCommandTests {
         try #require(text.split(separator: "\n").last.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] })
     }
 
-    /// pim-qat.md §2: on the lossless chip, deploying a QAT or a PIM-QAT checkpoint gives
+    /// On the lossless chip, deploying a QAT or a PIM-QAT checkpoint gives
     /// exactly the accuracy `evaluate` gives, for the chip's own scheme and bit-serial.
     @Test func simulateOnTheIdealChipReproducesEvaluate() throws {
         let dir = try TrainCommandTests.directory()

@@ -146,6 +146,51 @@ struct SweepCommandTests {
         #expect(fixed.status == 0, "\(fixed.stderr)")
     }
 
+    /// A train_qat workload trains one network per point from a checkpoint (adjusted precision
+    /// `auto` one bit coarser than the chip's own 6-bit training ADC on CAP-RAM), evaluates it
+    /// on every chip instance, and caches it beside the records: run again, the cached networks
+    /// give the same records.
+    @Test func trainQATWorkloadTrainsPerPointAndCachesTheNetworks() throws {
+        let dir = try TrainCommandTests.directory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let qat = try PimctlRunner.run(["train", "--wbits", "4", "--abits", "4", "--train-limit", "600", "--test-limit", "100", "--epochs", "1",
+                                        "--out", "q.safetensors"], in: dir, executable: PimctlRunner.release)
+        #expect(qat.status == 0, "\(qat.stderr)")
+        let spec = """
+            chip: cap-ram
+            axes:
+              adjust_precision: [none, auto]
+            workload:
+              train_qat: {init: q.safetensors, epochs: 1, train_limit: 300}
+              test_limit: 200
+              bn_calibrate: 2
+            chip_seeds: [0, 1]
+            """
+        try spec.write(toFile: "\(dir)/spec.yaml", atomically: true, encoding: .utf8)
+        func sweep(_ arguments: [String]) throws {
+            let result = try PimctlRunner.run(["sweep"] + arguments, in: dir, executable: PimctlRunner.release)
+            #expect(result.status == 0, "\(result.stderr)")
+        }
+        try sweep(["run", "spec.yaml", "--out", "r.jsonl"])
+        let records = try Self.lines("\(dir)/r.jsonl").map { try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+        #expect(records.count == 4)
+        for record in records {
+            let metrics = try #require(record["metrics"] as? [String: Any])
+            let precision = (record["values"] as? [String: Any])?["adjust_precision"] as? String
+            #expect(metrics["training_bits"] as? Int == (precision == "auto" ? 5 : 6), "\(record)")
+            let accuracy = try #require(metrics["accuracy"] as? Double)
+            #expect(accuracy > 0.2 && accuracy <= 1, "\(record)")
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: "\(dir)/r.jsonl.networks").sorted() == ["p0.safetensors", "p1.safetensors"])
+        let first = try Self.lines("\(dir)/r.jsonl")
+        func written() throws -> Date? { try FileManager.default.attributesOfItem(atPath: "\(dir)/r.jsonl.networks/p0.safetensors")[.modificationDate] as? Date }
+        let trained = try written()
+        try FileManager.default.removeItem(atPath: "\(dir)/r.jsonl")
+        try sweep(["run", "spec.yaml", "--out", "r.jsonl"])
+        #expect(Set(try Self.lines("\(dir)/r.jsonl")) == Set(first), "the cached networks give the same records")
+        #expect(try written() == trained, "the cached network is reused, not trained again")
+    }
+
     @Test func slurmScriptRunsEveryShardWithResume() throws {
         let dir = try TrainCommandTests.directory()
         defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -16,7 +16,7 @@ public final class BatchNorm2d: Layer {
     private var inverseStd: [Float] = []
     private var shape: [Int] = []
     private var trainingPass = true
-    /// Batch statistics gathered by BN calibration (pim-qat.md §4): while set, every forward
+    /// Batch statistics gathered by BN calibration: while set, every forward
     /// pass normalises with its batch's statistics and adds them here, leaving the running
     /// averages alone.
     private var calibration: (mean: [Double], variance: [Double], batches: Int)?

@@ -24,7 +24,7 @@ public final class Conv2d: Layer {
     /// on integers, y = s_w · s_a · (W_int · L), exactly as a digital integer accelerator or a
     /// lossless PIM array computes it (sums below 2^24 are exact in single precision).
     public var inputQuantizer: PACT?
-    /// Runs the integer product through a PIM chip model (PIM-QAT, pim-qat.md §2); used only
+    /// Runs the integer product through a PIM chip model (PIM-QAT); used only
     /// when the product runs on integers.
     public var pim: PIMExecution?
     private var input: Tensor = Tensor(zeros: [0])

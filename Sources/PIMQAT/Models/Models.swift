@@ -29,7 +29,7 @@ public enum ModelArchitecture: Sendable, Hashable, Codable, CustomStringConverti
     ///
     /// With `quantization`, convolutions get b_w-bit DoReFa weights (the first convolution and
     /// the classifier 8-bit), and every ReLU becomes a b_a-bit PACT activation (α = 8; 10 before
-    /// the classifier); the input image stays unquantized (pim-qat.md §1).
+    /// the classifier); the input image stays unquantized.
     public func build(channels: Int, size: Int, classes: Int, seed: UInt64, quantization: Quantization? = nil) -> Sequential {
         var initializer = TensorInitializer(seed: seed)
         let network = buildFloat(channels: channels, size: size, classes: classes, initializer: &initializer)
@@ -68,7 +68,7 @@ public enum ModelArchitecture: Sendable, Hashable, Codable, CustomStringConverti
     }
 }
 
-/// Conventional QAT precisions (pim-qat.md §1).
+/// Conventional QAT precisions.
 public struct Quantization: Sendable, Hashable, Codable {
     public var weightBits: Int
     public var activationBits: Int

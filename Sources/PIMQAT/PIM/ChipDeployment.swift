@@ -1,6 +1,6 @@
 import PIMSim
 
-/// A trained network run on chip instances (pim-qat.md §4, §6): accuracy per chip instance
+/// A trained network run on chip instances: accuracy per chip instance
 /// (static draws) and noise seed (temporal draws), optionally after BN calibration on each
 /// instance.
 public final class ChipDeployment {
@@ -28,7 +28,7 @@ public final class ChipDeployment {
 
     /// Whether some layer's converter range is `calibrated`: set per chip instance from the
     /// first ``calibrationBatchSize`` examples of ``calibrationData`` (dataset order, no
-    /// augmentation), layer by layer in forward order, then frozen (pim-model.md §1.2).
+    /// augmentation), layer by layer in forward order, then frozen.
     public var needsRangeCalibration: Bool { target.layers.contains { $0.needsRangeCalibration } }
 
     /// One evaluation on one chip instance with one noise seed.

@@ -1,7 +1,7 @@
 import Foundation
 import PIMSim
 
-/// One quantized layer's integer products run through the PIM engine (pim-qat.md §2–§3).
+/// One quantized layer's integer products run through the PIM engine.
 ///
 /// The layer hands over its integer weights and input levels; the product comes back in
 /// integer-product units, exactly `W·X` on a lossless chip. The layer's digital integer
@@ -39,7 +39,7 @@ public final class PIMExecution {
     /// Σ r and the number of training forward passes since ``takeMeanRatio()``.
     private var ratioSum = 0.0, ratioCount = 0
     /// Full-scale ranges (MAC units) calibrated per chip instance and stage set, for a chip
-    /// whose ADC range policy is `calibrated` (pim-model.md §1.2): set from data once, then frozen.
+    /// whose ADC range policy is `calibrated`: set from data once, then frozen.
     private var calibratedRanges: [RangeKey: ClosedRange<Double>] = [:]
     private struct RangeKey: Hashable { let chipSeed: UInt64; let stages: NonIdealities }
     /// Whether deployment must calibrate this layer's converter range from data first.
@@ -183,7 +183,7 @@ public final class PIMExecution {
 
     /// The mean of r = σ̂/σ_y over the training forward passes since the last call (nil if
     /// none), and a fresh start: how far the chip's quantization shrinks (r < 1) or inflates the
-    /// layer's output scale, which the rescaling of pim-qat.md §3 corrects.
+    /// layer's output scale, which PIM-QAT's rescaling corrects.
     public func takeMeanRatio() -> Double? {
         defer { (ratioSum, ratioCount) = (0, 0) }
         return ratioCount > 0 ? ratioSum / Double(ratioCount) : nil

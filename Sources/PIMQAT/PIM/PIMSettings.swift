@@ -1,7 +1,7 @@
 import Foundation
 import PIMSim
 
-/// Which of the rescaling factors of pim-qat.md §3 are applied.
+/// Which of PIM-QAT's rescaling factors (forward: the output; backward: the gradient) are applied.
 public enum Rescale: String, Sendable, Codable, CaseIterable {
     case none, forward, backward, both
 
@@ -9,7 +9,7 @@ public enum Rescale: String, Sendable, Codable, CaseIterable {
     public var backward: Bool { self == .backward || self == .both }
 }
 
-/// The ADC precision PIM-QAT trains with (pim-qat.md §5), always over the chip's full-scale range.
+/// The ADC precision PIM-QAT trains with, always over the chip's full-scale range.
 public enum PrecisionAdjustment: Sendable, Hashable, Codable, CustomStringConvertible {
     /// The chip's own resolution.
     case none
@@ -77,7 +77,7 @@ public struct PIMSettings: Sendable, Codable, Equatable {
     /// Temporal noise at the chip's σ (scaled to the training LSB) during training.
     public var trainingNoise: Bool
     /// Zeroes the gradient of outputs one of whose partial sums clipped in the training ADC
-    /// (pim-qat.md §2's option).
+    /// (an option of PIM-aware training).
     public var zeroClippedGradients: Bool
     /// Runs the classifier on the chip too (its pooled input quantized to the last
     /// activation's grid); by default it runs digitally, like the first convolution.

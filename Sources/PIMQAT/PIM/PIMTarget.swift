@@ -10,7 +10,7 @@ import PIMSim
 /// signed digits), those layers' quantizers become symmetric.
 public final class PIMTarget {
     public enum Phase: Sendable, Equatable {
-        /// Training (pim-qat.md §2): decomposition and ADC codes as on the chip, at the training
+        /// Training: decomposition and ADC codes as on the chip, at the training
         /// precision over the chip's full-scale range; no curve, mismatch or static errors;
         /// temporal noise only with ``PIMSettings/trainingNoise``.
         case training

@@ -1,4 +1,4 @@
-/// PACT activation quantization (pim-qat.md §1): y = α · round_half_even(L · clip(x, 0, α) / α) / L
+/// PACT activation quantization: y = α · round_half_even(L · clip(x, 0, α) / α) / L
 /// with L = 2^b − 1 levels and a learnable clip α (no weight decay).
 ///
 /// Backward (straight-through): ∂y/∂x = 1 inside (0, α), 0 outside; ∂y/∂α = 1 where x ≥ α.

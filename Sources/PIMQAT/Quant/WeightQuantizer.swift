@@ -1,12 +1,12 @@
 import Foundation
 
-/// DoReFa-style weight quantization to the b-bit two's-complement grid (pim-qat.md §1).
+/// DoReFa-style weight quantization to the b-bit two's-complement grid.
 ///
 /// Forward: w̃ = tanh(W) / n with n = max|tanh(W)| (or, with a ``clip`` c, n = min(max|tanh(W)|,
 /// c · rms(tanh(W)))), integer q = clamp(round_half_even(w̃ · 2^(b−1)), −2^(b−1), 2^(b−1) − 1),
 /// quantized weight w_q = q / 2^(b−1), optionally times the detached
 /// rescale 1/(√fan · std(w_q)) that keeps a well-initialised net's float scale: fan = C_out·k²
-/// for convolutions (pim-qat.md §1), the fan-in for the classifier (which has no BN after it,
+/// for convolutions, the fan-in for the classifier (which has no BN after it,
 /// so its scale is the logits' scale).
 /// Backward (straight-through): the rounding passes the gradient unchanged; tanh and the
 /// normalisation are differentiated with n and the rescale held constant; weights the clip

@@ -1,4 +1,4 @@
-/// BN calibration (pim-qat.md §4): after a network is programmed onto a chip model, every BN
+/// BN calibration: after a network is programmed onto a chip model, every BN
 /// layer's running mean and variance are re-estimated from K batches of training data run
 /// through that chip, averaged with equal weight, then frozen. γ, β, weights and α stay.
 public enum BatchNormCalibration {

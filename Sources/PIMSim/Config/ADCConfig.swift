@@ -15,7 +15,7 @@ public struct ADCConfig: Sendable, Hashable, Codable {
         case ideal
     }
 
-    /// How the full-scale range is chosen (pim-model.md §1.2).
+    /// How the full-scale range is chosen.
     public enum RangePolicy: String, Sendable, Hashable, Codable, CaseIterable {
         /// The chip's range as given by `min` and `max`.
         case fixed
@@ -56,7 +56,7 @@ public struct ADCConfig: Sendable, Hashable, Codable {
     /// Resolution in bits, 1…24; `nil` for an ``Kind/ideal`` converter.
     public var bits: Int?
     /// Code steps above zero when they are not the `bits`' power of two: a converter whose step
-    /// lies between whole bits (PIM-QAT's `exact` training precision, pim-qat.md §5), with
+    /// lies between whole bits (PIM-QAT's `exact` training precision), with
     /// `bits` the fewest that hold its codes. `nil` (every chip file): 2^b − 1 unsigned,
     /// 2^(b−1) − 1 signed.
     public var codeSteps: Int? = nil

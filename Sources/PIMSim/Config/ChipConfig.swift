@@ -169,7 +169,7 @@ extension ChipConfig {
         public var bitsPerCycle: SliceWidth
     }
 
-    /// How a signed weight is laid onto cells. See pim-model.md §1.1.
+    /// How a signed weight is laid onto cells.
     public enum WeightEncoding: String, Sendable, Hashable, Codable, CaseIterable {
         /// Two's complement slices; the most significant slice counts negative.
         case twosComplement = "twos_complement"

@@ -1,4 +1,4 @@
-/// Pushes real-valued matrices through a chip (pim-model.md §2): float weights are programmed
+/// Pushes real-valued matrices through a chip: float weights are programmed
 /// to the weight grid, float inputs pass the DAC, and the output optionally passes an output
 /// ADC with a bound and a resolution.
 public struct RealValuedFrontEnd: Sendable, Hashable, Codable {

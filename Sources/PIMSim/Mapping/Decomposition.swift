@@ -7,8 +7,8 @@
 ///
 ///     y = Σ_groups Σ_cycles Σ_slices 2^(cycle·bitsPerCycle) · sliceWeight[slice] · code
 ///
-/// The digit ranges and weights here are exact for the integer grid of each encoding
-/// (pim-model.md §1.1, §1.1a); they define what a lossless chip must reproduce bit for bit.
+/// The digit ranges and weights here are exact for the integer grid of each encoding;
+/// they define what a lossless chip must reproduce bit for bit.
 public struct Decomposition: Sendable, Hashable, Codable {
     /// Activation precision (unsigned), ≥ 1.
     public var inputBits: Int

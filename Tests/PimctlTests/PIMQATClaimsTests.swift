@@ -90,7 +90,7 @@ struct PIMQATClaimsTests {
         // BN calibration does not hurt on the ideal chip, and repairs a strongly compressive transfer curve.
         let ideal = try String(contentsOfFile: "\(PimctlRunner.packageRoot)/chips/ideal.yaml", encoding: .utf8)
         let curved = ideal.replacingOccurrences(of: "  id: ideal", with: "  id: curved")
-            .replacingOccurrences(of: "  transfer: {model: linear}", with: "  transfer: {model: rational, gain: 1, a: 200}")
+            .replacingOccurrences(of: "  transfer: {model: linear}", with: "  transfer: {model: rational, gain: 1, a: 5000}")
         #expect(curved.contains("rational"))
         try curved.write(toFile: "\(dir)/curved.yaml", atomically: true, encoding: .utf8)
         func accuracy(chip: String, calibrate: Int, testLimit: Int = 500) throws -> Double {

@@ -269,11 +269,10 @@ struct TrainQAT: ParsableCommand {
               pimctl train-qat --chip cap-ram --scheme bit-serial --model small-cnn \\
                   --epochs 2 --train-limit 5000 --out pim.safetensors
               pimctl train-qat --chip cap-ram --model resnet20 \\
-                  --init resnet20-w4a4.safetensors --epochs 10 --adjust-precision auto \\
-                  --noise-injection --bn-calibrate 100 --out pim-r20.safetensors
+                  --init resnet20-w4a4.safetensors --epochs 5 --out pim-r20.safetensors
               pimctl train-qat --chip cap-ram --model resnet20 \\
-                  --init resnet20-w4a4.safetensors --pact-alpha 2 --epochs 3 --lr 0.03 \\
-                  --schedule cosine --noise-injection --out pim-r20-a2.safetensors
+                  --init resnet20-w4a4.safetensors --epochs 5 --adjust-precision auto \\
+                  --bn-calibrate 100 --out pim-r20-auto.safetensors
               pimctl train-qat --resume pim-r20.safetensors
             """)
 

@@ -210,7 +210,9 @@ struct TrainingLoop {
             } else {
                 say("\(label)epoch \(epoch)/\(settings.epochs): train loss \(Format.number(train.loss, digits: 4)), acc \(Format.percent(train.accuracy)); test loss \(Format.number(test.loss, digits: 4)), acc \(Format.percent(test.accuracy)); \(Format.number(seconds, digits: 3)) s")
                 if let low = ratios.min(by: { $0.1 < $1.1 }), let high = ratios.max(by: { $0.1 < $1.1 }) {
-                    say("\(label)  PIM output std / exact output std over the epoch: \(Format.number(low.1, digits: 3)) (\(low.0)) … \(Format.number(high.1, digits: 3)) (\(high.0))")
+                    let lowText = "\(Format.number(low.1, digits: 3)) (\(low.0))"
+                    let range = ratios.count == 1 ? lowText : "\(lowText) … \(Format.number(high.1, digits: 3)) (\(high.0))"
+                    say("\(label)  PIM output std / exact output std over the epoch: \(range)")
                 }
             }
         }

@@ -27,8 +27,8 @@ struct Report: ParsableCommand {
 
             Examples:
               pimctl report
-              pimctl report --model small-cnn --train-limit 20000 --test-limit 2000 \\
-                  --out-dir demo
+              pimctl report --model small-cnn --train-limit 10000 --test-limit 2000 \\
+                  --pim-epochs 3 --out-dir demo
               pimctl report --model resnet20 --schemes chip,bit-serial --epochs 10 \\
                   --pim-epochs 5 --out-dir r20-report
               pimctl report --qat resnet20-w4a4.safetensors --model resnet20 --ablations

@@ -5,8 +5,17 @@
 
 #include "CKernels.h"
 
+#include <float.h>
 #include <math.h>
+#include <errno.h>
+#include <stdio.h>
 #include <string.h>
+
+int pim_finish_standard_output(void) {
+    errno = 0;
+    if (fflush(stdout) != 0) return errno != 0 ? errno : EIO;
+    return ferror(stdout) ? EIO : 0;
+}
 
 /// The calibrated value of one conversion at u (scalar): the cell's entry, then the walk if
 /// cells may hold more than one threshold; `index` gets the code index (0 ..< codes).
@@ -15,7 +24,9 @@ static inline float instanceValue(double u, const PIMInstanceLookup *lookup, int
     cell = cell > 0 ? cell : 0;
     cell = cell < lookup->lastCell ? cell : lookup->lastCell;
     const PIMCellEntry *entry = &lookup->cells[(int64_t)cell];
-    const float uf = (float)u;
+    // Beyond Float's range u stays the largest finite float, so it never passes the +∞
+    // sentinel threshold of the last cell (the code index stays below `codes`).
+    const float uf = (float)(u < FLT_MAX ? (u > -FLT_MAX ? u : -FLT_MAX) : FLT_MAX);
     if (!lookup->walk) {
         const bool above = uf >= entry->threshold;
         *index = entry->index + (above ? 1 : 0);

@@ -88,4 +88,23 @@ import Testing
             }
         }
     }
+
+    /// Noise beyond Float's range (a chip built in code, past the file validator) takes every
+    /// conversion to an end code; no code index may pass the last one, in either loop.
+    @Test func noiseBeyondFloatRangeKeepsEveryCodeInTheTable() throws {
+        var chip = try TestChips.capRAM()
+        chip.adc.noiseSigmaLsb = 1e40
+        for mode in ["ternary", "twos_complement"] {
+            let mapping = try chip.mapping(mode: mode, inputBits: 4, weightBits: mode == "ternary" ? 3 : 4)
+            let operands = Operands(m: 8, k: 256, n: 16, weightRange: mapping.decomposition.weightRange, inputBits: 4)
+            let layer = try ProgrammedLayer(mapping: mapping, weights: operands.weights, outputs: 8, fanIn: 256)
+            for vectorised in [false, CPUFeatures.avx2] {
+                let result = try layer.run(inputs: operands.inputs, columns: 16,
+                                           options: RunOptions(noiseSeed: 1, collectStatistics: true, vectorised: vectorised))
+                let statistics = result.statistics
+                #expect(statistics.codeHistogram.reduce(0, +) == statistics.conversions, "\(mode), vectorised \(vectorised)")
+                #expect(statistics.clippedLow + statistics.clippedHigh == statistics.conversions, "\(mode), vectorised \(vectorised)")
+            }
+        }
+    }
 }

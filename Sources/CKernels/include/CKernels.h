@@ -24,6 +24,10 @@ typedef struct {
 /// Whether the CPU has AVX2 and BMI2, with 256-bit registers enabled by the OS.
 bool pim_kernels_have_avx2(void);
 
+/// Flushes the C library's standard output: 0 if everything written so far reached it, else
+/// the errno of the failure (EIO when only the stream's error flag tells of an earlier one).
+int pim_finish_standard_output(void);
+
 /// The ziggurat's tables (128 layers; see `Ziggurat` in PIMSim): x[0...128] the layers' right
 /// edges, density[0...128] = exp(−x²/2), limit[0..<128] the rectangle test in integers, r the
 /// tail's start.

@@ -157,11 +157,9 @@ public struct ADCModel: Sendable {
             zero = fullScale.lowerBound
         }
         precondition(lsb > 0 && lsb.isFinite, "ADCModel: empty full-scale range")
-        let hasErrors = staticErrors && (config.offsetSigmaLsb > 0 || config.gainSigmaRel > 0 || config.inlSigmaLsb > 0
-            || config.dnlSigmaLsb > 0 || config.sarUnitCapMismatchRel != nil)
-        let needsCalibrationTable = config.calibration != .none && !transfer.isIdentity
+        let hasErrors = ADCModel.hasStaticErrors(config, staticErrors: staticErrors)
         var instances: [Instance] = []
-        if hasErrors || needsCalibrationTable {
+        if ADCModel.needsTables(config, staticErrors: staticErrors, transfer: transfer) {
             instances = ADCModel.drawInstances(
                 config: config, bits: bits, minCode: minCode, maxCode: maxCode, lsb: lsb, zero: zero,
                 staticErrors: hasErrors, transfer: transfer, transferScale: transferScale, chipSeed: chipSeed)
@@ -169,6 +167,35 @@ public struct ADCModel: Sendable {
         self.init(isIdeal: false, signed: signed, bits: bits, minCode: minCode, maxCode: maxCode, lsb: lsb, zero: zero,
                   noiseSigma: noise ? config.noiseSigmaLsb : 0, instances: instances)
     }
+}
+
+// MARK: - Table size
+
+extension ADCModel {
+    /// Whether the converter draws static errors: some are configured and the stage is on.
+    static func hasStaticErrors(_ config: ADCConfig, staticErrors: Bool) -> Bool {
+        staticErrors && (config.offsetSigmaLsb > 0 || config.gainSigmaRel > 0 || config.inlSigmaLsb > 0
+            || config.dnlSigmaLsb > 0 || config.sarUnitCapMismatchRel != nil)
+    }
+
+    /// Whether the converter keeps per-instance code tables (static errors, or a calibration
+    /// fitted through a non-linear transfer curve).
+    static func needsTables(_ config: ADCConfig, staticErrors: Bool, transfer: TransferCurve) -> Bool {
+        guard config.type != .ideal, config.bits != nil else { return false }
+        return hasStaticErrors(config, staticErrors: staticErrors) || (config.calibration != .none && !transfer.isIdentity)
+    }
+
+    /// Memory the per-instance code tables take, in bytes: per code and instance a threshold
+    /// and a value (two copies each), the drawing scratch and eight 1/8-LSB lookup cells of
+    /// 20 bytes, about 200 bytes in all; 0 when the converter keeps no tables.
+    static func tableBytes(_ config: ADCConfig, staticErrors: Bool, transfer: TransferCurve) -> Double {
+        guard needsTables(config, staticErrors: staticErrors, transfer: transfer), let maxCode = config.maxCode else { return 0 }
+        let codes = Double(config.signed ? 2 * maxCode + 1 : maxCode + 1)
+        return 200 * codes * Double(config.count)
+    }
+
+    /// The most memory the code tables of one layer's converter may take: 1 GB.
+    public static let tableByteLimit = 1e9
 }
 
 // MARK: - Static errors and calibration

@@ -133,7 +133,7 @@ private struct ChipReader {
         let compute = ChipConfig.Compute(
             domain: try m.optional("domain")?.choice() ?? .charge,
             transfer: try transfer(m.optional("transfer")),
-            cellMismatchRel: try m.optional("cell_mismatch_rel").map { n throws(ConfigError) in try sigma(n) } ?? 0,
+            cellMismatchRel: try m.optional("cell_mismatch_rel").map { n throws(ConfigError) in try relativeSigma(n) } ?? 0,
             macEnergyJ: try m.optional("mac_energy_j").map { n throws(ConfigError) in try nonNegative(n) })
         try m.finish()
         return compute
@@ -260,11 +260,11 @@ private struct ChipReader {
             enob: try m.optional("enob").map { n throws(ConfigError) in try positive(n) },
             noiseSigmaLsb: try m.optional("noise_sigma_lsb").map { n throws(ConfigError) in try sigma(n) } ?? 0,
             offsetSigmaLsb: try m.optional("offset_sigma_lsb").map { n throws(ConfigError) in try sigma(n) } ?? 0,
-            gainSigmaRel: try m.optional("gain_sigma_rel").map { n throws(ConfigError) in try sigma(n) } ?? 0,
+            gainSigmaRel: try m.optional("gain_sigma_rel").map { n throws(ConfigError) in try relativeSigma(n) } ?? 0,
             inlSigmaLsb: try m.optional("inl_sigma_lsb").map { n throws(ConfigError) in try sigma(n) } ?? 0,
             inlMaxLsb: try m.optional("inl_max_lsb").map { n throws(ConfigError) in try nonNegative(n) },
             dnlSigmaLsb: try m.optional("dnl_sigma_lsb").map { n throws(ConfigError) in try sigma(n) } ?? 0,
-            sarUnitCapMismatchRel: try m.optional("sar_unit_cap_mismatch_rel").map { n throws(ConfigError) in try sigma(n) },
+            sarUnitCapMismatchRel: try m.optional("sar_unit_cap_mismatch_rel").map { n throws(ConfigError) in try relativeSigma(n) },
             calibration: try m.optional("calibration")?.choice() ?? .none,
             subtraction: try m.optional("subtraction")?.choice() ?? .digital,
             conversionEnergyJ: try m.optional("conversion_energy_j").map { n throws(ConfigError) in try nonNegative(n) },
@@ -492,6 +492,9 @@ private struct ChipReader {
         let node = try node.unwrapped()
         let value = try node.int()
         guard value >= 1 else { throw node.error("must be at least 1, got \(value)") }
+        guard value <= ChipConfig.Limits.count else {
+            throw node.error("\(value) is beyond what this simulator models (at most \(ChipConfig.Limits.count))")
+        }
         return value
     }
 
@@ -509,10 +512,21 @@ private struct ChipReader {
         return value
     }
 
+    /// A spread in LSB: 0…``ChipConfig/Limits/sigmaLSB``.
     func sigma(_ node: ConfigNode) throws(ConfigError) -> Double {
+        try spread(node, limit: ChipConfig.Limits.sigmaLSB, unit: "LSB")
+    }
+
+    /// A relative spread: 0…``ChipConfig/Limits/sigmaRelative``.
+    func relativeSigma(_ node: ConfigNode) throws(ConfigError) -> Double {
+        try spread(node, limit: ChipConfig.Limits.sigmaRelative, unit: "(relative)")
+    }
+
+    func spread(_ node: ConfigNode, limit: Double, unit: String) throws(ConfigError) -> Double {
         let node = try node.unwrapped()
         let value = try node.double()
         guard value >= 0 else { throw node.error("a standard deviation cannot be negative, got \(value)") }
+        guard value <= limit else { throw node.error("\(value) is not a physical spread (at most \(limit) \(unit))") }
         return value
     }
 

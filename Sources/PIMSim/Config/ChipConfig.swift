@@ -34,6 +34,24 @@ public struct ChipConfig: Sendable, Hashable, Codable {
 }
 
 extension ChipConfig {
+    /// The largest values a chip description may give. Beyond them no published macro exists,
+    /// and the simulator's 64-bit integer bookkeeping (partial sums of up to n products of
+    /// 16-bit levels, conversions counted per layer) would no longer be exact.
+    public enum Limits {
+        /// Rows, columns, inputs per conversion, parallel outputs, cells sharing a circuit,
+        /// DAC and ADC counts: at most 2^20 (1 048 576) each.
+        public static let count = 1 << 20
+        /// Standard deviations in LSB (temporal noise, offset, INL, DNL): at most 2^24 LSB, the
+        /// code count of the widest ADC modelled; noise beyond it leaves no trace of the input
+        /// in any code.
+        public static let sigmaLSB = Double(1 << 24)
+        /// Relative standard deviations (ADC gain, cell mismatch, SAR unit capacitor): at most
+        /// 1, an error as large as the value itself.
+        public static let sigmaRelative = 1.0
+    }
+}
+
+extension ChipConfig {
     /// Bibliographic identity of the design.
     public struct Meta: Sendable, Hashable, Codable {
         /// Short identifier used on the command line (`cap-ram`).

@@ -220,7 +220,8 @@ struct ConversionKernel {
             if let noise = row.noise { u += sigma * Double(noise[j]) }
             u = u * gain + offset
             let entry = cells[Int(min(max((u - origin) * perLSB, 0), lastCell))]
-            let uf = Float(u)
+            // Clamped to Float's finite range: never past the last cell's +∞ sentinel threshold.
+            let uf = Float(min(max(u, -Double(Float.greatestFiniteMagnitude)), Double(Float.greatestFiniteMagnitude)))
             var value: Float
             var index: Int
             if simpleCells {

@@ -140,8 +140,13 @@ extension ChipConfig {
                 }
                 adc.range = ADCConfig.Range(policy: rangePolicy, percentile: rangePolicy == .calibrated ? (adc.range.percentile ?? 99.99) : nil)
             }
-            return LayerMapping(chip: self, scheme: scheme, mode: mode, decomposition: decomposition,
-                                nonIdealities: nonIdealities, adc: adc)
+            let mapping = LayerMapping(chip: self, scheme: scheme, mode: mode, decomposition: decomposition,
+                                       nonIdealities: nonIdealities, adc: adc)
+            let tables = ADCModel.tableBytes(adc, staticErrors: nonIdealities.adcStaticErrors, transfer: mapping.transfer)
+            if tables > ADCModel.tableByteLimit {
+                throw MappingError("chip '\(meta.id)' mode \(mode.name): the code tables of \(adc.count) \(adc.bits ?? 0)-bit ADCs with static errors would take \(Format.si(tables, "B", digits: 3)), above the limit of \(Format.si(ADCModel.tableByteLimit, "B", digits: 3)); use fewer bits or ADCs, or switch the static errors off")
+            }
+            return mapping
         }
         throw MappingError("chip '\(meta.id)' cannot run \(weightBits)-bit weights with scheme \(scheme.rawValue): \(reasons.joined(separator: "; "))")
     }

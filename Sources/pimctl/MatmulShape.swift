@@ -1,4 +1,5 @@
 import ArgumentParser
+import PIMQAT
 
 /// A matmul shape `MxKxN` from the command line: `Y (M×N) = W (M×K) · X (K×N)`.
 struct MatmulShape: CustomStringConvertible {
@@ -9,9 +10,10 @@ struct MatmulShape: CustomStringConvertible {
         guard parts.count == 3, let m = parts[0], let k = parts[1], let n = parts[2], m > 0, k > 0, n > 0 else {
             throw ValidationError("'\(text)' is not a matmul shape MxKxN of positive integers (e.g. 1024x512x512)")
         }
-        guard m.multipliedReportingOverflow(by: k).partialValue <= 1 << 31, k.multipliedReportingOverflow(by: n).partialValue <= 1 << 31,
-              m.multipliedReportingOverflow(by: n).partialValue <= 1 << 31 else {
-            throw ValidationError("'\(text)': operands beyond 2^31 elements are not supported")
+        do {
+            try MatmulSimulation.checkShape(m: m, k: k, n: n)
+        } catch {
+            throw ValidationError(error.description)
         }
         (self.m, self.k, self.n) = (m, k, n)
     }

@@ -140,6 +140,11 @@ struct Simulate: ParsableCommand {
                 throw CommandLineError("--matmul \(shape) does not match the files (\(w.rows)×\(w.columns)×\(x.columns))")
             }
             (m, k, n) = (w.rows, w.columns, x.columns)
+            do {
+                try MatmulSimulation.checkShape(m: m, k: k, n: n)
+            } catch {
+                throw CommandLineError("\(weightsPath) (\(w.rows)×\(w.columns)) and \(inputsPath) (\(x.rows)×\(x.columns)): \(error.description)")
+            }
             if w.elementType.isInteger && x.elementType.isInteger {
                 operands = .integer(weights: try integers(w, path: weightsPath), inputs: try integers(x, path: inputsPath))
             } else {
@@ -148,17 +153,13 @@ struct Simulate: ParsableCommand {
                 operands = .real(weights: w.values, inputs: x.values, frontEnd: frontEnd)
             }
         } else {
-            operands = MatmulSimulation.randomOperands(mapping: mapping, m: m, k: k, n: n, seed: seed)
+            operands = try MatmulSimulation.randomOperands(mapping: mapping, m: m, k: k, n: n, seed: seed)
         }
         let simulation = MatmulSimulation(mapping: mapping, m: m, k: k, n: n, operands: operands,
                                           seed: seed, chipSeed: chipSeed, threads: threads)
         let outcome = try simulation.run()
         if let out {
-            do {
-                try NPYArray(rows: m, columns: n, elementType: .float64, values: outcome.output).write(to: out)
-            } catch {
-                throw CommandLineError("\(out): cannot write the result (\((error as NSError).localizedDescription))")
-            }
+            try NPYArray(rows: m, columns: n, elementType: .float64, values: outcome.output).write(to: out)
         }
         if json {
             print(try Terminal.json(outcome.report))

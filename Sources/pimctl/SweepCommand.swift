@@ -86,7 +86,7 @@ struct SweepRun: ParsableCommand {
                 throw CommandLineError("\(out) exists; give --resume to continue it, --overwrite to start afresh, or another --out")
             }
         }
-        let existing = try SweepLog.read(out, repair: true)
+        let existing = try SweepLog.read(out, unfinished: .cut)
         if let foreign = existing.first(where: { $0.provenance.specHash != spec.specHash }) {
             throw CommandLineError("\(out): record \(foreign.id) comes from another spec (\(foreign.provenance.specHash), this one is \(spec.specHash))")
         }
@@ -238,7 +238,7 @@ final class SweepRunner {
         case let .matmul(m, k, n, _, _):
             let mapping = try chip.mapping(scheme: settings.scheme, mode: settings.mode, inputBits: settings.inputBits, weightBits: settings.weightBits)
             let simulation = MatmulSimulation(mapping: mapping, m: m, k: k, n: n,
-                                              operands: MatmulSimulation.randomOperands(mapping: mapping, m: m, k: k, n: n, seed: task.seed),
+                                              operands: try MatmulSimulation.randomOperands(mapping: mapping, m: m, k: k, n: n, seed: task.seed),
                                               seed: task.seed, chipSeed: task.chipSeed, threads: threads)
             let report = try simulation.run().report
             // The report's numeric fields (snake_case, as `simulate --json` names them), without the wall time.
@@ -294,14 +294,19 @@ struct SweepMerge: ParsableCommand {
         commandName: "merge",
         abstract: "Join the results files of one spec's shards into one, each run once, in grid order.",
         discussion: """
-            Refuses files from different specs and records that disagree.
+            Refuses files from different specs, records that disagree, a shard whose last \
+            line was cut off, and missing runs: with --spec every run of the spec must be \
+            there; without it, every grid index up to the highest one read.
 
             Example:
-              pimctl sweep merge all.jsonl shard1.jsonl shard2.jsonl shard3.jsonl
+              pimctl sweep merge all.jsonl shard1.jsonl shard2.jsonl shard3.jsonl --spec adc.yaml
             """)
 
     @Argument(help: "The merged file to write.") var out: String
     @Argument(help: "Results files of the shards.") var shards: [String]
+    @Option(help: "The spec the shards ran: every one of its runs must be there.") var spec: String?
+    @Flag(help: "Write the runs that are there even if some are missing (a warning names how many).")
+    var allowIncomplete = false
 
     func validate() throws {
         guard !shards.isEmpty else { throw ValidationError("give the shards' results files after the output file") }
@@ -309,7 +314,9 @@ struct SweepMerge: ParsableCommand {
     }
 
     func run() throws {
-        let records = try SweepLog.merge(shards)
+        let expected = try spec.map { try SweepSpec(contentsOf: $0) }
+        let (records, missing) = try SweepLog.merge(shards, spec: expected, allowIncomplete: allowIncomplete)
+        if !missing.isEmpty { Terminal.warning("\(missing.count) run(s) missing, first \(missing[0])") }
         try SweepLog.write(records, to: out)
         print("\(records.count) records from \(shards.count) file(s) → \(out)")
     }
@@ -343,7 +350,7 @@ struct SweepSlurm: ParsableCommand {
             #!/bin/bash
             # \(spec.pointCount) points, \(spec.tasks.count) runs of \(self.spec) (spec \(spec.specHash)) in \(shards) shards.
             # Resubmitting resumes: finished runs are kept. Afterwards:
-            #   \(executable) sweep merge \(prefix).jsonl \(shardFiles)
+            #   \(executable) sweep merge \(prefix).jsonl \(shardFiles) --spec \(self.spec)
             #SBATCH --job-name=pimctl-sweep
             #SBATCH --array=1-\(shards)
             #SBATCH --cpus-per-task=\(threads)
@@ -392,11 +399,7 @@ struct SweepPlotCommand: ParsableCommand {
         let plot = SweepPlot(series: series, xLabel: SweepPlot.label(x), yLabel: SweepPlot.label(y),
                              title: title ?? "\(y) vs \(x)\(group.map { " by \($0)" } ?? "")")
         if let out {
-            do {
-                try Data(plot.svg.utf8).write(to: URL(fileURLWithPath: out), options: .atomic)
-            } catch {
-                throw CommandLineError("\(out): cannot be written (\((error as NSError).localizedDescription))")
-            }
+            try OutputFile.write(Data(plot.svg.utf8), to: out)
         }
         print(json ? try Terminal.json(series) : plot.markdown)
     }

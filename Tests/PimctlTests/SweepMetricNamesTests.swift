@@ -10,7 +10,7 @@ struct SweepMetricNamesTests {
     @Test func sweepMetricNamesAreTheSimulateJSONKeys() throws {
         let chip = try ChipConfig(contentsOf: "\(PimctlRunner.packageRoot)/chips/cap-ram.yaml")
         let mapping = try chip.mapping(scheme: .chip, mode: nil, inputBits: 4, weightBits: 4)
-        let operands = MatmulSimulation.randomOperands(mapping: mapping, m: 4, k: 16, n: 4, seed: 0)
+        let operands = try MatmulSimulation.randomOperands(mapping: mapping, m: 4, k: 16, n: 4, seed: 0)
         let report = try MatmulSimulation(mapping: mapping, m: 4, k: 16, n: 4, operands: operands, seed: 0, chipSeed: 0, threads: 1)
             .run().report
         let keys = Set((try JSONSerialization.jsonObject(with: Data(Terminal.json(report).utf8)) as? [String: Any] ?? [:]).keys)

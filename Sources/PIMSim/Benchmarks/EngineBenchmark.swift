@@ -22,7 +22,7 @@ public struct EngineBenchmark: Sendable, Codable {
                                weightBits: Int = 4, nonIdealities: NonIdealities = .all, threads: Int, blockColumns: Int? = nil,
                                repetitions: Int = 3) throws -> EngineBenchmark {
         let mapping = try chip.mapping(scheme: scheme, inputBits: inputBits, weightBits: weightBits, nonIdealities: nonIdealities)
-        guard case let .integer(weights, inputs) = MatmulSimulation.randomOperands(mapping: mapping, m: m, k: k, n: n, seed: 1) else {
+        guard case let .integer(weights, inputs) = try MatmulSimulation.randomOperands(mapping: mapping, m: m, k: k, n: n, seed: 1) else {
             preconditionFailure("random operands are integers")
         }
         let layer = try ProgrammedLayer(mapping: mapping, weights: weights, outputs: m, fanIn: k, chipSeed: 1)

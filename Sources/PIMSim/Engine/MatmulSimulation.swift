@@ -1,5 +1,10 @@
 import Foundation
 
+/// A matmul shape the simulator cannot run (a user-given size), as one line.
+public struct MatmulShapeError: Error, Sendable, UserInputError {
+    public var description: String
+}
+
 /// One matmul `Y = W·X` simulated on a chip, from random or given operands.
 public struct MatmulSimulation: Sendable {
     /// The operands: integers on the chip's grids, or real values for the front end.
@@ -24,9 +29,48 @@ public struct MatmulSimulation: Sendable {
         self.threads = threads
     }
 
+    /// The most elements one operand or the result may have: 2^31.
+    public static let maximumElements = 1 << 31
+
+    /// Refuses a shape with an empty dimension, or an operand or result beyond
+    /// ``maximumElements``.
+    /// - Throws: ``MatmulShapeError``.
+    public static func checkShape(m: Int, k: Int, n: Int) throws(MatmulShapeError) {
+        guard m >= 1, k >= 1, n >= 1 else {
+            throw MatmulShapeError(description: "\(m)×\(k)×\(n): every dimension of a matmul must be at least 1")
+        }
+        for (name, a, b) in [("W (M×K)", m, k), ("X (K×N)", k, n), ("Y (M×N)", m, n)] {
+            let (elements, overflow) = a.multipliedReportingOverflow(by: b)
+            guard !overflow, elements <= maximumElements else {
+                throw MatmulShapeError(description: "\(m)×\(k)×\(n): \(name) would have \(a)·\(b) elements, beyond the 2^31 this simulator supports")
+            }
+        }
+    }
+
+    /// Peak memory of a simulation, in bytes, as measured on release builds and rounded up:
+    /// per weight the integer and double copies and one float per conversion matrix; per
+    /// input the integer, double and float copies; per output the exact and simulated results
+    /// with their working copies (4 doubles); plus 64 MB of blocks, tables and runtime.
+    /// `matrices` is the conversion matrices per output (at most 2 × weight bits).
+    public static func estimatedBytes(m: Int, k: Int, n: Int, matrices: Int) -> Double {
+        let (m, k, n) = (Double(m), Double(k), Double(n))
+        return m * k * (12 + 4 * Double(matrices)) + k * n * 16 + m * n * 32 + 64e6
+    }
+
+    /// Refuses an `m`×`k`×`n` matmul on `mapping` that cannot fit in the memory available.
+    /// - Throws: ``MemoryBudgetError`` with the estimate and the available memory.
+    public static func checkMemory(mapping: LayerMapping, m: Int, k: Int, n: Int) throws(MemoryBudgetError) {
+        let d = mapping.decomposition
+        let bytes = estimatedBytes(m: m, k: k, n: n, matrices: d.slices.count * d.conversionsPerSlice)
+        try MemoryBudget.check(bytes, for: "a \(m)×\(k)×\(n) matmul")
+    }
+
     /// Uniform random integer operands: weights on the encoding's grid, inputs on 0…2^b − 1,
     /// drawn from `seed` (the same seed gives the same operands on any machine).
-    public static func randomOperands(mapping: LayerMapping, m: Int, k: Int, n: Int, seed: UInt64) -> Operands {
+    /// - Throws: ``MatmulShapeError``, or ``MemoryBudgetError`` when the simulation cannot fit in memory.
+    public static func randomOperands(mapping: LayerMapping, m: Int, k: Int, n: Int, seed: UInt64) throws -> Operands {
+        try checkShape(m: m, k: k, n: n)
+        try checkMemory(mapping: mapping, m: m, k: k, n: n)
         let d = mapping.decomposition, grid = d.weightRange
         let stream = RandomStream(seed: seed, purpose: .workload, layer: 1)
         let span = UInt64(grid.count)
@@ -44,9 +88,12 @@ public struct MatmulSimulation: Sendable {
     }
 
     /// Runs the simulation.
-    /// - Throws: ``OperandRangeError`` for integer operands off the grids, ``MappingError``.
+    /// - Throws: ``OperandRangeError`` for integer operands off the grids, ``MappingError``,
+    ///   ``MatmulShapeError``, ``MemoryBudgetError``.
     public func run() throws -> Outcome {
         let start = DispatchTime.now().uptimeNanoseconds
+        try Self.checkShape(m: m, k: k, n: n)
+        try Self.checkMemory(mapping: mapping, m: m, k: k, n: n)
         let integerWeights: [Int32], integerInputs: [Int32]
         var quantized: RealValuedFrontEnd.Quantized?
         var frontEnd: RealValuedFrontEnd?

@@ -75,10 +75,20 @@ public enum SweepLog {
         try encoder.encode(record)
     }
 
-    /// The records of a results file (none if it does not exist). An unterminated last line —
-    /// a write cut off by a kill — is dropped, and with `repair` cut from the file too.
-    /// - Throws: ``SweepError`` for a line that is not a record.
-    public static func read(_ path: String, repair: Bool = false) throws -> [SweepRecord] {
+    /// What reading does with an unterminated last line (a write cut off by a kill).
+    public enum UnfinishedLine: Sendable {
+        /// Ignore it.
+        case drop
+        /// Ignore it and cut it from the file (before appending to it).
+        case cut
+        /// Throw: the file is not a finished run's.
+        case refuse
+    }
+
+    /// The records of a results file (none if it does not exist).
+    /// - Throws: ``SweepError`` for a line that is not a record, or an unfinished last line
+    ///   with ``UnfinishedLine/refuse``.
+    public static func read(_ path: String, unfinished: UnfinishedLine = .drop) throws -> [SweepRecord] {
         guard FileManager.default.fileExists(atPath: path) else { return [] }
         guard let data = FileManager.default.contents(atPath: path) else { throw SweepError("\(path): cannot be read") }
         var records: [SweepRecord] = []
@@ -86,7 +96,10 @@ public enum SweepLog {
         var line = 1
         while start < data.endIndex {
             guard let end = data[start...].firstIndex(of: UInt8(ascii: "\n")) else {
-                if repair {
+                if unfinished == .refuse {
+                    throw SweepError("\(path):\(line): the last line is cut off (a run killed while writing); resume the shard with `sweep run --resume` first")
+                }
+                if unfinished == .cut {
                     do {
                         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
                         try handle.truncate(atOffset: UInt64(start - data.startIndex))
@@ -129,13 +142,19 @@ public enum SweepLog {
     }
 
     /// The records of several results files of one spec, each id once, in grid order.
-    /// - Throws: ``SweepError`` for files of different specs or conflicting duplicates.
-    public static func merge(_ files: [String]) throws -> [SweepRecord] {
+    ///
+    /// With `spec`, every one of its runs must be there, and nothing else; without it, the
+    /// grid indices from 0 to the highest read must all be there (runs after the highest
+    /// cannot be seen). `allowIncomplete` returns what is there instead of throwing for
+    /// missing runs.
+    /// - Throws: ``SweepError`` for files of different specs, conflicting duplicates, a
+    ///   cut-off last line, or missing runs (naming how many and the first of them).
+    public static func merge(_ files: [String], spec expected: SweepSpec? = nil, allowIncomplete: Bool = false) throws -> (records: [SweepRecord], missing: [String]) {
         var byID: [String: SweepRecord] = [:]
-        var spec: (hash: String, file: String)?
+        var spec: (hash: String, file: String)? = expected.map { ($0.specHash, $0.file) }
         for file in files {
             guard FileManager.default.fileExists(atPath: file) else { throw SweepError("\(file): no such results file") }
-            for record in try read(file) {
+            for record in try read(file, unfinished: .refuse) {
                 if let spec, spec.hash != record.provenance.specHash {
                     throw SweepError("\(file): record \(record.id) comes from spec \(record.provenance.specHash), \(spec.file) from \(spec.hash): shards of different specs cannot be merged")
                 }
@@ -146,20 +165,33 @@ public enum SweepLog {
                 byID[record.id] = record
             }
         }
-        return byID.values.sorted { $0.index < $1.index }
+        let records = byID.values.sorted { $0.index < $1.index }
+        let missing: [String]
+        if let expected {
+            let tasks = expected.tasks
+            let ids = Set(tasks.map(\.id))
+            if let stray = records.first(where: { !ids.contains($0.id) }) {
+                throw SweepError("record \(stray.id) is not a run of \(expected.file)")
+            }
+            missing = tasks.filter { byID[$0.id] == nil }.map(\.id)
+        } else {
+            let present = Set(records.map(\.index))
+            missing = (0..<(records.last.map { $0.index + 1 } ?? 0)).filter { !present.contains($0) }.map { "index \($0)" }
+        }
+        if !missing.isEmpty && !allowIncomplete {
+            let shown = missing.prefix(5).joined(separator: ", ")
+            throw SweepError("\(missing.count) run(s) missing from \(files.joined(separator: ", ")): \(shown)\(missing.count > 5 ? ", …" : ""); finish the shards, or merge with --allow-incomplete")
+        }
+        return (records, missing)
     }
 
-    /// Writes records atomically (temporary file, then rename).
+    /// Writes records in one step (``OutputFile``).
     public static func write(_ records: [SweepRecord], to path: String) throws {
         var data = Data()
         for record in records {
             data.append(try line(record))
             data.append(UInt8(ascii: "\n"))
         }
-        do {
-            try data.write(to: URL(fileURLWithPath: path), options: .atomic)
-        } catch {
-            throw SweepError("\(path): cannot be written (\((error as NSError).localizedDescription))")
-        }
+        try OutputFile.write(data, to: path)
     }
 }

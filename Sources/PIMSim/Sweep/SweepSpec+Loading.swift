@@ -49,6 +49,16 @@ extension SweepSpec {
                 if Set(parsed).count != parsed.count { throw node.error("the axis repeats a value") }
                 axes.append(Axis(path: key, values: parsed, locations: values.map(\.location)))
             }
+            // Count before anything is checked or run per point.
+            var points = 1
+            for axis in axes {
+                let (product, overflow) = points.multipliedReportingOverflow(by: axis.values.count)
+                guard !overflow, product <= SweepSpec.maximumPoints else {
+                    let counts = axes.map { String($0.values.count) }.joined(separator: " × ")
+                    throw axesNode.error("the axes make \(counts) points, more than the \(SweepSpec.maximumPoints) a sweep takes; split it into several specs")
+                }
+                points = product
+            }
         }
 
         let workloadNode = try top.required("workload")
@@ -60,6 +70,14 @@ extension SweepSpec {
             guard parts.count == 3, parts.allSatisfy({ $0 >= 1 }) else { throw matmulNode.error("'\(shape)' is not a shape MxKxN of positive integers") }
             let inputBits = try workloadMap.optional("input_bits")?.int() ?? 4
             let weightBits = try workloadMap.optional("weight_bits")?.int() ?? 4
+            do {
+                try MatmulSimulation.checkShape(m: parts[0], k: parts[1], n: parts[2])
+                // Any decomposition holds at most two conversion matrices per weight bit.
+                let bytes = MatmulSimulation.estimatedBytes(m: parts[0], k: parts[1], n: parts[2], matrices: 2 * max(1, weightBits))
+                try MemoryBudget.check(bytes, for: "a \(parts[0])×\(parts[1])×\(parts[2]) matmul")
+            } catch {
+                throw matmulNode.error(String(describing: error))
+            }
             workload = .matmul(m: parts[0], k: parts[1], n: parts[2], inputBits: inputBits, weightBits: weightBits)
         } else if let networkNode = workloadMap.optional("network") {
             guard try networkNode.bool() else { throw networkNode.error("write 'network: true', or give 'matmul'") }
@@ -120,6 +138,10 @@ extension SweepSpec {
         }
         let seeds = try seedList("seeds")
         let chipSeeds = try seedList("chip_seeds")
+        let points = axes.reduce(1) { $0 * $1.values.count }
+        if points * seeds.count * chipSeeds.count > SweepSpec.maximumRuns {
+            throw root.error("\(points) points × \(seeds.count) seeds × \(chipSeeds.count) chip seeds make more than the \(SweepSpec.maximumRuns) runs a sweep takes; split it into several specs")
+        }
         try top.finish()
 
         self.init(file: file, chipName: chipName, chipPath: chipPath, chipText: chipText, axes: axes, workload: workload,

@@ -84,6 +84,11 @@ public struct SweepSpec: Sendable {
     /// Points: one value per axis; index = position in the product, last axis fastest.
     public var pointCount: Int { axes.reduce(1) { $0 * $1.values.count } }
 
+    /// The most grid points a spec may have (each is checked against the chip on loading).
+    public static let maximumPoints = 10_000
+    /// The most runs (points × seeds × chip seeds) a spec may have.
+    public static let maximumRuns = 1_000_000
+
     public func point(_ index: Int) -> [(path: String, value: SweepValue)] {
         var rest = index
         var values: [(String, SweepValue)] = []

@@ -51,6 +51,7 @@ struct Check: ParsableCommand {
             throw ValidationError("--chip-seeds, --noise-seeds and --threads must be positive, --bn-calibrate ≥ 0")
         }
         if let testLimit, testLimit < 1 { throw ValidationError("--test-limit must be positive") }
+        if let problem = ChipDeployment.runCountProblem(chipSeeds: chipSeeds, noiseSeeds: noiseSeeds) { throw ValidationError(problem) }
     }
 
     struct Level: Encodable {
@@ -125,10 +126,6 @@ struct Check: ParsableCommand {
             }
         }
         xml += ["  </testsuite>", "</testsuites>", ""]
-        do {
-            try Data(xml.joined(separator: "\n").utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
-        } catch {
-            throw CommandLineError("\(path): cannot be written (\((error as NSError).localizedDescription))")
-        }
+        try OutputFile.write(Data(xml.joined(separator: "\n").utf8), to: path)
     }
 }

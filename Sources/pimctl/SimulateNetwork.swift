@@ -20,6 +20,7 @@ struct NetworkSimulationOptions: ParsableArguments {
 
     func validate() throws {
         guard chipSeeds >= 1, noiseSeeds >= 1 else { throw ValidationError("--chip-seeds and --noise-seeds must be at least 1") }
+        if let problem = ChipDeployment.runCountProblem(chipSeeds: chipSeeds, noiseSeeds: noiseSeeds) { throw ValidationError(problem) }
         guard bnCalibrate >= 0 else { throw ValidationError("--bn-calibrate must be 0 (off) or a number of batches") }
         guard calibrationBatchSize >= 1 else { throw ValidationError("--calibration-batch-size must be positive") }
         if let testLimit, testLimit < 1 { throw ValidationError("--test-limit must be positive") }

@@ -368,7 +368,7 @@ struct Evaluate: ParsableCommand {
         BLAS.threadCount = max(1, threads)
         let loaded = try TrainingRun.model(from: model)
         let dataset = data ?? loaded.settings?.dataset ?? .fashionMNIST
-        let test = try dataset.load(train: false, directory: dataDir ?? loaded.settings?.dataDirectory).prefix(testLimit)
+        let test = try dataset.load(train: false, directory: dataDir ?? loaded.settings?.dataDirectory, limit: testLimit)
         guard test.channels == loaded.channels, test.size == loaded.size, test.classes == loaded.classes else {
             throw CommandLineError("\(model) expects \(loaded.channels)×\(loaded.size)×\(loaded.size) images and \(loaded.classes) classes; \(dataset.rawValue) has \(test.channels)×\(test.size)×\(test.size) and \(test.classes)")
         }

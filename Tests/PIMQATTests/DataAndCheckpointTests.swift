@@ -26,6 +26,16 @@ struct DatasetTests {
         #expect(error?.description.hasPrefix("broken.idx: \(place): ") == true, "\(String(describing: error))")
     }
 
+    @Test func aLimitKeepsTheFirstItemsAndMustBePositive() throws {
+        let limited = try IDXFile.parse(Self.idx([4, 2], Array(0..<8)), path: "x", limit: 3)
+        #expect(limited.items == 3 && limited.dimensions == [4, 2] && limited.values == Array(0..<6))
+        // A limit needs only its items: a file cut after them still reads.
+        #expect(try IDXFile.parse(Self.idx([4, 2], Array(0..<6)), path: "x", limit: 3).items == 3)
+        #expect(throws: DatasetError.self) { try IDXFile.parse(Self.idx([4, 2], Array(0..<6)), path: "x") }
+        let error = #expect(throws: DatasetError.self) { try DatasetName.fashionMNIST.load(train: false, directory: nil, limit: 0) }
+        #expect(error?.description.contains("give at least 1") == true)
+    }
+
     @Test func readsTheInstalledFashionMNISTThroughGzip() throws {
         let directory = "/usr/share/datasets/fashion-mnist"
         try #require(FileManager.default.fileExists(atPath: "\(directory)/t10k-labels-idx1-ubyte.gz"))
@@ -100,6 +110,23 @@ struct CheckpointTests {
         try Checkpoint(model: model, metadata: metadata.merging(["weight_clip": "wide"]) { $1 }).write(to: path)
         let error = #expect(throws: CheckpointError.self) { try TrainingRun.model(from: path) }
         #expect(error?.description == "\(path): __metadata__.weight_clip: 'wide' is not a positive number")
+    }
+
+    @Test func aNegativeBNVarianceIsRejected() throws {
+        let model = ModelArchitecture.smallCNN.build(channels: 1, size: 8, classes: 3, seed: 1)
+        var saved = Checkpoint(model: model, metadata: ["architecture": "small-cnn"])
+        saved.tensors["bn2.running_var"]!.data[5] = -0.5
+        let error = #expect(throws: CheckpointError.self) { try saved.restore(into: model, file: "c") }
+        #expect(error?.description == "c: bn2.running_var: element 5 is -0.5: a variance cannot be negative")
+    }
+
+    @Test func metadataMustMatchTheTensorsItDescribes() throws {
+        let path = NSTemporaryDirectory() + "meta-\(UUID().uuidString).safetensors"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let model = ModelArchitecture.smallCNN.build(channels: 1, size: 8, classes: 3, seed: 1)
+        try Checkpoint(model: model, metadata: ["architecture": "small-cnn", "channels": "1", "size": "8", "classes": "7"]).write(to: path)
+        let error = #expect(throws: CheckpointError.self) { try TrainingRun.model(from: path) }
+        #expect(error?.description == "\(path): __metadata__: channels 1, size 8, classes 7 need fc.weight of shape [7, 128]; the file's is [3, 128]")
     }
 
     @Test func modelRoundTripsAndMismatchesAreRejected() throws {

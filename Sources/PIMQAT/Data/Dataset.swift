@@ -43,16 +43,22 @@ public enum DatasetName: String, Sendable, CaseIterable, Codable {
         self == .fashionMNIST ? "/usr/share/datasets/fashion-mnist" : nil
     }
 
-    /// Loads the training or test split from `directory` (default: ``defaultDirectory``).
-    public func load(train: Bool, directory: String?) throws -> Dataset {
+    /// Loads the training or test split from `directory` (default: ``defaultDirectory``): its
+    /// first `limit` examples (≥ 1), or all of them; only what is kept is read and inflated.
+    /// - Throws: ``DatasetError`` for a missing, corrupt or empty file, a limit below 1, or
+    ///   ``MemoryBudgetError`` for a split larger than the memory available.
+    public func load(train: Bool, directory: String?, limit: Int? = nil) throws -> Dataset {
+        if let limit, limit < 1 {
+            throw DatasetError("a limit of \(limit) examples leaves no \(train ? "training" : "test") data; give at least 1")
+        }
         guard let directory = directory ?? defaultDirectory else {
             throw DatasetError("dataset \(rawValue) has no default location; give --data-dir with its binary files")
         }
         switch self {
         case .fashionMNIST, .mnist:
             let prefix = train ? "train" : "t10k"
-            let images = try IDXFile.read(path: IDXFile.locate("\(directory)/\(prefix)-images-idx3-ubyte"))
-            let labels = try IDXFile.read(path: IDXFile.locate("\(directory)/\(prefix)-labels-idx1-ubyte"))
+            let images = try IDXFile.read(path: IDXFile.locate("\(directory)/\(prefix)-images-idx3-ubyte"), limit: limit)
+            let labels = try IDXFile.read(path: IDXFile.locate("\(directory)/\(prefix)-labels-idx1-ubyte"), limit: limit)
             guard images.dimensions.count == 3, labels.dimensions.count == 1 else {
                 throw DatasetError(images.path, "header", "expected images N×H×W and labels N, got \(images.dimensions) and \(labels.dimensions)")
             }
@@ -62,17 +68,21 @@ public enum DatasetName: String, Sendable, CaseIterable, Codable {
             guard images.dimensions[1] == images.dimensions[2] else {
                 throw DatasetError(images.path, "header", "images must be square, got \(images.dimensions[1])×\(images.dimensions[2])")
             }
+            guard images.dimensions[0] >= 1 else { throw DatasetError(images.path, "header", "the file holds no images") }
+            guard ModelArchitecture.sizeRange.contains(images.dimensions[1]) else {
+                throw DatasetError(images.path, "header", "images of \(images.dimensions[1])×\(images.dimensions[2]) pixels; the networks take \(ModelArchitecture.sizeRange.lowerBound)…\(ModelArchitecture.sizeRange.upperBound)")
+            }
             if let bad = labels.values.firstIndex(where: { $0 > 9 }) {
                 throw DatasetError(labels.path, "label \(bad)", "value \(labels.values[bad]) is not a class 0…9")
             }
             let (mean, std): (Float, Float) = self == .mnist ? (0.1307, 0.3081) : (0.2860, 0.3530)
-            return Dataset(images: images.values, labels: labels.values, count: images.dimensions[0], channels: 1,
+            return Dataset(images: images.values, labels: labels.values, count: images.items, channels: 1,
                            size: images.dimensions[1], classes: 10, mean: [mean], std: [std])
         case .cifar10:
             let files = train ? (1...5).map { "\(directory)/data_batch_\($0).bin" } : ["\(directory)/test_batch.bin"]
-            return try CIFARFile.read(paths: files, labelBytes: 1, classes: 10)
+            return try CIFARFile.read(paths: files, labelBytes: 1, classes: 10).prefix(limit)
         case .cifar100:
-            return try CIFARFile.read(paths: ["\(directory)/\(train ? "train" : "test").bin"], labelBytes: 2, classes: 100)
+            return try CIFARFile.read(paths: ["\(directory)/\(train ? "train" : "test").bin"], labelBytes: 2, classes: 100).prefix(limit)
         }
     }
 }
@@ -82,7 +92,11 @@ public enum DatasetName: String, Sendable, CaseIterable, Codable {
 public enum IDXFile {
     public struct Contents {
         public var path: String
+        /// The sizes the header declares.
         public var dimensions: [Int]
+        /// Items (along the first dimension) read: all, or the limit asked for.
+        public var items: Int
+        /// The bytes of those items.
         public var values: [UInt8]
     }
 
@@ -91,20 +105,31 @@ public enum IDXFile {
         FileManager.default.fileExists(atPath: path) ? path : path + ".gz"
     }
 
-    public static func read(path: String) throws(DatasetError) -> Contents {
+    /// Reads the file's first `limit` items (all without a limit). A gzip file is inflated
+    /// only as far as those items go, after its header has been checked against the memory
+    /// available.
+    public static func read(path: String, limit: Int? = nil) throws -> Contents {
         guard let raw = FileManager.default.contents(atPath: path) else {
             throw DatasetError(path, "file", "cannot be read (Fashion-MNIST: apt-get install dataset-fashion-mnist; other datasets: --data-dir)")
         }
-        let data: Data
-        do {
-            data = Gzip.isCompressed(raw) ? try Gzip.decompress(raw) : raw
-        } catch {
-            throw DatasetError(path, "gzip", error.description)
+        guard Gzip.isCompressed(raw) else { return try parse([UInt8](raw), path: path, limit: limit) }
+        func inflate(_ bytes: Int) throws(DatasetError) -> [UInt8] {
+            do {
+                return [UInt8](try Gzip.decompress(raw, limit: bytes))
+            } catch {
+                throw DatasetError(path, "gzip", error.description)
+            }
         }
-        return try parse([UInt8](data), path: path)
+        // The header first (magic and up to four sizes), then exactly the bytes needed.
+        let (dimensions, start) = try header(inflate(20), path: path)
+        let items = min(dimensions[0], limit ?? dimensions[0])
+        let needed = Double(start) + Double(items) * Double(dimensions.dropFirst().reduce(1, *))
+        try MemoryBudget.check(needed, for: "\(path) (\(items) of \(dimensions.map(String.init).joined(separator: "×")))")
+        return try parse(inflate(Int(needed) + 1), path: path, limit: limit)
     }
 
-    public static func parse(_ bytes: [UInt8], path: String) throws(DatasetError) -> Contents {
+    /// The sizes and the offset of the data; sizes whose product overflows are refused.
+    static func header(_ bytes: [UInt8], path: String) throws(DatasetError) -> (dimensions: [Int], start: Int) {
         guard bytes.count >= 4 else { throw DatasetError(path, "header", "shorter than the 4-byte magic number") }
         guard bytes[0] == 0, bytes[1] == 0 else { throw DatasetError(path, "magic", "not an IDX file (first bytes \(bytes[0]), \(bytes[1]))") }
         guard bytes[2] == 0x08 else { throw DatasetError(path, "magic", "element type 0x\(String(bytes[2], radix: 16)) is not unsigned bytes (0x08)") }
@@ -114,16 +139,30 @@ public enum IDXFile {
         let dimensions = (0..<rank).map { d in
             (0..<4).reduce(0) { $0 << 8 | Int(bytes[4 + 4 * d + $1]) }
         }
-        let start = 4 + 4 * rank
-        let (count, overflow) = dimensions.reduce((1, false)) { partial, d in
+        let (_, overflow) = dimensions.reduce((1, false)) { partial, d in
             let (product, o) = partial.0.multipliedReportingOverflow(by: d)
             return (product, partial.1 || o)
         }
         guard !overflow else { throw DatasetError(path, "header", "sizes \(dimensions) overflow") }
-        guard bytes.count - start == count else {
-            throw DatasetError(path, "data", "sizes \(dimensions) need \(count) bytes, the file has \(bytes.count - start)")
+        return (dimensions, 4 + 4 * rank)
+    }
+
+    /// The first `limit` items of an IDX file's bytes (all without a limit, and then the
+    /// file must hold exactly what its header declares).
+    public static func parse(_ bytes: [UInt8], path: String, limit: Int? = nil) throws(DatasetError) -> Contents {
+        let (dimensions, start) = try header(bytes, path: path)
+        let count = dimensions.reduce(1, *), itemBytes = dimensions.dropFirst().reduce(1, *)
+        let items = min(dimensions[0], limit ?? dimensions[0])
+        if items == dimensions[0] {
+            guard bytes.count - start == count else {
+                throw DatasetError(path, "data", "sizes \(dimensions) need \(count) bytes, the file has \(bytes.count - start)")
+            }
+        } else {
+            guard bytes.count - start >= items * itemBytes else {
+                throw DatasetError(path, "data", "\(items) items of sizes \(dimensions) need \(items * itemBytes) bytes, the file has \(bytes.count - start)")
+            }
         }
-        return Contents(path: path, dimensions: dimensions, values: Array(bytes[start...]))
+        return Contents(path: path, dimensions: dimensions, items: items, values: Array(bytes[start..<(start + items * itemBytes)]))
     }
 }
 

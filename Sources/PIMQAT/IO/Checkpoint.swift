@@ -45,13 +45,15 @@ public struct Checkpoint: Sendable {
         return data
     }
 
-    /// Writes atomically (a temporary file, then a rename).
+    /// Writes in one step (``OutputFile``: a regular file is replaced atomically).
     public func write(to path: String) throws {
+        let bytes: Data
         do {
-            try data().write(to: URL(fileURLWithPath: path), options: .atomic)
+            bytes = try data()
         } catch {
-            throw CheckpointError(path, "file", "cannot be written (\((error as NSError).localizedDescription))")
+            throw CheckpointError(path, "header", "cannot be encoded (\((error as NSError).localizedDescription))")
         }
+        try OutputFile.write(bytes, to: path)
     }
 
     // MARK: - Reading
@@ -163,6 +165,9 @@ public struct Checkpoint: Sendable {
                 throw CheckpointError(file, name, "is missing")
             }
             guard tensor.shape == value.shape else { throw CheckpointError(file, name, "has shape \(tensor.shape), the model needs \(value.shape)") }
+            if let problem = model.allLayers.lazy.compactMap({ $0.bufferProblem(name, tensor) }).first {
+                throw CheckpointError(file, name, problem)
+            }
             model.setBuffer(name, tensor)
             expected.remove(name)
         }

@@ -38,6 +38,10 @@ public final class BatchNorm2d: Layer {
         if bufferName == "\(name).running_mean" { runningMean = value }
         if bufferName == "\(name).running_var" { runningVariance = value }
     }
+    public func bufferProblem(_ bufferName: String, _ value: Tensor) -> String? {
+        guard bufferName == "\(name).running_var", let bad = value.data.firstIndex(where: { $0 < 0 }) else { return nil }
+        return "element \(bad) is \(value.data[bad]): a variance cannot be negative"
+    }
 
     public func forward(_ input: Tensor, training: Bool) -> Tensor {
         precondition(input.rank == 4 && input.shape[1] == channels, "BatchNorm2d: input \(input.shape)")

@@ -34,6 +34,9 @@ public protocol Layer: AnyObject {
     var buffers: [(name: String, value: Tensor)] { get }
     /// Restores a buffer saved under `name`.
     func setBuffer(_ name: String, _ value: Tensor)
+    /// Why `value` cannot be this layer's buffer `name` (nil: it can, or the name is not
+    /// this layer's): a restored checkpoint is checked with it.
+    func bufferProblem(_ name: String, _ value: Tensor) -> String?
     /// The layers this one is made of, in forward order (empty for a leaf).
     var sublayers: [any Layer] { get }
 }
@@ -42,6 +45,7 @@ extension Layer {
     public var parameters: [Parameter] { [] }
     public var buffers: [(name: String, value: Tensor)] { [] }
     public func setBuffer(_ name: String, _ value: Tensor) {}
+    public func bufferProblem(_ name: String, _ value: Tensor) -> String? { nil }
     public var sublayers: [any Layer] { [] }
 
     /// This layer and every layer inside it, depth first in forward order.

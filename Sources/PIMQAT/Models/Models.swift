@@ -25,6 +25,21 @@ public enum ModelArchitecture: Sendable, Hashable, Codable, CustomStringConverti
         }
     }
 
+    /// The shapes of the first convolution's and the classifier's weights for this input and
+    /// class count: what a checkpoint's tensors must show before the network is built.
+    public func edgeWeightShapes(channels: Int, size: Int, classes: Int) -> [String: [Int]] {
+        let features: Int
+        switch self {
+        case .smallCNN: features = 32 * (size / 4) * (size / 4)
+        case .resnet: features = 64
+        }
+        return ["conv1.weight": [16, channels, 3, 3], "fc.weight": [classes, features]]
+    }
+
+    /// The input and class counts a network is built for: 1…64 channels, square images of
+    /// 4…1024 pixels, 2…100 000 classes.
+    public static let channelRange = 1...64, sizeRange = 4...1024, classRange = 2...100_000
+
     /// Builds the network for `channels`-channel square images of `size` pixels and `classes` outputs.
     ///
     /// With `quantization`, convolutions get b_w-bit DoReFa weights (the first convolution and

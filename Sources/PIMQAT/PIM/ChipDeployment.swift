@@ -99,6 +99,21 @@ public final class ChipDeployment {
         target.phase = .training
     }
 
+    /// The most chip-instance × noise-seed runs one evaluation takes (each is a full pass over
+    /// the test data).
+    public static let maximumRuns = 10_000
+
+    /// Why `chipSeeds` × `noiseSeeds` runs cannot be asked for (nil: they can): counts below 1
+    /// or a product above ``maximumRuns``.
+    public static func runCountProblem(chipSeeds: Int, noiseSeeds: Int) -> String? {
+        guard chipSeeds >= 1, noiseSeeds >= 1 else { return "chip seeds and noise seeds must be at least 1" }
+        let (runs, overflow) = chipSeeds.multipliedReportingOverflow(by: noiseSeeds)
+        guard !overflow, runs <= maximumRuns else {
+            return "\(chipSeeds) chip seeds × \(noiseSeeds) noise seeds are more than the \(maximumRuns) runs an evaluation takes"
+        }
+        return nil
+    }
+
     /// Accuracy over every chip instance × noise seed: mean, sample standard deviation, the
     /// runs, and the per-layer statistics of the first run. `afterRun` follows each run.
     public func evaluate(_ test: Dataset, chipSeeds: [UInt64], noiseSeeds: [UInt64], afterRun: (Run) -> Void = { _ in }) -> ChipAccuracy {

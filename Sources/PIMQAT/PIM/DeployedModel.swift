@@ -30,7 +30,7 @@ public enum DeployedModel {
     /// model was built for.
     public static func data(for loaded: TrainingRun.LoadedModel, path: String, dataset: DatasetName, directory: String?,
                             train: Bool, limit: Int? = nil) throws -> Dataset {
-        let data = try dataset.load(train: train, directory: directory).prefix(limit)
+        let data = try dataset.load(train: train, directory: directory, limit: limit)
         guard data.channels == loaded.channels, data.size == loaded.size, data.classes == loaded.classes else {
             throw DeploymentError(description: "\(path) expects \(loaded.channels)×\(loaded.size)×\(loaded.size) images and \(loaded.classes) classes; \(dataset.rawValue) has \(data.channels)×\(data.size)×\(data.size) and \(data.classes)")
         }

@@ -123,8 +123,8 @@ public final class TrainingRun {
         }
         self.settings = settings
         self.architecture = architecture
-        train = try settings.dataset.load(train: true, directory: settings.dataDirectory).prefix(settings.trainLimit)
-        test = try settings.dataset.load(train: false, directory: settings.dataDirectory).prefix(settings.testLimit)
+        train = try settings.dataset.load(train: true, directory: settings.dataDirectory, limit: settings.trainLimit)
+        test = try settings.dataset.load(train: false, directory: settings.dataDirectory, limit: settings.testLimit)
         model = architecture.build(channels: train.channels, size: train.size, classes: train.classes, seed: settings.seed,
                                    quantization: settings.quantization)
         let batches = Batches(dataset: train, batchSize: settings.batchSize, augmentation: settings.augmentation, seed: settings.seed)
@@ -232,6 +232,18 @@ public final class TrainingRun {
         }
         guard let channels = m["channels"].flatMap(Int.init), let size = m["size"].flatMap(Int.init), let classes = m["classes"].flatMap(Int.init) else {
             throw CheckpointError(path, "__metadata__", "channels, size and classes are required")
+        }
+        // The metadata decides what is built: check it against its ranges and the file's own
+        // tensors before allocating anything.
+        for (key, value, range) in [("channels", channels, ModelArchitecture.channelRange), ("size", size, ModelArchitecture.sizeRange),
+                                    ("classes", classes, ModelArchitecture.classRange)] where !range.contains(value) {
+            throw CheckpointError(path, "__metadata__.\(key)", "\(value) is outside \(range.lowerBound)…\(range.upperBound)")
+        }
+        for (name, shape) in architecture.edgeWeightShapes(channels: channels, size: size, classes: classes).sorted(by: { $0.key < $1.key }) {
+            guard let tensor = checkpoint.tensors[name] else { throw CheckpointError(path, name, "is missing") }
+            guard tensor.shape == shape else {
+                throw CheckpointError(path, "__metadata__", "channels \(channels), size \(size), classes \(classes) need \(name) of shape \(shape); the file's is \(tensor.shape)")
+            }
         }
         var quantization: Quantization?
         if let w = m["weight_bits"].flatMap(Int.init), let a = m["activation_bits"].flatMap(Int.init), w < 32 || a < 32 {

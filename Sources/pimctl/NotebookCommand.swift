@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PIMQAT
 
 struct Notebook: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -161,11 +162,7 @@ struct NotebookRun: ParsableCommand {
                     notebook.lines.insert(contentsOf: [""] + fresh, at: block.close + 1)
                 }
             }
-            do {
-                try Data(notebook.lines.joined(separator: "\n").utf8).write(to: URL(fileURLWithPath: file), options: .atomic)
-            } catch {
-                throw CommandLineError("\(file): cannot be written (\((error as NSError).localizedDescription))")
-            }
+            try OutputFile.write(Data(notebook.lines.joined(separator: "\n").utf8), to: file)
             print("\(file): ran \(ran) block(s)")
         }
     }

@@ -30,8 +30,8 @@ struct Pimctl: ParsableCommand {
         version: ToolVersion.current,
         subcommands: [Chips.self, Simulate.self, Train.self, TrainQAT.self, Evaluate.self, CalibrateBN.self, Report.self, Sweep.self, Check.self, Notebook.self, Bench.self])
 
-    /// Runs the command; a user error (bad file, bad flag value) ends with one line on
-    /// standard error and exit status 1, never a trap.
+    /// Runs the command; a user error (bad file, bad flag value) or a failed write to standard
+    /// output ends with one line on standard error and exit status 1, never a trap.
     static func main() {
         keepLargeBuffersInTheHeap()
         let command: any ParsableCommand
@@ -48,6 +48,11 @@ struct Pimctl: ParsableCommand {
             Foundation.exit(1)
         } catch {
             exit(withError: error)
+        }
+        // A result that did not reach standard output (a full disk, a closed pipe) is a failure.
+        if let problem = OutputFile.finishStandardOutput() {
+            Terminal.error("standard output: \(problem)")
+            Foundation.exit(1)
         }
     }
 }

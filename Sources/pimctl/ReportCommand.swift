@@ -165,12 +165,8 @@ struct Report: ParsableCommand {
         print(json ? try Terminal.json(report) : markdown)
     }
 
-    /// Writes `text` atomically (a temporary file renamed into place).
+    /// Writes `text` in one step (``OutputFile``).
     func write(_ text: String, to path: String) throws {
-        do {
-            try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
-        } catch {
-            throw CommandLineError("\(path): cannot write (\((error as NSError).localizedDescription))")
-        }
+        try OutputFile.write(Data(text.utf8), to: path)
     }
 }

@@ -13,9 +13,10 @@ public enum Gzip {
         data.count >= 2 && data[data.startIndex] == 0x1F && data[data.startIndex + 1] == 0x8B
     }
 
-    /// Inflates a whole gzip stream.
-    /// - Throws: ``GzipError`` for a corrupt or truncated stream.
-    public static func decompress(_ data: Data) throws(GzipError) -> Data {
+    /// Inflates a gzip stream: all of it, or only its first `limit` bytes (the rest is never
+    /// inflated, so a small file that expands to gigabytes costs only what is asked for).
+    /// - Throws: ``GzipError`` for a corrupt stream, or one truncated before `limit` bytes.
+    public static func decompress(_ data: Data, limit: Int? = nil) throws(GzipError) -> Data {
         var stream = z_stream()
         // 15 window bits + 32: detect gzip or zlib headers automatically.
         guard inflateInit2_(&stream, 15 + 32, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
@@ -43,6 +44,10 @@ public enum Gzip {
                     return
                 }
                 output.append(contentsOf: buffer[0..<(chunk - Int(stream.avail_out))])
+                if let limit, output.count >= limit {
+                    output.removeSubrange(limit...)
+                    return
+                }
                 if status == Z_OK && stream.avail_in == 0 && stream.avail_out != 0 {
                     failure = GzipError(description: "truncated gzip stream (ends after \(data.count) bytes)")
                     return

@@ -205,8 +205,8 @@ public struct NPYArray: Sendable, Equatable {
         return data
     }
 
-    /// Writes the file atomically (a temporary file, then a rename): a crash never leaves half a file.
+    /// Writes the file in one step (``OutputFile``): a crash never leaves half a file.
     public func write(to path: String, as type: ElementType? = nil) throws {
-        try data(as: type).write(to: URL(fileURLWithPath: path), options: .atomic)
+        try OutputFile.write(data(as: type), to: path)
     }
 }

@@ -89,7 +89,7 @@ struct SimulateCommandTests {
             (["--matmul", "4x4x4", "--weight-bits", "6"], "6-bit weights"),
             (["--matmul", "4x4x4", "--chip", "nonexistent-chip"], "unknown chip"),
             (["--matmul", "4x4x4", "--scheme", "sideways"], "sideways"),
-            (["--matmul", "4x4x4", "--out", "\(directory)/missing/dir/y.npy"], "cannot write the result"),
+            (["--matmul", "4x4x4", "--out", "\(directory)/missing/dir/y.npy"], "missing/dir does not exist"),
         ]
         for (arguments, message) in cases {
             let result = try PimctlRunner.run(["simulate"] + arguments)

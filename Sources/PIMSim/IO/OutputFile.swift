@@ -33,6 +33,11 @@ public enum OutputFile {
                 throw OutputFileError(path, "is not a regular file, a character device or a pipe; refusing to replace it")
             }
         }
+        let directory = (target as NSString).deletingLastPathComponent
+        var isDirectory: ObjCBool = false
+        if !directory.isEmpty, !FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) || !isDirectory.boolValue {
+            throw OutputFileError(path, "cannot be written: the directory \(directory) does not exist")
+        }
         do {
             try data.write(to: URL(fileURLWithPath: target), options: .atomic)
         } catch {

@@ -86,6 +86,9 @@ struct TrainingOptions: ParsableArguments {
             throw ValidationError("\(first) cannot change a resumed run: its settings come from the checkpoint")
         }
         guard (epochs ?? 1) >= 1, (batchSize ?? 1) >= 1, threads >= 1 else { throw ValidationError("--epochs, --batch-size and --threads must be positive") }
+        if let batchSize, batchSize > TrainingRecipe.maximumBatchSize {
+            throw ValidationError("--batch-size \(batchSize) is above the \(TrainingRecipe.maximumBatchSize) a run takes")
+        }
         guard (lr ?? 1) > 0, (momentum ?? 0) >= 0, (momentum ?? 0) < 1, (weightDecay ?? 0) >= 0 else {
             throw ValidationError("--lr must be positive, --momentum in [0, 1), --weight-decay ≥ 0")
         }

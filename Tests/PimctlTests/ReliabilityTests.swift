@@ -93,6 +93,7 @@ struct ReliabilityTests {
         let dir = try TrainCommandTests.directory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         Self.expectRefused(try PimctlRunner.run(["simulate", "--model", "absent.safetensors", "--noise-seeds", "1000000000"]), "10000 runs")
+        Self.expectRefused(try PimctlRunner.run(["train", "--model", "small-cnn", "--batch-size", "1000000000"]), "above the 4096")
         // Nine axes of ten values: 10^9 points, refused by counting.
         let axes = (1...9).map { "  axis\($0): [\((0..<10).map(String.init).joined(separator: ", "))]" }.joined(separator: "\n")
         try "chip: cap-ram\naxes:\n\(axes)\nworkload: {matmul: 8x64x8}\n".write(toFile: "\(dir)/huge.yaml", atomically: true, encoding: .utf8)

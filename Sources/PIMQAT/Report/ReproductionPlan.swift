@@ -60,6 +60,7 @@ public struct ReproductionPlan: Sendable {
         if epochs < 1 || pimEpochs < 1 || (batchSize ?? 1) < 1 || chipSeeds < 1 || noiseSeeds < 1 || bnCalibrationBatches < 1 {
             return "epochs, batch size, chip seeds, noise seeds and BN calibration batches must be positive"
         }
+        if let batchSize, batchSize > TrainingRecipe.maximumBatchSize { return "the batch size is above the \(TrainingRecipe.maximumBatchSize) a run takes" }
         if let problem = ChipDeployment.runCountProblem(chipSeeds: chipSeeds, noiseSeeds: noiseSeeds) { return problem }
         for rate in [learningRate, pimLearningRate].compactMap(\.self) where !(rate > 0 && rate.isFinite) {
             return "learning rates must be positive"

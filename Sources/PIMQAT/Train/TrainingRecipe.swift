@@ -60,6 +60,10 @@ public struct TrainingRecipe: Sendable, Equatable {
         return recipe
     }
 
+    /// The largest batch a run takes: linear rate scaling stops being a sensible default well
+    /// before it, and a batch's activations must fit in memory.
+    public static let maximumBatchSize = 4096
+
     /// The recipe's rate scaled linearly to `batchSize`.
     public func learningRate(batchSize: Int) -> Double {
         learningRate * Double(batchSize) / Double(self.batchSize)

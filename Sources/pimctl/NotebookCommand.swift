@@ -107,25 +107,13 @@ struct MarkdownNotebook {
         let directory = (path as NSString).deletingLastPathComponent
         var output = ""
         for arguments in block.commands {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: currentExecutable)
-            process.arguments = arguments
-            process.currentDirectoryURL = URL(fileURLWithPath: directory.isEmpty ? "." : directory)
-            let out = Pipe(), err = Pipe()
-            process.standardOutput = out
-            process.standardError = err
-            try process.run()
-            // Drain standard error on another thread: a child that fills one pipe while this
-            // one waits on the other would never finish.
-            let stderrReader = PipeReader(err)
-            let stdout = out.fileHandleForReading.readDataToEndOfFile()
-            let stderr = stderrReader.wait()
-            process.waitUntilExit()
-            guard process.terminationStatus == 0 else {
-                let message = String(decoding: stderr, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? "exit status \(process.terminationStatus)"
+            let result = try Subprocess.run(currentExecutable, arguments: arguments,
+                                            in: directory.isEmpty ? "." : directory)
+            guard result.status == 0 else {
+                let message = String(decoding: result.stderr, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? "exit status \(result.status)"
                 throw CommandLineError("\(path):\(block.open + 1): `pimctl \(arguments.joined(separator: " "))` failed: \(message)")
             }
-            output += String(decoding: stdout, as: UTF8.self)
+            output += String(decoding: result.stdout, as: UTF8.self)
         }
         return output.hasSuffix("\n") ? String(output.dropLast()) : output
     }
@@ -198,25 +186,5 @@ struct NotebookCheck: ParsableCommand {
             print("\(file): \(quick.count) quick block(s) checked")
         }
         if failures > 0 { throw ExitCode.failure }
-    }
-}
-
-/// Reads a pipe to its end on a background thread.
-final class PipeReader: @unchecked Sendable {
-    private var data = Data()
-    private let done = DispatchSemaphore(value: 0)
-
-    init(_ pipe: Pipe) {
-        let handle = pipe.fileHandleForReading
-        Thread.detachNewThread { [self] in
-            data = handle.readDataToEndOfFile()
-            done.signal()
-        }
-    }
-
-    /// Everything the pipe carried, once its writer has closed it.
-    func wait() -> Data {
-        done.wait()
-        return data
     }
 }

@@ -31,23 +31,9 @@ struct PimctlRunner {
 
     static func run(_ arguments: [String], in directory: String = packageRoot, environment: [String: String] = [:],
                     executable: String = PimctlRunner.executable) throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: directory)
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        // Read both pipes before waiting (standard error on another thread), so that no large
-        // output can fill a pipe and block the child.
-        let stderrReader = PipeReader(err)
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = stderrReader.wait()
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus,
-                      stdout: String(decoding: stdout, as: UTF8.self),
-                      stderr: String(decoding: stderr, as: UTF8.self))
+        let result = try Subprocess.run(executable, arguments: arguments, in: directory, environment: environment)
+        return Result(status: result.status,
+                      stdout: String(decoding: result.stdout, as: UTF8.self),
+                      stderr: String(decoding: result.stderr, as: UTF8.self))
     }
 }

@@ -389,9 +389,3 @@ struct InputGrid {
         for i in 0..<count { target[i] = roundedHalfEven(min(max(values[i] * inverse, 0), maxLevel)) }
     }
 }
-
-/// A pointer handed to parallel workers that write disjoint parts of it.
-struct UnsafeSendablePointer<Pointee>: @unchecked Sendable {
-    let pointer: UnsafeMutablePointer<Pointee>
-    init(_ pointer: UnsafeMutablePointer<Pointee>) { self.pointer = pointer }
-}

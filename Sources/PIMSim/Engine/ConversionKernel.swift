@@ -101,6 +101,12 @@ struct ConversionKernel {
             sumError += e
             sumErrorSquared += e * e
         }
+
+        /// Counts a clip on side −1 (low) or +1 (high); 0 counts nothing.
+        @inline(__always)
+        mutating func count(clip side: Int) {
+            if side < 0 { clippedLow += 1 } else if side > 0 { clippedHigh += 1 }
+        }
     }
 
     /// One row of one cycle: `width` partial sums in, shift-added into `width` outputs.
@@ -117,6 +123,13 @@ struct ConversionKernel {
 
     /// (u + 1.5·2^52) − 1.5·2^52 rounds u half to even for |u| < 2^51.
     static let roundingMagic = 6_755_399_441_055_744.0
+
+    /// Which side a conversion clipped on: −1 when its analog code `u` lies more than half an
+    /// LSB below the lowest code, +1 more than half an LSB above the highest, else 0 (the C
+    /// kernels apply the same test).
+    @inline(__always) static func clipSide(_ u: Double, minCode: Double, maxCode: Double) -> Int {
+        u < minCode - 0.5 ? -1 : (u > maxCode + 0.5 ? 1 : 0)
+    }
 
     @inline(__always)
     func analog(_ p: Double) -> Double {
@@ -161,9 +174,10 @@ struct ConversionKernel {
             if let noise = row.noise { u += sigma * Double(noise[j]) }
             let code = (min(max(u, minCode), maxCode) + magic) - magic
             output[j] += scaled * code + offset
-            if let clips = row.clips, u < minCode - 0.5 || u > maxCode + 0.5 { clips[j] = 1 }
+            let side = Self.clipSide(u, minCode: minCode, maxCode: maxCode)
+            if side != 0, let clips = row.clips { clips[j] = 1 }
             if collect {
-                if u < minCode - 0.5 { tally.clippedLow += 1 } else if u > maxCode + 0.5 { tally.clippedHigh += 1 }
+                tally.count(clip: side)
                 histogram![Int(code) - codeBase] += 1
                 tally.add(signal: p, converted: zero + lsb * code)
             }
@@ -234,9 +248,10 @@ struct ConversionKernel {
                 value = outputs[index]
             }
             row.output[j] += scaled * Double(value) + shift
-            if let clips = row.clips, u < minCode - 0.5 || u > maxCode + 0.5 { clips[j] = 1 }
+            let side = Self.clipSide(u, minCode: minCode, maxCode: maxCode)
+            if side != 0, let clips = row.clips { clips[j] = 1 }
             if collect {
-                if u < minCode - 0.5 { tally.clippedLow += 1 } else if u > maxCode + 0.5 { tally.clippedHigh += 1 }
+                tally.count(clip: side)
                 histogram![index] += 1
                 tally.add(signal: p, converted: zero + lsb * Double(value))
             }

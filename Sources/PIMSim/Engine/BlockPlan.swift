@@ -1,0 +1,118 @@
+/// How the columns of a run are cut into blocks, the per-worker buffers, and the engine's
+/// one loop nest over a block (stack the cycle levels, one SGEMM per conversion matrix and
+/// row group).
+struct BlockPlan {
+    let fanIn: Int
+    let outputs: Int
+    let columns: Int
+    let blockColumns: Int
+    let blockCount: Int
+    let cycles: Int
+    let bitsPerCycle: Int
+    let inputBits: Int
+    let groupSize: Int
+    let groups: Int
+    /// Row stride of the stacked inputs and the partial sums: cycles × block columns.
+    var stride: Int { cycles * blockColumns }
+
+    init(layer: ProgrammedLayer, columns: Int, blockColumns: Int?) {
+        let d = layer.mapping.decomposition
+        fanIn = layer.fanIn
+        outputs = layer.outputs
+        self.columns = columns
+        cycles = d.inputCycles
+        bitsPerCycle = d.bitsPerInputCycle
+        inputBits = d.inputBits
+        groupSize = d.inputsPerConversion
+        groups = max(1, (layer.fanIn + groupSize - 1) / groupSize)
+        // By default at most about 2^18 values (1 MiB) in each of the block's stacked inputs
+        // (fan-in × cycles × columns) and partial sums (outputs × cycles × columns), so both
+        // stay in cache between the stacking, the SGEMM and the conversions; at least 16 columns.
+        let target = blockColumns ?? max(16, (1 << 18) / max(1, max(layer.outputs, layer.fanIn) * cycles))
+        self.blockColumns = max(1, min(target, max(columns, 1)))
+        blockCount = columns == 0 ? 0 : (columns + self.blockColumns - 1) / self.blockColumns
+    }
+
+    func width(of block: Int) -> Int { min(blockColumns, columns - block * blockColumns) }
+
+    struct Workspace {
+        /// Input levels per cycle, K × (cycles · block columns): cycle c of column j at c·B + j.
+        var stacked: [Float]
+        /// Partial sums of one (matrix, group), M × (cycles · block columns).
+        var partial: [Float]
+        /// Noise draws of one conversion row.
+        var noise: [Float]
+    }
+
+    func makeWorkspace() -> Workspace {
+        Workspace(stacked: [Float](repeating: 0, count: fanIn * stride),
+                  partial: [Float](repeating: 0, count: outputs * stride),
+                  noise: [Float](repeating: 0, count: blockColumns))
+    }
+
+    /// Writes each input's cycle levels for one pass (0: positive parts, 1: negative parts).
+    /// Cycle-major inner loops over contiguous columns (32-bit integer arithmetic), so they
+    /// vectorise; padding columns past the block's width are zero.
+    func stackCycles(inputs: [Int32], columns: Int, block: Int, pass: Int, into stacked: inout [Float]) {
+        let first = block * blockColumns, width = width(of: block)
+        let mask = Int32((1 << bitsPerCycle) - 1)
+        let (cycles, bitsPerCycle, blockColumns, stride) = (self.cycles, self.bitsPerCycle, self.blockColumns, self.stride)
+        stacked.withUnsafeMutableBufferPointer { s in
+            inputs.withUnsafeBufferPointer { x in
+                for k in 0..<fanIn {
+                    let source = x.baseAddress! + k * columns + first
+                    for c in 0..<cycles {
+                        let target = s.baseAddress! + k * stride + c * blockColumns
+                        let shift = Int32(c * bitsPerCycle)
+                        var j = 0
+                        if pass == 0 {
+                            while j < width { target[j] = Float((max(source[j], 0) >> shift) & mask); j &+= 1 }
+                        } else {
+                            while j < width { target[j] = Float((max(0 &- source[j], 0) >> shift) & mask); j &+= 1 }
+                        }
+                        while j < blockColumns { target[j] = 0; j &+= 1 }
+                    }
+                }
+            }
+        }
+    }
+
+    /// partial = matrix[:, group] · stacked[group, :] with one SGEMM.
+    func partialSums(_ layer: ProgrammedLayer, matrix: Int, group: Int, block: Int, workspace: inout Workspace) {
+        let k0 = group * groupSize, k1 = min(fanIn, k0 + groupSize)
+        layer.matrices[matrix].withUnsafeBufferPointer { w in
+            workspace.stacked.withUnsafeBufferPointer { x in
+                workspace.partial.withUnsafeMutableBufferPointer { p in
+                    BLAS.sgemm(m: outputs, n: stride, k: k1 - k0,
+                               a: w.baseAddress! + k0, lda: fanIn,
+                               b: x.baseAddress! + k0 * stride, ldb: stride,
+                               c: p.baseAddress!, ldc: stride)
+                }
+            }
+        }
+    }
+}
+
+extension ProgrammedLayer {
+    /// The engine's loop nest over one block of columns, shared by the run and by every
+    /// visitor of partial sums: per pass (0: positive input parts, 1: negative), the block's
+    /// cycle levels are stacked once; per conversion matrix and row group, one SGEMM writes
+    /// the partial sums into `workspace.partial` (M × cycles·block columns, MAC units), and
+    /// `body(pass, matrix, group, &workspace)` consumes them. `endPass(pass)` runs after a
+    /// pass's last group. The order is fixed, so results never depend on threads or tiling.
+    func forEachPartialSumMatrix(block: Int, plan: BlockPlan, inputs: [Int32], columns: Int, passes: Int,
+                                 workspace: inout BlockPlan.Workspace,
+                                 _ body: (_ pass: Int, _ matrix: Int, _ group: Int, _ workspace: inout BlockPlan.Workspace) -> Void,
+                                 endPass: (_ pass: Int) -> Void = { _ in }) {
+        for pass in 0..<passes {
+            plan.stackCycles(inputs: inputs, columns: columns, block: block, pass: pass, into: &workspace.stacked)
+            for matrix in matrices.indices {
+                for group in 0..<plan.groups {
+                    plan.partialSums(self, matrix: matrix, group: group, block: block, workspace: &workspace)
+                    body(pass, matrix, group, &workspace)
+                }
+            }
+            endPass(pass)
+        }
+    }
+}

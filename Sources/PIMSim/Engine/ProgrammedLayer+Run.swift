@@ -1,0 +1,175 @@
+import Foundation
+
+/// Options of one run of a programmed layer.
+public struct RunOptions: Sendable {
+    /// Seed of the temporal noise.
+    public var noiseSeed: UInt64
+    /// Global index of the first input column, so that a batch split across runs draws the
+    /// same noise as one run over the whole batch.
+    public var columnOffset: Int
+    /// Worker threads (column blocks run in parallel; OpenBLAS runs single-threaded inside).
+    public var threads: Int
+    /// Columns per block: bounds memory (partial sums of one block stay in cache) and never
+    /// changes results.
+    public var blockColumns: Int?
+    /// Gather conversion statistics (clip counts, histogram, errors); off is faster.
+    public var collectStatistics: Bool
+    /// Record which outputs had a clipped conversion (``PIMResult/clipped``).
+    public var recordClips: Bool
+    /// Use the C kernels where the CPU has AVX2 (default; see ``CPUFeatures/avx2``). `false`
+    /// runs the portable Swift loops: the same results bit for bit, slower; for tests and
+    /// comparisons.
+    public var vectorised: Bool
+
+    public init(noiseSeed: UInt64 = 0, columnOffset: Int = 0, threads: Int = 1, blockColumns: Int? = nil,
+                collectStatistics: Bool = true, recordClips: Bool = false, vectorised: Bool = true) {
+        self.recordClips = recordClips
+        self.vectorised = vectorised
+        self.noiseSeed = noiseSeed
+        self.columnOffset = columnOffset
+        self.threads = threads
+        self.blockColumns = blockColumns
+        self.collectStatistics = collectStatistics
+    }
+}
+
+/// The result of one PIM matmul.
+public struct PIMResult: Sendable {
+    /// Y (M×N, row-major) in integer-product units: exactly `W·X` on a lossless chip.
+    public var output: [Double]
+    public var statistics: ConversionStatistics
+    /// With ``RunOptions/recordClips``: M×N flags, 1 where any conversion of that output clipped.
+    public var clipped: [UInt8]?
+}
+
+extension ProgrammedLayer {
+    /// Runs `Y = W·X` through the chip for integer inputs `X` (K×N, row-major).
+    ///
+    /// Inputs are unsigned levels 0…2^b−1; negative levels (signed inputs) run as a positive
+    /// and a negative pass whose results are subtracted digitally.
+    ///
+    /// - Complexity: (input cycles × conversion matrices × passes) SGEMMs of M×K×N, plus one
+    ///   fused conversion step per partial sum; memory O(M·C·B + K·C·B) per worker for a block of
+    ///   B columns, never all partial sums at once.
+    /// - Throws: ``OperandRangeError`` for an input level the DAC cannot drive.
+    public func run(inputs: [Int32], columns: Int, options: RunOptions = RunOptions()) throws -> PIMResult {
+        let signedInputs = try validate(inputs: inputs, columns: columns)
+        let layer = try resolvingOracleRange(inputs: inputs, columns: columns)
+        return layer.execute(inputs: inputs, columns: columns, passes: signedInputs ? 2 : 1, options: options)
+    }
+
+    /// Checks that every input level is one the DAC can drive: |x| ≤ 2^b − 1 (negative levels
+    /// run as a second pass). One pass for the extremes (it vectorises); the first offending
+    /// element is searched for only when there is one.
+    /// - Returns: whether any input is negative (signed inputs).
+    func validate(inputs: [Int32], columns: Int) throws -> Bool {
+        precondition(inputs.count == fanIn * columns, "run: \(inputs.count) inputs for \(fanIn)×\(columns)")
+        let bits = mapping.decomposition.inputBits, top = Int32((1 << bits) - 1)
+        var low = Int32.max, high = Int32.min
+        inputs.withUnsafeBufferPointer { x in
+            for v in x { low = min(low, v); high = max(high, v) }
+        }
+        if high > top || low < -top, let index = inputs.firstIndex(where: { abs(Int($0)) > Int(top) }) {
+            throw OperandRangeError(description: "input \(inputs[index]) at row \(index / columns), column \(index % columns) is beyond the \(bits)-bit DAC's ±\(top)")
+        }
+        return low < 0
+    }
+
+    func execute(inputs: [Int32], columns: Int, passes: Int, options: RunOptions) -> PIMResult {
+        let plan = BlockPlan(layer: self, columns: columns, blockColumns: options.blockColumns)
+        var output = [Double](repeating: 0, count: outputs * columns)
+        var clipped = [UInt8](repeating: 0, count: options.recordClips ? outputs * columns : 0)
+        var blockStatistics = [ConversionStatistics](repeating: ConversionStatistics(), count: plan.blockCount)
+        let previousThreads = BLAS.threadCount
+        BLAS.threadCount = 1
+        defer { BLAS.threadCount = previousThreads }
+        let workers = max(1, min(options.threads, plan.blockCount))
+        output.withUnsafeMutableBufferPointer { out in
+          clipped.withUnsafeMutableBufferPointer { clip in
+            blockStatistics.withUnsafeMutableBufferPointer { stats in
+                let outBase = UnsafeSendablePointer(out.baseAddress!)
+                // An empty array may still have a base address: record only when asked.
+                let clipBase = options.recordClips ? clip.baseAddress.map(UnsafeSendablePointer.init) : nil
+                let statsBase = UnsafeSendablePointer(stats.baseAddress!)
+                parallelFor(workers) { worker in
+                    var workspace = plan.makeWorkspace()
+                    var block = worker
+                    while block < plan.blockCount {
+                        statsBase.pointer[block] = runBlock(block, plan: plan, inputs: inputs, columns: columns, passes: passes,
+                                                            options: options, workspace: &workspace, output: outBase.pointer,
+                                                            clipped: clipBase?.pointer)
+                        block += workers
+                    }
+                }
+            }
+          }
+        }
+        var statistics = ConversionStatistics()
+        statistics.minimumCode = adc.minCode
+        statistics.lsb = adc.lsb
+        for block in blockStatistics { statistics.merge(block) }
+        return PIMResult(output: output, statistics: statistics, clipped: options.recordClips ? clipped : nil)
+    }
+
+    /// Runs one block of columns: every pass, matrix and group, converted and shift-added
+    /// into the block's output columns (written only by this block).
+    private func runBlock(_ block: Int, plan: BlockPlan, inputs: [Int32], columns: Int, passes: Int, options: RunOptions,
+                          workspace: inout BlockPlan.Workspace, output: UnsafeMutablePointer<Double>,
+                          clipped: UnsafeMutablePointer<UInt8>?) -> ConversionStatistics {
+        let d = mapping.decomposition
+        let width = plan.width(of: block)
+        let firstColumn = block * plan.blockColumns
+        var accumulator = [Double](repeating: 0, count: outputs * width)
+        var clipFlags = [UInt8](repeating: 0, count: clipped == nil ? 0 : outputs * width)
+        var statistics = ConversionStatistics()
+        if options.collectStatistics { statistics.codeHistogram = [Int](repeating: 0, count: adc.isIdeal ? 0 : adc.maxCode - adc.minCode + 1) }
+        let noise = adc.noiseSigma > 0
+            ? RandomStream(seed: options.noiseSeed, purpose: .conversionNoise, layer: layer, instance: chipSeed) : nil
+        forEachPartialSumMatrix(block: block, plan: plan, inputs: inputs, columns: columns, passes: passes,
+                                workspace: &workspace) { pass, matrix, group, workspace in
+            let sign: Double = pass == 0 ? 1 : -1
+            let conversion = ConversionKernel(
+                adc: adc, transfer: mapping.transfer, transferScale: mapping.transferScale, noise: noise,
+                instanceBase: matrix, matricesPerOutput: matrices.count, adcCount: mapping.adc.count,
+                cycleFactors: (0..<plan.cycles).map { sign * factors[matrix] * Double(1 << ($0 * plan.bitsPerCycle)) },
+                indexing: .init(passes: passes, pass: pass, groups: plan.groups, group: group, cycles: plan.cycles,
+                                matrices: matrices.count, matrix: matrix, outputs: outputs,
+                                firstColumn: options.columnOffset + firstColumn),
+                vectorised: options.vectorised && CPUFeatures.avx2)
+            workspace.partial.withUnsafeBufferPointer { partial in
+                accumulator.withUnsafeMutableBufferPointer { acc in
+                    workspace.noise.withUnsafeMutableBufferPointer { scratch in
+                        clipFlags.withUnsafeMutableBufferPointer { flags in
+                            conversion.run(partial: partial.baseAddress!, stride: plan.stride, outputs: outputs, width: width,
+                                           accumulator: acc.baseAddress!, scratch: scratch.baseAddress!,
+                                           collect: options.collectStatistics, clips: clipped == nil ? nil : flags.baseAddress,
+                                           statistics: &statistics)
+                        }
+                    }
+                }
+            }
+        } endPass: { pass in
+            guard d.encoding == .offsetBinary else { return }
+            // Remove the offset 2^(b−1)·Σ_k x_k digitally, exactly.
+            let sign: Double = pass == 0 ? 1 : -1
+            let offset = Double(1 << (d.weightBits - 1))
+            for j in 0..<width {
+                var sum = 0.0
+                for k in 0..<fanIn {
+                    let x = Int(inputs[k * columns + firstColumn + j])
+                    sum += Double(pass == 0 ? max(x, 0) : max(-x, 0))
+                }
+                for m in 0..<outputs { accumulator[m * width + j] -= sign * offset * sum }
+            }
+        }
+        for m in 0..<outputs {
+            for j in 0..<width { output[m * columns + firstColumn + j] = accumulator[m * width + j] }
+        }
+        if let clipped {
+            for m in 0..<outputs {
+                for j in 0..<width { clipped[m * columns + firstColumn + j] = clipFlags[m * width + j] }
+            }
+        }
+        return statistics
+    }
+}

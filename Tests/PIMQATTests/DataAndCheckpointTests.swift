@@ -105,7 +105,7 @@ struct CheckpointTests {
         defer { try? FileManager.default.removeItem(atPath: path) }
         let metadata = ["architecture": "small-cnn", "channels": "1", "size": "8", "classes": "3", "weight_bits": "4", "activation_bits": "4"]
         try Checkpoint(model: model, metadata: metadata.merging(["weight_clip": "2.5"]) { $1 }).write(to: path)
-        let clips = try TrainingRun.model(from: path).model.allLayers.compactMap { ($0 as? Conv2d)?.quantizer }.map(\.clip)
+        let clips = try TrainingRun.model(from: path).model.allLayers.compactMap { ($0 as? Conv2d)?.product.quantizer }.map(\.clip)
         #expect(clips.count >= 2 && clips.first! == nil && clips.dropFirst().allSatisfy { $0 == 2.5 }, "\(clips)")
         try Checkpoint(model: model, metadata: metadata.merging(["weight_clip": "wide"]) { $1 }).write(to: path)
         let error = #expect(throws: CheckpointError.self) { try TrainingRun.model(from: path) }

@@ -154,8 +154,8 @@ struct PIMQATTests {
         let logits = model.forward(GradientCheckTests.random([2, 1, 8, 8], seed: 1), training: true)
         #expect(logits.data.allSatisfy { $0.isFinite })
         let conv = try #require(model.allLayers.compactMap { $0 as? Conv2d }.last)
-        #expect(conv.quantizer?.symmetric == true)
-        #expect(conv.quantized!.integers.min()! == -3 && conv.quantized!.integers.max()! == 3)
+        #expect(conv.product.quantizer?.symmetric == true)
+        #expect(conv.product.quantized!.integers.min()! == -3 && conv.product.quantized!.integers.max()! == 3)
     }
 
     /// ADC range policy `calibrated`: every layer's range comes from one batch of

@@ -86,13 +86,13 @@ struct QuantizationTests {
     @Test func quantizedConvolutionGradientGoesStraightThrough() {
         var initializer = TensorInitializer(seed: 3)
         let conv = Conv2d(2, 3, kernel: 3, padding: 1, initializer: &initializer)
-        conv.quantizer = WeightQuantizer(bits: 4)
+        conv.product.quantizer = WeightQuantizer(bits: 4)
         let x = GradientCheckTests.random([2, 2, 5, 5], seed: 4)
         let y = conv.forward(x, training: true)
         let r = GradientCheckTests.random(y.shape, seed: 5)
         conv.weight.zeroGradient()
         _ = conv.backward(r)
-        let q = conv.quantized!
+        let q = conv.product.quantized!
         var copy = TensorInitializer(seed: 3)
         let float = Conv2d(2, 3, kernel: 3, padding: 1, initializer: &copy)
         float.weight.value = Tensor(shape: float.weight.value.shape, data: q.values)
@@ -109,9 +109,9 @@ struct QuantizationTests {
                                                               quantization: Quantization(weightBits: 4, activationBits: 4))
         let first = model.layers.first as! Conv2d
         let last = model.layers.last as! Linear
-        #expect(first.quantizer?.bits == 8 && last.quantizer?.bits == 8)
+        #expect(first.product.quantizer?.bits == 8 && last.product.quantizer?.bits == 8)
         let blocks = model.layers.compactMap { $0 as? BasicBlock }
-        #expect(blocks.count == 9 && blocks.allSatisfy { $0.conv1.quantizer?.bits == 4 && $0.activation1 is PACT })
+        #expect(blocks.count == 9 && blocks.allSatisfy { $0.conv1.product.quantizer?.bits == 4 && $0.activation1 is PACT })
         #expect(model.parameters.filter { $0.name.hasSuffix(".alpha") }.count == 19)
     }
 

@@ -1,19 +1,13 @@
 /// A fully connected layer: y = x · Wᵀ + b for x of shape N × in, W of shape out × in.
 /// Its products are small and run on one OpenBLAS thread, so results do not depend on the
-/// thread count.
-public final class Linear: Layer {
+/// thread count. Quantization and the chip path are the ``IntegerProduct``'s.
+public final class Linear: IntegerProductLayer {
     public let inFeatures: Int, outFeatures: Int
     public let weight: Parameter
     public let bias: Parameter
-    /// Quantization of the weights (conventional QAT); nil = float weights.
-    public var quantizer: WeightQuantizer?
-    /// The weights the last forward used, quantized if a quantizer is set.
-    public private(set) var quantized: WeightQuantizer.Quantized?
-    /// The activation whose grid the inputs are quantized to before an integer product
-    /// (set only to run the classifier on a chip: its pooled inputs are rounded to that grid).
-    public var inputQuantizer: PACT?
-    /// Runs the integer product through a PIM chip model.
-    public var pim: PIMExecution?
+    /// The weights' product with the inputs: quantizers and the chip path.
+    public let product: IntegerProduct
+    public var isClassifier: Bool { true }
     private var input: Tensor = Tensor(zeros: [0])
 
     public init(_ inFeatures: Int, _ outFeatures: Int, initializer: inout TensorInitializer, name: String = "fc") {
@@ -21,60 +15,50 @@ public final class Linear: Layer {
         let bound = 1 / Double(inFeatures).squareRoot()
         weight = Parameter(name: "\(name).weight", value: initializer.uniform([outFeatures, inFeatures], bound: bound), decays: true)
         bias = Parameter(name: "\(name).bias", value: initializer.uniform([outFeatures], bound: bound), decays: false)
+        product = IntegerProduct(weight: weight, outputs: outFeatures, quantizationFan: inFeatures)
     }
 
     public var parameters: [Parameter] { [weight, bias] }
-    public var buffers: [(name: String, value: Tensor)] { pim?.buffers ?? [] }
-    public func setBuffer(_ name: String, _ value: Tensor) { pim?.setBuffer(name, value) }
+    public var buffers: [(name: String, value: Tensor)] { product.buffers }
+    public func setBuffer(_ name: String, _ value: Tensor) { product.setBuffer(name, value) }
 
     public func forward(_ input: Tensor, training: Bool) -> Tensor {
         precondition(input.rank == 2 && input.shape[1] == inFeatures, "Linear: input \(input.shape), expected N×\(inFeatures)")
         self.input = input
         let n = input.shape[0]
-        quantized = quantizer?.quantize(weight.value.data, fan: inFeatures)
-        let grid = quantized != nil ? inputQuantizer.map(InputGrid.init) : nil
+        let operands = product.forwardOperands()
+        let grid = operands.grid
         let x = grid.map { $0.levels(of: input.data) } ?? input.data
-        let weights = grid != nil ? quantized!.integers.map(Float.init) : (quantized?.values ?? weight.value.data)
-        var product = [Float](repeating: 0, count: n * outFeatures)
+        var output = [Float](repeating: 0, count: n * outFeatures)
         BLAS.singleThreaded {
         x.withUnsafeBufferPointer { x in
-            weights.withUnsafeBufferPointer { w in
-                product.withUnsafeMutableBufferPointer { y in
+            operands.weights.withUnsafeBufferPointer { w in
+                output.withUnsafeMutableBufferPointer { y in
                     BLAS.sgemm(.none, .transposed, m: n, n: outFeatures, k: inFeatures, a: x.baseAddress!, lda: inFeatures,
                                b: w.baseAddress!, ldb: inFeatures, c: y.baseAddress!, ldc: outFeatures)
                 }
             }
         }
         }
-        if let grid {
-            let scale = quantized!.scale * grid.scale
-            for i in product.indices { product[i] *= scale }
-            if let pim {
-                // Inputs as K × N levels (one column per example), outputs back to N × M.
+        if grid != nil {
+            let scale = operands.outputScale
+            for i in output.indices { output[i] *= scale }
+            // Inputs as K × N levels (one column per example).
+            let chip = product.throughChip(digital: output, examples: n, columnsPerExample: 1, training: training) {
                 var levels = [Int32](repeating: 0, count: inFeatures * n)
                 for row in 0..<n { for k in 0..<inFeatures { levels[k * n + row] = Int32(x[row * inFeatures + k]) } }
-                let (y, clipped) = pim.product(weights: quantized!.integers, outputs: outFeatures, fanIn: inFeatures, inputs: levels,
-                                               columns: n, columnsPerExample: 1)
-                var chip = [Float](repeating: 0, count: n * outFeatures)
-                var clips = clipped.map { [UInt8](repeating: 0, count: $0.count) }
-                for row in 0..<n {
-                    for o in 0..<outFeatures {
-                        chip[row * outFeatures + o] = Float(y[o * n + row]) * scale
-                        if let clipped { clips![row * outFeatures + o] = clipped[o * n + row] }
-                    }
-                }
-                pim.rescale(&chip, ideal: product, clipped: clips, training: training)
-                product = chip
+                return levels
             }
+            if let chip { output = chip }
         }
-        for row in 0..<n { for o in 0..<outFeatures { product[row * outFeatures + o] += bias.value.data[o] } }
-        return Tensor(shape: [n, outFeatures], data: product)
+        for row in 0..<n { for o in 0..<outFeatures { output[row * outFeatures + o] += bias.value.data[o] } }
+        return Tensor(shape: [n, outFeatures], data: output)
     }
 
     public func backward(_ gradient: Tensor) -> Tensor {
         let n = input.shape[0]
         for row in 0..<n { for o in 0..<outFeatures { bias.gradient.data[o] += gradient.data[row * outFeatures + o] } }
-        let gradient = pim?.scaledGradient(gradient) ?? gradient
+        let gradient = product.incomingGradient(gradient)
         var dx = [Float](repeating: 0, count: n * inFeatures)
         var dWeights = [Float](repeating: 0, count: weight.value.count)
         BLAS.singleThreaded {
@@ -85,7 +69,7 @@ public final class Linear: Layer {
                                b: x.baseAddress!, ldb: inFeatures, c: dw.baseAddress!, ldc: inFeatures)
                 }
             }
-            (quantized?.values ?? weight.value.data).withUnsafeBufferPointer { w in
+            product.backwardWeights.withUnsafeBufferPointer { w in
                 dx.withUnsafeMutableBufferPointer { dx in
                     BLAS.sgemm(m: n, n: inFeatures, k: outFeatures, a: dy.baseAddress!, lda: outFeatures,
                                b: w.baseAddress!, ldb: inFeatures, c: dx.baseAddress!, ldc: inFeatures)
@@ -93,8 +77,7 @@ public final class Linear: Layer {
             }
         }
         }
-        let derivative = quantized?.derivative
-        for i in 0..<dWeights.count { weight.gradient.data[i] += dWeights[i] * (derivative?[i] ?? 1) }
+        product.accumulateWeightGradient(dWeights)
         return Tensor(shape: input.shape, data: dx)
     }
 }

@@ -102,26 +102,26 @@ public struct Quantization: Sendable, Hashable, Codable {
 
     /// Sets weight quantizers and replaces ReLUs by PACT, in place of a float network's layers;
     /// every convolution fed by a PACT activation (through max pooling at most) gets it as its
-    /// ``Conv2d/inputQuantizer``, so its product runs on integers.
+    /// ``IntegerProduct/inputQuantizer``, so its product runs on integers.
     func apply(to network: Sequential) -> Sequential {
         var convolutions = 0, activations = 0
         let clip = weightClip.map(Float.init)
         func convert(_ layer: any Layer, beforeClassifier: Bool) -> any Layer {
             switch layer {
             case let conv as Conv2d:
-                conv.quantizer = convolutions == 0 ? WeightQuantizer(bits: edgeWeightBits, rescale: rescale)
+                conv.product.quantizer = convolutions == 0 ? WeightQuantizer(bits: edgeWeightBits, rescale: rescale)
                     : WeightQuantizer(bits: weightBits, rescale: rescale, clip: clip)
                 convolutions += 1
                 return conv
             case let linear as Linear:
-                linear.quantizer = WeightQuantizer(bits: edgeWeightBits, rescale: rescale)
+                linear.product.quantizer = WeightQuantizer(bits: edgeWeightBits, rescale: rescale)
                 return linear
             case is ReLU:
                 activations += 1
                 return PACT(bits: activationBits, initialAlpha: beforeClassifier ? 10 : 8, name: "act\(activations)")
             case let block as BasicBlock:
-                block.conv1.quantizer = WeightQuantizer(bits: weightBits, rescale: rescale, clip: clip)
-                block.conv2.quantizer = WeightQuantizer(bits: weightBits, rescale: rescale, clip: clip)
+                block.conv1.product.quantizer = WeightQuantizer(bits: weightBits, rescale: rescale, clip: clip)
+                block.conv2.product.quantizer = WeightQuantizer(bits: weightBits, rescale: rescale, clip: clip)
                 convolutions += 2
                 activations += 1
                 block.activation1 = PACT(bits: activationBits, initialAlpha: 8, name: "\(block.name).act1")
@@ -140,7 +140,7 @@ public struct Quantization: Sendable, Hashable, Codable {
             switch layer {
             case let activation as PACT: feeding = activation
             case let conv as Conv2d:
-                conv.inputQuantizer = feeding
+                conv.product.inputQuantizer = feeding
                 feeding = nil
             case is MaxPool2d, is Sequential, is BasicBlock: break
             default: feeding = nil

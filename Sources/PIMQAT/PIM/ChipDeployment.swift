@@ -135,17 +135,11 @@ public final class ChipDeployment {
 
     /// Accuracy of the same network with every layer digital (its integer products exact).
     public func evaluateDigitally(_ test: Dataset) -> Evaluation {
-        var detached: [(any Layer, PIMExecution)] = []
-        for layer in model.allLayers {
-            if let conv = layer as? Conv2d, let pim = conv.pim { detached.append((conv, pim)); conv.pim = nil }
-            if let linear = layer as? Linear, let pim = linear.pim { detached.append((linear, pim)); linear.pim = nil }
+        var detached: [(IntegerProduct, PIMExecution)] = []
+        for case let layer as any IntegerProductLayer in model.allLayers {
+            if let pim = layer.product.pim { detached.append((layer.product, pim)); layer.product.pim = nil }
         }
-        defer {
-            for (layer, pim) in detached {
-                (layer as? Conv2d)?.pim = pim
-                (layer as? Linear)?.pim = pim
-            }
-        }
+        defer { for (product, pim) in detached { product.pim = pim } }
         return Trainer.evaluate(model, on: test, batchSize: batchSize)
     }
 }

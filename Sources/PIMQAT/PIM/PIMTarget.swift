@@ -53,22 +53,18 @@ public final class PIMTarget {
         self.settings = settings
         var lastActivation: PACT?
         for layer in model.allLayers {
-            switch layer {
-            case let activation as PACT:
-                lastActivation = activation
-            case let conv as Conv2d where conv.quantizer != nil && conv.inputQuantizer != nil:
-                let pim = try attach(name: conv.weight.name, inputBits: conv.inputQuantizer!.bits, weightBits: conv.quantizer!.bits)
-                conv.quantizer!.symmetric = pim.needsSymmetricWeights
-                conv.pim = pim
-            case let linear as Linear where settings.classifierOnChip && linear.quantizer != nil:
-                guard let lastActivation else { throw MappingError("\(linear.weight.name): no quantized activation feeds the classifier, so it cannot run on the chip") }
-                linear.inputQuantizer = lastActivation
-                let pim = try attach(name: linear.weight.name, inputBits: lastActivation.bits, weightBits: linear.quantizer!.bits)
-                linear.quantizer!.symmetric = pim.needsSymmetricWeights
-                linear.pim = pim
-            default:
-                break
+            if let activation = layer as? PACT { lastActivation = activation }
+            guard let layer = layer as? any IntegerProductLayer, let quantizer = layer.product.quantizer else { continue }
+            let product = layer.product
+            if layer.isClassifier {
+                guard settings.classifierOnChip else { continue }
+                guard let lastActivation else { throw MappingError("\(product.weight.name): no quantized activation feeds the classifier, so it cannot run on the chip") }
+                product.inputQuantizer = lastActivation
             }
+            guard let inputQuantizer = product.inputQuantizer else { continue }
+            let pim = try attach(name: product.weight.name, inputBits: inputQuantizer.bits, weightBits: quantizer.bits)
+            product.quantizer!.symmetric = pim.needsSymmetricWeights
+            product.pim = pim
         }
         if attached.isEmpty { throw MappingError("the model has no quantized layer with quantized inputs to run on the chip (train with --wbits/--abits)") }
     }

@@ -199,8 +199,14 @@ struct EngineStageTests {
         #expect(error?.description.contains("signed") == true)
         // Operands off the grid are user errors, not traps.
         let mapping = try capRAM.mapping(inputBits: 4, weightBits: 4)
-        #expect(throws: OperandRangeError.self) { try ProgrammedLayer(mapping: mapping, weights: [9], outputs: 1, fanIn: 1) }
+        let offGrid = #expect(throws: ProgrammingError.self) { try ProgrammedLayer(mapping: mapping, weights: [9], outputs: 1, fanIn: 1) }
+        if case .weight = offGrid {} else { Issue.record("a weight off the grid is a weight error, not \(String(describing: offGrid))") }
         let layer = try ProgrammedLayer(mapping: mapping, weights: [3], outputs: 1, fanIn: 1)
         #expect(throws: OperandRangeError.self) { try layer.run(inputs: [16], columns: 1) }
+        // Partial sums beyond 2^24 (1024 × 255 × 127 on an ideal converter) cannot be summed
+        // exactly: a mapping error, typed as such.
+        let wide = try TestChips.chip(n: 1024).mapping(scheme: .native, inputBits: 8, weightBits: 8)
+        let tooWide = #expect(throws: ProgrammingError.self) { try ProgrammedLayer(mapping: wide, weights: [1], outputs: 1, fanIn: 1) }
+        if case .mapping = tooWide {} else { Issue.record("partial sums beyond 2^24 are a mapping error, not \(String(describing: tooWide))") }
     }
 }

@@ -29,7 +29,7 @@ public struct Batches: Sendable {
     /// The example order of `epoch`: a Fisher–Yates shuffle driven by the counter-based generator.
     public func order(epoch: Int) -> [Int] {
         var order = Array(0..<dataset.count)
-        let stream = RandomStream(seed: seed, purpose: .workload, layer: 0x5F00, instance: UInt64(epoch))
+        let stream = RandomStream(seed: seed, purpose: .shuffle, instance: UInt64(epoch))
         for i in stride(from: order.count - 1, to: 0, by: -1) {
             let j = Int(stream.uniform(UInt64(i)) * Double(i + 1))
             order.swapAt(i, j)
@@ -42,7 +42,7 @@ public struct Batches: Sendable {
         let (c, s) = (dataset.channels, dataset.size)
         let plane = s * s
         let padding = s >= 32 ? 4 : 2
-        let stream = RandomStream(seed: seed, purpose: .workload, layer: 0xA06, instance: UInt64(epoch))
+        let stream = RandomStream(seed: seed, purpose: .augmentation, instance: UInt64(epoch))
         var data = [Float](repeating: 0, count: indices.count * c * plane)
         for (row, example) in indices.enumerated() {
             var dx = 0, dy = 0, flip = false

@@ -65,7 +65,7 @@ public final class ChipDeployment {
         if let buffers = calibrated[chipSeed] {
             for (name, value) in buffers { model.setBuffer(name, value) }
         } else {
-            target.phase = .deployed(chipSeed: chipSeed, noiseSeed: RandomStream.mix(~chipSeed), nonIdealities: nonIdealities)
+            target.phase = .deployed(chipSeed: chipSeed, noiseSeed: NoiseSeed.batchNormCalibration(chipSeed: chipSeed), nonIdealities: nonIdealities)
             let statistics = target.collectStatistics
             target.collectStatistics = false
             defer { target.collectStatistics = statistics }
@@ -88,7 +88,7 @@ public final class ChipDeployment {
         }
         let source = Batches(dataset: data, batchSize: calibrationBatchSize, augmentation: .none, seed: 0)
         let (images, _) = source.batch(Array(0..<min(calibrationBatchSize, data.count)), epoch: 0, train: false)
-        target.phase = .deployed(chipSeed: chipSeed, noiseSeed: RandomStream.mix(~chipSeed ^ 0x52_414E_4745), nonIdealities: nonIdealities)
+        target.phase = .deployed(chipSeed: chipSeed, noiseSeed: NoiseSeed.rangeCalibration(chipSeed: chipSeed), nonIdealities: nonIdealities)
         target.firstExample = 0
         let statistics = target.collectStatistics
         target.collectStatistics = false

@@ -61,7 +61,14 @@ public final class PIMExecution {
         self.target = target
         trainingMapping = try target.trainingMapping(inputBits: inputBits, weightBits: weightBits)
         // Surfaces every mapping error (e.g. partial sums beyond exact single precision) now.
-        _ = try Self.program(trainingMapping, weights: [0], outputs: 1, fanIn: 1, layer: index, chipSeed: 0)
+        do {
+            _ = try ProgrammedLayer(mapping: trainingMapping, weights: [0], outputs: 1, fanIn: 1, layer: index)
+        } catch {
+            switch error {
+            case let .mapping(error): throw error
+            case let .weight(error): preconditionFailure("PIMExecution \(name): weight 0 off the grid: \(error)")
+            }
+        }
         let deployed = try target.chip.mapping(scheme: target.settings.scheme, mode: target.settings.mode, inputBits: inputBits,
                                                weightBits: weightBits, nonIdealities: .none)
         needsRangeCalibration = deployed.adc.type != .ideal && deployed.adc.range.policy == .calibrated
@@ -77,16 +84,6 @@ public final class PIMExecution {
                                 weightBits: weightBits, nonIdealities: stages)
     }
 
-    static func program(_ mapping: LayerMapping, weights: [Int32], outputs: Int, fanIn: Int, layer: Int, chipSeed: UInt64) throws(MappingError) -> ProgrammedLayer {
-        do {
-            return try ProgrammedLayer(mapping: mapping, weights: weights, outputs: outputs, fanIn: fanIn, layer: layer, chipSeed: chipSeed)
-        } catch let error as MappingError {
-            throw error
-        } catch {
-            throw MappingError("\(error)")
-        }
-    }
-
     /// The layer programmed with `weights` for the target's phase; reprogrammed only when
     /// the weights or the phase change.
     private func layer(weights: [Int32], outputs: Int, fanIn: Int) -> ProgrammedLayer {
@@ -96,10 +93,10 @@ public final class PIMExecution {
             let layer: ProgrammedLayer
             switch phase {
             case .training:
-                layer = try Self.program(trainingMapping, weights: weights, outputs: outputs, fanIn: fanIn, layer: index, chipSeed: 0)
+                layer = try ProgrammedLayer(mapping: trainingMapping, weights: weights, outputs: outputs, fanIn: fanIn, layer: index)
             case let .deployed(chipSeed, _, stages):
-                var deployed = try Self.program(try deployedMapping(stages), weights: weights, outputs: outputs, fanIn: fanIn,
-                                                layer: index, chipSeed: chipSeed)
+                var deployed = try ProgrammedLayer(mapping: try deployedMapping(stages), weights: weights, outputs: outputs,
+                                                   fanIn: fanIn, layer: index, chipSeed: chipSeed)
                 if let range = calibratedRanges[RangeKey(chipSeed: chipSeed, stages: stages)] { deployed = deployed.withFullScale(range) }
                 layer = deployed
             }
@@ -142,7 +139,7 @@ public final class PIMExecution {
         }
         if target.collectStatistics {
             if statistics.conversions == 0 { statistics = result.statistics } else { statistics.merge(result.statistics) }
-            converterRange = layer.adc.isIdeal ? nil : layer.adc.fullScale
+            converterRange = layer.converterFullScale
         }
         return (result.output, result.clipped)
     }

@@ -114,7 +114,7 @@ public final class PIMTarget {
     /// The noise seed of the current forward pass.
     var noiseSeed: UInt64 {
         switch phase {
-        case .training: RandomStream.mix(trainingNoiseSeed &+ RandomStream.mix(UInt64(step)))
+        case .training: NoiseSeed.training(seed: trainingNoiseSeed, step: step)
         case let .deployed(_, noiseSeed, _): noiseSeed
         }
     }
@@ -127,4 +127,20 @@ public final class PIMTarget {
             (layer.outputSignal, layer.outputError) = (0, 0)
         }
     }
+}
+
+/// The conversion-noise seeds of a network's passes through the chip that no user seed
+/// names, one derivation per use so that their streams never meet an evaluation's (whose
+/// noise seeds are the user's).
+enum NoiseSeed {
+    /// Training step `step` of a run whose training-noise seed is `seed`: fresh noise per step.
+    static func training(seed: UInt64, step: Int) -> UInt64 {
+        RandomStream.mix(seed &+ RandomStream.mix(UInt64(step)))
+    }
+
+    /// BN calibration on chip instance `chipSeed`.
+    static func batchNormCalibration(chipSeed: UInt64) -> UInt64 { RandomStream.mix(~chipSeed) }
+
+    /// Range calibration (a `calibrated` converter's full scale) on chip instance `chipSeed`.
+    static func rangeCalibration(chipSeed: UInt64) -> UInt64 { RandomStream.mix(~chipSeed ^ 0x52_414E_4745) }
 }

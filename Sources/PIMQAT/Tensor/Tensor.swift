@@ -53,7 +53,7 @@ public struct TensorInitializer: Sendable {
     private var next: UInt64 = 0
 
     public init(seed: UInt64) {
-        stream = RandomStream(seed: seed, purpose: .workload, layer: 0xA11)
+        stream = RandomStream(seed: seed, purpose: .initialisation)
     }
 
     /// Kaiming-normal weights: N(0, 2/fanIn).

@@ -15,21 +15,21 @@ internal import CKernels
 ///    mean residual curve over all instances (`linear+master`).
 ///
 /// An ideal converter returns v unchanged (lossless: unit LSB, no clipping).
-public struct ADCModel: Sendable {
-    public let isIdeal: Bool
-    public let signed: Bool
-    public let bits: Int
+struct ADCModel: Sendable {
+    let isIdeal: Bool
+    let signed: Bool
+    let bits: Int
     /// Code range: 0…2^b−1 unsigned, −(2^(b−1)−1)…2^(b−1)−1 signed.
-    public let minCode: Int
-    public let maxCode: Int
+    let minCode: Int
+    let maxCode: Int
     /// LSB in MAC units.
-    public let lsb: Double
+    let lsb: Double
     /// The MAC value of code 0: the range minimum (unsigned) or 0 (signed).
-    public let zero: Double
+    let zero: Double
     /// Temporal noise σ in LSB.
-    public let noiseSigma: Double
+    let noiseSigma: Double
     /// Per-instance static errors and calibration; empty when every instance is ideal.
-    public let instances: [Instance]
+    let instances: [Instance]
     /// The instances' tables flattened for the conversion kernel. Values: instance a's code k
     /// at `a · codes + (k − minCode)`. Thresholds: at `a · (codes + 1) + (k − minCode)`, with
     /// −∞ below the first code and a +∞ sentinel after the last.
@@ -53,27 +53,27 @@ public struct ADCModel: Sendable {
     typealias CellEntry = PIMCellEntry
 
     /// One ADC instance's static behaviour.
-    public struct Instance: Sendable {
+    struct Instance: Sendable {
         /// 1 + relative gain error.
-        public var gain: Float
+        var gain: Float
         /// Offset in LSB.
-        public var offset: Float
+        var offset: Float
         /// Lower threshold of each code in u' units, index k − minCode (the first is −∞).
-        public var thresholds: [Float]
+        var thresholds: [Float]
         /// Calibrated output of each code in LSB units, index k − minCode.
-        public var values: [Float]
+        var values: [Float]
     }
 
     /// The converter's full-scale range in MAC units.
-    public var fullScale: ClosedRange<Double> {
+    var fullScale: ClosedRange<Double> {
         isIdeal ? -Double.infinity...Double.infinity : (zero + lsb * Double(minCode))...(zero + lsb * Double(maxCode))
     }
 
     /// Whether the conversion is exact rounding with no per-instance effects.
-    public var hasStaticErrors: Bool { !instances.isEmpty }
+    var hasStaticErrors: Bool { !instances.isEmpty }
 
     /// A lossless converter.
-    public static let ideal = ADCModel(isIdeal: true, signed: true, bits: 0, minCode: 0, maxCode: 0,
+    static let ideal = ADCModel(isIdeal: true, signed: true, bits: 0, minCode: 0, maxCode: 0,
                                        lsb: 1, zero: 0, noiseSigma: 0, instances: [])
 
     init(isIdeal: Bool, signed: Bool, bits: Int, minCode: Int, maxCode: Int, lsb: Double, zero: Double,
@@ -139,7 +139,7 @@ public struct ADCModel: Sendable {
     ///   - fullScale: the input range in MAC units (symmetric for a signed converter).
     ///   - transfer: the analog transfer curve and its normalisation `y_fs` (MAC units), for calibration.
     ///   - chipSeed: the chip instance whose static errors are drawn.
-    public init(config: ADCConfig, fullScale: ClosedRange<Double>, noise: Bool, staticErrors: Bool,
+    init(config: ADCConfig, fullScale: ClosedRange<Double>, noise: Bool, staticErrors: Bool,
                 transfer: TransferCurve, transferScale: Double, chipSeed: UInt64) {
         guard let bits = config.bits, let maxCode = config.maxCode else {
             self = .ideal
@@ -195,7 +195,7 @@ extension ADCModel {
     }
 
     /// The most memory the code tables of one layer's converter may take: 1 GB.
-    public static let tableByteLimit = 1e9
+    static let tableByteLimit = 1e9
 }
 
 // MARK: - Static errors and calibration

@@ -3,13 +3,13 @@
 extension ProgrammedLayer {
     /// The layer with an `oracle` converter's range set from these inputs' own extremes; any
     /// other policy (or an ideal converter) unchanged.
-    func resolvingOracleRange(inputs: [Int32], columns: Int) throws -> ProgrammedLayer {
+    func resolvingOracleRange(inputs: [Int32], columns: Int) throws(OperandRangeError) -> ProgrammedLayer {
         guard mapping.adc.range.policy == .oracle, mapping.adc.type != .ideal else { return self }
         return withFullScale(try partialSumExtent(inputs: inputs, columns: columns))
     }
 
     /// The smallest and largest partial sum of any conversion for these inputs (MAC units).
-    public func partialSumExtent(inputs: [Int32], columns: Int) throws -> ClosedRange<Double> {
+    func partialSumExtent(inputs: [Int32], columns: Int) throws(OperandRangeError) -> ClosedRange<Double> {
         var low = Double.infinity, high = -Double.infinity
         try forEachPartialSum(inputs: inputs, columns: columns) { value in
             low = min(low, value)
@@ -20,7 +20,7 @@ extension ProgrammedLayer {
 
     /// Sets a `calibrated` converter's range from calibration inputs: the given percentile of
     /// |partial sum| (or of the partial sums, unsigned), then frozen.
-    public func calibratingRange(inputs: [Int32], columns: Int, percentile: Double? = nil) throws -> ProgrammedLayer {
+    public func calibratingRange(inputs: [Int32], columns: Int, percentile: Double? = nil) throws(OperandRangeError) -> ProgrammedLayer {
         withFullScale(try calibratedFullScale(inputs: inputs, columns: columns, percentile: percentile))
     }
 
@@ -29,7 +29,7 @@ extension ProgrammedLayer {
     /// from min(smallest sum, 0) to the percentile of the sums. The percentile is the
     /// argument's, else the chip's (default 99.99), as a fraction p of the sorted values,
     /// taking the value at index ⌊p·(count − 1)⌋. A range never spans less than 1 MAC unit.
-    public func calibratedFullScale(inputs: [Int32], columns: Int, percentile: Double? = nil) throws -> ClosedRange<Double> {
+    public func calibratedFullScale(inputs: [Int32], columns: Int, percentile: Double? = nil) throws(OperandRangeError) -> ClosedRange<Double> {
         var values: [Float] = []
         try forEachPartialSum(inputs: inputs, columns: columns) { values.append(Float($0)) }
         let p = (percentile ?? mapping.adc.range.percentile ?? 99.99) / 100
@@ -52,7 +52,7 @@ extension ProgrammedLayer {
 
     /// Visits every partial sum (after the transfer curve) in a fixed order, serially: the
     /// engine's own loop nest, block by block.
-    func forEachPartialSum(inputs: [Int32], columns: Int, _ body: (Double) -> Void) throws {
+    func forEachPartialSum(inputs: [Int32], columns: Int, _ body: (Double) -> Void) throws(OperandRangeError) {
         let signedInputs = try validate(inputs: inputs, columns: columns)
         let plan = BlockPlan(layer: self, columns: columns, blockColumns: nil)
         let transfer = mapping.transfer, scale = mapping.transferScale

@@ -19,7 +19,7 @@ public struct SGEMMRate: Sendable, Codable {
     }
 
     /// The same with an existing probe (whose operands are reused; no new allocation).
-    public static func measure(_ probe: SGEMMProbe, threads: Int, minimumSeconds: Double = 1) -> SGEMMRate {
+    package static func measure(_ probe: SGEMMProbe, threads: Int, minimumSeconds: Double = 1) -> SGEMMRate {
         precondition(threads >= 1, "SGEMMRate.measure: threads must be positive")
         let previous = BLAS.threadCount
         BLAS.threadCount = threads
@@ -42,14 +42,14 @@ public struct SGEMMRate: Sendable, Codable {
 /// One square SGEMM, C = A·B, ready to time again and again (at the current OpenBLAS thread
 /// count) — for interleaving with another measurement, so that each of its samples has an
 /// SGEMM rate taken seconds apart on the same host.
-public final class SGEMMProbe: @unchecked Sendable {
-    public let size: Int
+package final class SGEMMProbe: @unchecked Sendable {
+    package let size: Int
     /// 2·size³.
-    public let flops: Double
+    package let flops: Double
     private let a: [Float], b: [Float]
     private var c: [Float]
 
-    public init(size: Int = 1024) {
+    package init(size: Int = 1024) {
         precondition(size >= 1, "SGEMMProbe: size must be positive")
         self.size = size
         flops = 2 * pow(Double(size), 3)
@@ -60,7 +60,7 @@ public final class SGEMMProbe: @unchecked Sendable {
     }
 
     /// Runs the product once; its rate, 10⁹ floating-point operations per second.
-    public func gflops() -> Double {
+    package func gflops() -> Double {
         let size = self.size
         let start = DispatchTime.now().uptimeNanoseconds
         a.withUnsafeBufferPointer { a in

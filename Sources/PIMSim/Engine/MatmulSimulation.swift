@@ -89,7 +89,8 @@ public struct MatmulSimulation: Sendable {
     }
 
     /// Runs the simulation.
-    /// - Throws: ``OperandRangeError`` for integer operands off the grids, ``MappingError``,
+    /// - Throws: ``ProgrammingError`` for weights off the grid or a mapping that cannot run
+    ///   exactly, ``OperandRangeError`` for inputs off the DAC's grid,
     ///   ``MatmulShapeError``, ``MemoryBudgetError``.
     public func run() throws -> Outcome {
         let start = DispatchTime.now().uptimeNanoseconds

@@ -52,7 +52,7 @@ extension ProgrammedLayer {
     ///   fused conversion step per partial sum; memory O(M·C·B + K·C·B) per worker for a block of
     ///   B columns, never all partial sums at once.
     /// - Throws: ``OperandRangeError`` for an input level the DAC cannot drive.
-    public func run(inputs: [Int32], columns: Int, options: RunOptions = RunOptions()) throws -> PIMResult {
+    public func run(inputs: [Int32], columns: Int, options: RunOptions = RunOptions()) throws(OperandRangeError) -> PIMResult {
         let signedInputs = try validate(inputs: inputs, columns: columns)
         let layer = try resolvingOracleRange(inputs: inputs, columns: columns)
         return layer.execute(inputs: inputs, columns: columns, passes: signedInputs ? 2 : 1, options: options)
@@ -62,7 +62,7 @@ extension ProgrammedLayer {
     /// run as a second pass). One pass for the extremes (it vectorises); the first offending
     /// element is searched for only when there is one.
     /// - Returns: whether any input is negative (signed inputs).
-    func validate(inputs: [Int32], columns: Int) throws -> Bool {
+    func validate(inputs: [Int32], columns: Int) throws(OperandRangeError) -> Bool {
         precondition(inputs.count == fanIn * columns, "run: \(inputs.count) inputs for \(fanIn)×\(columns)")
         let bits = mapping.decomposition.inputBits, top = Int32((1 << bits) - 1)
         var low = Int32.max, high = Int32.min

@@ -1,6 +1,20 @@
 /// An integer operand outside the grid the mapping can hold (user data, reported as one line).
-public struct OperandRangeError: Error, Sendable, UserInputError {
+public struct OperandRangeError: Error, Sendable, Equatable, UserInputError {
     public var description: String
+}
+
+/// Why a layer cannot be programmed: its mapping cannot run exactly, or a weight lies off the
+/// encoding's grid.
+public enum ProgrammingError: Error, Sendable, Equatable, UserInputError {
+    case mapping(MappingError)
+    case weight(OperandRangeError)
+
+    public var description: String {
+        switch self {
+        case let .mapping(error): error.description
+        case let .weight(error): error.description
+        }
+    }
 }
 
 /// One layer's weights programmed onto a chip instance: the cell contents of every
@@ -22,7 +36,11 @@ public struct ProgrammedLayer: Sendable {
     /// Digital recombination factor of each matrix: slice weight × polarity sign.
     let factors: [Double]
     /// The converter of this instance (range from the policy; replaced by range calibration).
-    public internal(set) var adc: ADCModel
+    var adc: ADCModel
+
+    /// The converter's full-scale range (MAC units) as programmed (or calibrated); nil for a
+    /// lossless converter.
+    public var converterFullScale: ClosedRange<Double>? { adc.isIdeal ? nil : adc.fullScale }
 
     /// Conversion matrices per output: the columns one output element occupies.
     public var matricesPerOutput: Int { matrices.count }
@@ -31,19 +49,21 @@ public struct ProgrammedLayer: Sendable {
     ///
     /// Static draws — cell mismatch, ADC offsets, gains and INL — depend on `chipSeed` (and,
     /// for cells, on `layer`), never on data.
-    /// - Throws: ``OperandRangeError`` for a weight off the grid; ``MappingError`` when the
-    ///   range policy needs data (`calibrated`: use ``calibratingRange(inputs:columns:)``;
-    ///   `oracle` is resolved per run).
-    public init(mapping: LayerMapping, weights: [Int32], outputs: Int, fanIn: Int, layer: Int = 0, chipSeed: UInt64 = 0) throws {
+    /// A `calibrated` converter takes its range from data later
+    /// (``calibratingRange(inputs:columns:percentile:)``); an `oracle` one per run.
+    /// - Throws: ``ProgrammingError/weight(_:)`` for a weight off the grid;
+    ///   ``ProgrammingError/mapping(_:)`` when partial sums could exceed exact single precision.
+    public init(mapping: LayerMapping, weights: [Int32], outputs: Int, fanIn: Int, layer: Int = 0,
+                chipSeed: UInt64 = 0) throws(ProgrammingError) {
         precondition(weights.count == outputs * fanIn, "ProgrammedLayer: \(weights.count) weights for \(outputs)×\(fanIn)")
         let d = mapping.decomposition
         let grid = d.weightRange
         if let index = weights.firstIndex(where: { !grid.contains(Int($0)) }) {
-            throw OperandRangeError(description: "weight \(weights[index]) at row \(index / fanIn), column \(index % fanIn) is outside the \(d.weightBits)-bit \(d.encoding.rawValue) grid \(grid.lowerBound)…\(grid.upperBound)")
+            throw .weight(OperandRangeError(description: "weight \(weights[index]) at row \(index / fanIn), column \(index % fanIn) is outside the \(d.weightBits)-bit \(d.encoding.rawValue) grid \(grid.lowerBound)…\(grid.upperBound)"))
         }
         let bound = d.partialSumRange
         if max(abs(bound.lowerBound), abs(bound.upperBound)) > 1 << 24 {
-            throw MappingError("partial sums of up to \(max(abs(bound.lowerBound), abs(bound.upperBound))) MAC units exceed 2^24, beyond exact single-precision sums; use fewer inputs per conversion")
+            throw .mapping(MappingError("partial sums of up to \(max(abs(bound.lowerBound), abs(bound.upperBound))) MAC units exceed 2^24, beyond exact single-precision sums; use fewer inputs per conversion"))
         }
         self.mapping = mapping
         self.outputs = outputs

@@ -2,21 +2,21 @@ internal import CNumerics
 import Foundation
 
 /// A gzip stream that is truncated or corrupt.
-public struct GzipError: Error, Sendable, CustomStringConvertible {
-    public var description: String
+package struct GzipError: Error, Sendable, CustomStringConvertible {
+    package var description: String
 }
 
 /// gzip (and zlib) decompression through zlib.
-public enum Gzip {
+package enum Gzip {
     /// Whether `data` starts with the gzip signature 1f 8b.
-    public static func isCompressed(_ data: Data) -> Bool {
+    package static func isCompressed(_ data: Data) -> Bool {
         data.count >= 2 && data[data.startIndex] == 0x1F && data[data.startIndex + 1] == 0x8B
     }
 
     /// Inflates a gzip stream: all of it, or only its first `limit` bytes (the rest is never
     /// inflated, so a small file that expands to gigabytes costs only what is asked for).
     /// - Throws: ``GzipError`` for a corrupt stream, or one truncated before `limit` bytes.
-    public static func decompress(_ data: Data, limit: Int? = nil) throws(GzipError) -> Data {
+    package static func decompress(_ data: Data, limit: Int? = nil) throws(GzipError) -> Data {
         var stream = z_stream()
         // 15 window bits + 32: detect gzip or zlib headers automatically.
         guard inflateInit2_(&stream, 15 + 32, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {

@@ -4,9 +4,9 @@ internal import CNumerics
 ///
 /// All matrices are row-major `Float` buffers. This is the only GEMM in the project:
 /// convolutions, PIM slice sums and benchmarks all reach OpenBLAS through ``sgemm(_:_:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)``.
-public enum BLAS {
+package enum BLAS {
     /// Whether an operand is used as stored or transposed.
-    public enum Transpose: Sendable {
+    package enum Transpose: Sendable {
         case none
         case transposed
 
@@ -21,7 +21,7 @@ public enum BLAS {
     ///   - lda, ldb, ldc: row strides (in elements) of the stored matrices; at least their
     ///     stored column counts.
     /// - Complexity: 2·m·n·k floating-point operations.
-    public static func sgemm(
+    package static func sgemm(
         _ transposeA: Transpose = .none, _ transposeB: Transpose = .none,
         m: Int, n: Int, k: Int, alpha: Float = 1,
         a: UnsafePointer<Float>, lda: Int,
@@ -43,7 +43,7 @@ public enum BLAS {
     /// Returns `A·B` for a row-major m×k `a` and k×n `b`.
     ///
     /// - Complexity: 2·m·n·k floating-point operations.
-    public static func multiply(_ a: [Float], _ b: [Float], m: Int, n: Int, k: Int) -> [Float] {
+    package static func multiply(_ a: [Float], _ b: [Float], m: Int, n: Int, k: Int) -> [Float] {
         precondition(a.count == m * k, "multiply: a has \(a.count) elements, expected \(m)×\(k)")
         precondition(b.count == k * n, "multiply: b has \(b.count) elements, expected \(k)×\(n)")
         var c = [Float](repeating: 0, count: m * n)
@@ -64,7 +64,7 @@ public enum BLAS {
     /// integer operands whose products and sums stay below 2^53.
     ///
     /// - Complexity: 2·m·n·k floating-point operations.
-    public static func multiply(_ a: [Double], _ b: [Double], m: Int, n: Int, k: Int) -> [Double] {
+    package static func multiply(_ a: [Double], _ b: [Double], m: Int, n: Int, k: Int) -> [Double] {
         precondition(a.count == m * k && b.count == k * n, "multiply: operand sizes do not match \(m)×\(k)×\(n)")
         var c = [Double](repeating: 0, count: m * n)
         guard m > 0, n > 0 else { return c }
@@ -83,7 +83,7 @@ public enum BLAS {
     /// Runs `body` with OpenBLAS on one thread: for small products, and wherever results must
     /// not depend on how OpenBLAS splits work across threads (its partitioning can change the
     /// last bits of a product).
-    public static func singleThreaded<Result>(_ body: () throws -> Result) rethrows -> Result {
+    package static func singleThreaded<Result>(_ body: () throws -> Result) rethrows -> Result {
         let previous = threadCount
         threadCount = 1
         defer { threadCount = previous }
@@ -94,7 +94,7 @@ public enum BLAS {
     ///
     /// When work is already parallelised around BLAS calls, set this to 1 to avoid
     /// oversubscribing the cores.
-    public static var threadCount: Int {
+    package static var threadCount: Int {
         get { Int(openblas_get_num_threads()) }
         set {
             precondition(newValue >= 1, "BLAS.threadCount must be at least 1")

@@ -1,13 +1,13 @@
 internal import CNumerics
 
 /// A failed GNU Scientific Library call, with GSL's own status code and reason.
-public struct GSLError: Error, Sendable, Equatable, CustomStringConvertible {
+struct GSLError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The GSL status code (`GSL_EDOM`, `GSL_ERANGE`, …).
-    public let status: Int32
+    let status: Int32
     /// The call that failed, with its arguments.
-    public let call: String
+    let call: String
 
-    public var description: String {
+    var description: String {
         "\(call): \(String(cString: gsl_strerror(status))) (GSL status \(status))"
     }
 }
@@ -16,7 +16,7 @@ public struct GSLError: Error, Sendable, Equatable, CustomStringConvertible {
 ///
 /// GSL's default error handler aborts the process; it is switched off once, before the first
 /// call through this type, so every failure comes back as a ``GSLError``.
-public enum GSL {
+enum GSL {
     private static let handlerSwitchedOff: Bool = {
         gsl_set_error_handler_off()
         return true
@@ -32,7 +32,7 @@ public enum GSL {
     }
 
     /// The error function erf(x) = 2/√π ∫₀ˣ e^(−t²) dt.
-    public static func erf(_ x: Double) throws(GSLError) -> Double {
+    static func erf(_ x: Double) throws(GSLError) -> Double {
         _ = handlerSwitchedOff
         var result = gsl_sf_result()
         try check(gsl_sf_erf_e(x, &result), "gsl_sf_erf_e(\(x))")
@@ -40,7 +40,7 @@ public enum GSL {
     }
 
     /// ln Γ(x) for x > 0 or non-integer x < 0; fails with a domain error at the poles.
-    public static func logGamma(_ x: Double) throws(GSLError) -> Double {
+    static func logGamma(_ x: Double) throws(GSLError) -> Double {
         _ = handlerSwitchedOff
         var result = gsl_sf_result()
         try check(gsl_sf_lngamma_e(x, &result), "gsl_sf_lngamma_e(\(x))")
@@ -51,7 +51,7 @@ public enum GSL {
     ///
     /// Used by the noise tests to bound a measured variance: with n samples of σ², the sample
     /// variance s² satisfies (n−1)s²/σ² ~ χ²(n−1).
-    public static func chiSquaredQuantile(_ p: Double, degreesOfFreedom: Double) throws(GSLError) -> Double {
+    static func chiSquaredQuantile(_ p: Double, degreesOfFreedom: Double) throws(GSLError) -> Double {
         _ = handlerSwitchedOff
         guard p > 0, p < 1, degreesOfFreedom > 0 else {
             throw GSLError(status: Int32(GSL_EDOM), call: "gsl_cdf_chisq_Pinv(\(p), \(degreesOfFreedom))")
@@ -61,7 +61,7 @@ public enum GSL {
     }
 
     /// The quantile of the standard normal distribution at lower-tail probability `p` ∈ (0, 1).
-    public static func normalQuantile(_ p: Double) throws(GSLError) -> Double {
+    static func normalQuantile(_ p: Double) throws(GSLError) -> Double {
         _ = handlerSwitchedOff
         guard p > 0, p < 1 else { throw GSLError(status: Int32(GSL_EDOM), call: "gsl_cdf_ugaussian_Pinv(\(p))") }
         return try finite(gsl_cdf_ugaussian_Pinv(p), "gsl_cdf_ugaussian_Pinv(\(p))")

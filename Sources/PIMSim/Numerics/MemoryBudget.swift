@@ -9,11 +9,11 @@ public struct MemoryBudgetError: Error, Sendable, UserInputError {
 
 /// Memory estimates checked before anything is allocated, so a size that cannot fit is
 /// refused with both numbers instead of ending in the kernel's out-of-memory kill.
-public enum MemoryBudget {
+package enum MemoryBudget {
     /// Bytes this process may still take: `MemAvailable` of `/proc/meminfo`, lowered to the
     /// control group's `memory.max` minus its `memory.current` when a limit is set (Slurm
     /// jobs, containers); nil where neither can be read.
-    public static func available() -> Double? {
+    package static func available() -> Double? {
         var bytes: Double?
         if let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8),
            let line = text.split(separator: "\n").first(where: { $0.hasPrefix("MemAvailable:") }),
@@ -39,7 +39,7 @@ public enum MemoryBudget {
     /// Refuses `bytes` of estimated memory for `work` (e.g. "a 20000×20000×20000 matmul")
     /// when they exceed what is available; passes when availability cannot be read.
     /// - Throws: ``MemoryBudgetError`` naming the estimate and the available memory.
-    public static func check(_ bytes: Double, for work: String) throws(MemoryBudgetError) {
+    package static func check(_ bytes: Double, for work: String) throws(MemoryBudgetError) {
         guard let available = available(), bytes > available else { return }
         throw MemoryBudgetError("\(work) needs about \(Format.si(bytes, "B", digits: 3)) of memory; \(Format.si(available, "B", digits: 3)) is available")
     }

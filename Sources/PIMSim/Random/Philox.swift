@@ -5,18 +5,19 @@ internal import CKernels
 ///
 /// Every output is a pure function of a 64-bit key and a 128-bit counter, so a draw can be
 /// recomputed anywhere — in any thread, tile or batch split — from its coordinates alone.
-public struct Philox4x32: Sendable {
-    public let key0: UInt32
-    public let key1: UInt32
+@usableFromInline
+struct Philox4x32: Sendable {
+    @usableFromInline let key0: UInt32
+    @usableFromInline let key1: UInt32
 
-    public init(key: UInt64) {
+    @usableFromInline init(key: UInt64) {
         key0 = UInt32(truncatingIfNeeded: key)
         key1 = UInt32(truncatingIfNeeded: key >> 32)
     }
 
     /// The 128 random bits of counter (c0, c1, c2, c3), as four words.
     @inlinable @inline(__always)
-    public func block(_ c0: UInt32, _ c1: UInt32, _ c2: UInt32, _ c3: UInt32) -> (UInt32, UInt32, UInt32, UInt32) {
+    func block(_ c0: UInt32, _ c1: UInt32, _ c2: UInt32, _ c3: UInt32) -> (UInt32, UInt32, UInt32, UInt32) {
         var x0 = c0, x1 = c1, x2 = c2, x3 = c3
         var k0 = key0, k1 = key1
         for _ in 0..<10 {
@@ -34,15 +35,45 @@ public struct Philox4x32: Sendable {
 }
 
 /// What a random draw is for; part of every counter, so streams never overlap.
-public enum RandomPurpose: UInt32, Sendable {
+///
+/// A purpose names a family (the counter tag's top 8 bits) and a fixed base of its 24-bit
+/// layer field; a stream's layer is added to that base. The training data's purposes share
+/// the workload family at bases of their own.
+public enum RandomPurpose: Sendable, CaseIterable {
     /// Temporal noise of one conversion.
-    case conversionNoise = 1
+    case conversionNoise
     /// Static relative mismatch of one memory cell.
-    case cellMismatch = 2
+    case cellMismatch
     /// Static offset, gain and INL of one ADC instance.
-    case adcStatic = 3
+    case adcStatic
     /// Weights and inputs of generated workloads.
-    case workload = 4
+    case workload
+    /// The order of a dataset's examples in one epoch.
+    case shuffle
+    /// Random crops and flips of training examples in one epoch.
+    case augmentation
+    /// Initial values of a network's parameters.
+    case initialisation
+
+    /// The family: the counter tag's top 8 bits.
+    var family: UInt32 {
+        switch self {
+        case .conversionNoise: 1
+        case .cellMismatch: 2
+        case .adcStatic: 3
+        case .workload, .shuffle, .augmentation, .initialisation: 4
+        }
+    }
+
+    /// Where this purpose's streams start in the tag's 24-bit layer field.
+    var layerBase: Int {
+        switch self {
+        case .conversionNoise, .cellMismatch, .adcStatic, .workload: 0
+        case .shuffle: 0x5F00
+        case .augmentation: 0xA06
+        case .initialisation: 0xA11
+        }
+    }
 }
 
 /// A family of random draws addressed by coordinates: (seed, chip instance) → key;
@@ -53,14 +84,14 @@ public enum RandomPurpose: UInt32, Sendable {
 ///   consecutive columns of a conversion row, word `column mod 4` each; rejected ziggurat
 ///   draws continue on counters with the top bit of the third word set.
 ///
-/// `tag` = purpose << 24 | layer (24 bits).
+/// `tag` = family << 24 | (layer base + layer) (24 bits), from ``RandomPurpose``.
 public struct RandomStream: Sendable {
-    public let generator: Philox4x32
-    public let tag: UInt32
+    @usableFromInline let generator: Philox4x32
+    @usableFromInline let tag: UInt32
 
     public init(seed: UInt64, purpose: RandomPurpose, layer: Int = 0, instance: UInt64 = 0) {
         generator = Philox4x32(key: seed ^ RandomStream.mix(instance &+ 0x632B_E59B_D9B4_E019))
-        tag = (purpose.rawValue << 24) | (UInt32(truncatingIfNeeded: layer) & 0x00FF_FFFF)
+        tag = (purpose.family << 24) | (UInt32(truncatingIfNeeded: purpose.layerBase + layer) & 0x00FF_FFFF)
     }
 
     /// A bijective 64-bit mixer (the SplitMix64 finaliser), to spread instance numbers over keys.
@@ -101,7 +132,7 @@ public struct RandomStream: Sendable {
     ///   - vectorised: use the AVX2 kernel if the CPU has it (the default); `false` runs the
     ///     portable loop. Both give the same draws bit for bit.
     /// - Complexity: one Philox block per four columns, plus the 2.8 % of draws that need the wedge or tail test.
-    public func conversionNormals(row: UInt64, firstColumn: Int, count: Int, into output: UnsafeMutablePointer<Float>,
+    func conversionNormals(row: UInt64, firstColumn: Int, count: Int, into output: UnsafeMutablePointer<Float>,
                                   vectorised: Bool = true) {
         precondition(row < 1 << 55, "conversion row coordinate out of range")
         let rowLow = UInt32(truncatingIfNeeded: row), rowHigh = UInt32(truncatingIfNeeded: row >> 32)

@@ -7,7 +7,7 @@ internal import CKernels
 /// A 32-bit word gives the layer (7 bits), the sign (1 bit) and a 24-bit uniform; 97.2 % of
 /// draws (the mean over layers of x[i+1]/x[i]; the top layer never) end there with one
 /// multiply and one comparison. The rest take the wedge or tail test with further words.
-public enum Ziggurat {
+enum Ziggurat {
     static let layers = 128
     static let r = 3.442_619_855_899
     static let area = 9.912_563_035_262_17e-3

@@ -53,7 +53,10 @@ struct CalibrateBN: ParsableCommand {
         let record = Record(chip: chipConfig.meta.id, scheme: settings.scheme.rawValue, chipSeed: chipSeed, batches: used,
                             batchSize: batchSize, dataset: dataset.rawValue)
         var metadata = try Checkpoint(contentsOf: model).metadata
-        metadata["bn_calibration"] = String(decoding: try JSONEncoder().encode(record), as: UTF8.self)
+        // Sorted keys: the same calibration writes the same bytes.
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        metadata["bn_calibration"] = String(decoding: try encoder.encode(record), as: UTF8.self)
         try Checkpoint(model: loaded.model, metadata: metadata).write(to: out)
         if json {
             print(try Terminal.json(record))

@@ -2,8 +2,8 @@
 //
 // PIMSim / PIMQAT / pimctl: a processing-in-memory simulator and PIM quantization-aware trainer.
 //
-// Dependencies flow one way: pimctl → PIMQAT → PIMSim → CNumerics (OpenBLAS + GSL) and
-// CKernels (the engine's vectorised C loops).
+// Dependencies flow one way: pimctl → PIMExperiments → PIMQAT → PIMSim → CNumerics
+// (OpenBLAS + GSL) and CKernels (the engine's vectorised C loops).
 
 import PackageDescription
 
@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .library(name: "PIMSim", targets: ["PIMSim"]),
         .library(name: "PIMQAT", targets: ["PIMQAT"]),
+        .library(name: "PIMExperiments", targets: ["PIMExperiments"]),
         .executable(name: "pimctl", targets: ["pimctl"]),
     ],
     dependencies: [
@@ -37,16 +38,23 @@ let package = Package(
             name: "PIMQAT",
             dependencies: ["PIMSim"]
         ),
+        // Experiments over both: sweep specs, their execution (matmuls, deployed and trained
+        // networks), results files and plots.
+        .target(
+            name: "PIMExperiments",
+            dependencies: ["PIMQAT", "PIMSim", .product(name: "Yams", package: "Yams")]
+        ),
         .executableTarget(
             name: "pimctl",
             dependencies: [
-                "PIMQAT", "PIMSim",
+                "PIMExperiments", "PIMQAT", "PIMSim",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "PIMSimTests", dependencies: ["PIMSim"]),
         .testTarget(name: "PIMQATTests", dependencies: ["PIMQAT"]),
-        .testTarget(name: "PimctlTests", dependencies: ["pimctl", "PIMQAT"]),
+        .testTarget(name: "PIMExperimentsTests", dependencies: ["PIMExperiments"]),
+        .testTarget(name: "PimctlTests", dependencies: ["pimctl", "PIMExperiments", "PIMQAT"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PIMExperiments
 import PIMQAT
 
 struct Check: ParsableCommand {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PIMExperiments
 import PIMQAT
 
 struct Sweep: ParsableCommand {
@@ -77,217 +78,20 @@ struct SweepRun: ParsableCommand {
 
     func run() throws {
         let spec = try SweepSpec(contentsOf: self.spec)
-        if FileManager.default.fileExists(atPath: out) {
-            if overwrite {
-                do { try FileManager.default.removeItem(atPath: out) } catch {
-                    throw CommandLineError("\(out): cannot be replaced (\((error as NSError).localizedDescription))")
-                }
-            } else if !resume {
-                throw CommandLineError("\(out) exists; give --resume to continue it, --overwrite to start afresh, or another --out")
-            }
-        }
-        let existing = try SweepLog.read(out, unfinished: .cut)
-        if let foreign = existing.first(where: { $0.provenance.specHash != spec.specHash }) {
-            throw CommandLineError("\(out): record \(foreign.id) comes from another spec (\(foreign.provenance.specHash), this one is \(spec.specHash))")
-        }
-        let done = Set(existing.map(\.id))
-        let tasks = (shard.map { spec.tasks(shard: $0.index, of: $0.count) } ?? spec.tasks).filter { !done.contains($0.id) }
-        let revision = Self.gitRevision(near: self.spec)
-        let runner = try SweepRunner(spec: spec, threads: threads, networks: out + ".networks")
+        let runner = SweepRunner(spec: spec, threads: threads, networks: out + ".networks")
         let bar = ProgressBar(label: "sweep")
-        for (position, task) in tasks.enumerated() {
-            let metrics = try runner.metrics(for: task)
-            let values = Dictionary(spec.point(task.point).map { ($0.path, $0.value) }, uniquingKeysWith: { a, _ in a })
-            let provenance = SweepProvenance(specHash: spec.specHash, chipHash: runner.chipHash(point: task.point),
-                                             toolVersion: ToolVersion.current, gitRevision: revision)
-            try SweepLog.append(SweepRecord(task: task, values: values, metrics: metrics, provenance: provenance), to: out)
-            bar.update(position + 1, of: tasks.count, detail: task.id)
+        let summary = try runner.run(out: out, shard: shard.map { ($0.index, $0.count) },
+                                     existing: resume ? .resume : overwrite ? .overwrite : .refuse) { done, total, id in
+            bar.update(done, of: total, detail: id)
         }
         bar.finish()
-        struct Summary: Encodable { var spec: String; var specHash: String; var points: Int; var runs: Int; var ran: Int; var kept: Int; var out: String }
-        let total = shard.map { spec.tasks(shard: $0.index, of: $0.count).count } ?? spec.tasks.count
-        let summary = Summary(spec: self.spec, specHash: spec.specHash, points: spec.pointCount, runs: total, ran: tasks.count,
-                              kept: existing.count, out: out)
         if json {
             print(try Terminal.json(summary))
         } else {
-            print("\(self.spec): \(spec.pointCount) points, \(total) runs\(shard.map { " in shard \($0)" } ?? ""); ran \(tasks.count), kept \(existing.count) → \(out)")
+            print("\(self.spec): \(summary.points) points, \(summary.runs) runs\(shard.map { " in shard \($0)" } ?? ""); ran \(summary.ran), kept \(summary.kept) → \(out)")
         }
-    }
-
-    /// `git rev-parse HEAD` in the spec's directory, if that is a git checkout.
-    static func gitRevision(near path: String) -> String? {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        let directory = (path as NSString).deletingLastPathComponent
-        process.arguments = ["git", "-C", directory.isEmpty ? "." : directory, "rev-parse", "HEAD"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        do { try process.run() } catch { return nil }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { return nil }
-        let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        return text.isEmpty ? nil : text
     }
 }
-
-/// Runs the tasks of one spec: chips built once per point, networks loaded once per point.
-final class SweepRunner {
-    let spec: SweepSpec
-    let threads: Int
-    private var chips: [Int: ChipConfig] = [:]
-    private var datasets: [String: Dataset] = [:]
-    /// Digital accuracy per (checkpoint, test split): the same for every seed and chip.
-    private var digitalAccuracy: [String: Double] = [:]
-
-    /// A dataset split for a model, loaded once per sweep (and checked against the model).
-    func dataset(_ name: DatasetName, train: Bool, limit: Int?, for loaded: TrainingRun.LoadedModel, path: String) throws -> Dataset {
-        let key = "\(name.rawValue)/\(train)/\(limit.map(String.init) ?? "all")"
-        if let cached = datasets[key], cached.channels == loaded.channels, cached.size == loaded.size, cached.classes == loaded.classes {
-            return cached
-        }
-        let data = try DeployedModel.data(for: loaded, path: path, dataset: name, directory: nil, train: train, limit: limit)
-        datasets[key] = data
-        return data
-    }
-
-    /// Where a training workload keeps each point's trained network (`p<point>.safetensors`),
-    /// so the point's other runs, resumed runs and other shards reuse it.
-    let networks: String
-    private var trained: [Int: String] = [:]
-
-    init(spec: SweepSpec, threads: Int, networks: String) throws {
-        self.spec = spec
-        self.threads = threads
-        self.networks = networks
-    }
-
-    /// The training precision of a point (its `adjust_precision` axis; none without one).
-    func precision(at point: Int) throws -> PrecisionAdjustment {
-        guard let value = spec.setting("adjust_precision", at: point) else { return .none }
-        guard let parsed = PrecisionAdjustment(argument: value.description) else {
-            throw CommandLineError("\(spec.file): adjust_precision '\(value)' is not none, auto, exact or bits")
-        }
-        return parsed
-    }
-
-    /// The network of a training point: trained once (written when finished) and then reused.
-    func trainedNetwork(_ workload: SweepSpec.TrainingWorkload, point: Int, chip: ChipConfig) throws -> String {
-        if let path = trained[point] { return path }
-        let path = "\(networks)/p\(point).safetensors"
-        if !FileManager.default.fileExists(atPath: path) {
-            guard let dataset = DatasetName(rawValue: workload.data) else {
-                throw CommandLineError("\(spec.file): workload.data '\(workload.data)' is not a dataset")
-            }
-            let settings = spec.settings(for: point)
-            let precision = try precision(at: point)
-            var noise: Bool?
-            if case let .bool(value)? = spec.setting("noise_injection", at: point) { noise = value }
-            BLAS.threadCount = threads
-            let run = try TrainingRun.fineTuning(
-                from: workload.initial, chip: chip, pim: PIMSettings(chip: spec.chipName, scheme: settings.scheme, mode: settings.mode, precision: precision),
-                trainingNoise: noise, dataset: dataset, epochs: workload.epochs, learningRate: workload.learningRate, seed: workload.seed,
-                trainLimit: workload.trainLimit, testLimit: workload.testLimit)
-            while run.completedEpochs < run.settings.epochs { _ = try run.trainNextEpoch() }
-            do {
-                try FileManager.default.createDirectory(atPath: networks, withIntermediateDirectories: true)
-            } catch {
-                throw CommandLineError("\(networks): cannot create the directory (\((error as NSError).localizedDescription))")
-            }
-            try run.checkpoint().write(to: path)
-        }
-        trained[point] = path
-        return path
-    }
-
-    func chip(_ point: Int) throws -> ChipConfig {
-        if let chip = chips[point] { return chip }
-        let chip = try spec.chip(for: point)
-        chips[point] = chip
-        return chip
-    }
-
-    /// `clipRateHigh` → `clip_rate_high`, `lsbMACUnits` → `lsb_mac_units`.
-    static func snakeCase(_ name: String) -> String {
-        var out = ""
-        let chars = Array(name)
-        for (i, c) in chars.enumerated() {
-            if c.isUppercase {
-                let previousLower = i > 0 && chars[i - 1].isLowercase
-                let nextLower = i + 1 < chars.count && chars[i + 1].isLowercase && i > 0 && chars[i - 1].isUppercase
-                if i > 0 && (previousLower || nextLower) { out.append("_") }
-                out.append(Character(c.lowercased()))
-            } else {
-                out.append(c)
-            }
-        }
-        return out
-    }
-
-    func chipHash(point: Int) -> String {
-        let overrides = spec.point(point).filter { !SweepSpec.settingAxes.contains($0.path) }.map { "\($0.path)=\($0.value)" }
-        return fnv1aHex(Array((spec.chipText + "\n" + overrides.joined(separator: "\n")).utf8))
-    }
-
-    func metrics(for task: SweepTask) throws -> [String: Double] {
-        let chip = try chip(task.point)
-        let settings = spec.settings(for: task.point)
-        switch spec.workload {
-        case let .matmul(m, k, n, _, _):
-            let mapping = try chip.mapping(scheme: settings.scheme, mode: settings.mode, inputBits: settings.inputBits, weightBits: settings.weightBits)
-            let simulation = MatmulSimulation(mapping: mapping, m: m, k: k, n: n,
-                                              operands: try MatmulSimulation.randomOperands(mapping: mapping, m: m, k: k, n: n, seed: task.seed),
-                                              seed: task.seed, chipSeed: task.chipSeed, threads: threads)
-            let report = try simulation.run().report
-            // The report's numeric fields (snake_case, as `simulate --json` names them), without the wall time.
-            var metrics: [String: Double] = [:]
-            for child in Mirror(reflecting: report).children {
-                guard let label = child.label, label != "seconds" else { continue }
-                let number: Double? = switch child.value {
-                case let v as Double: v
-                case let v as Int: Double(v)
-                case let v as Double?: v
-                case let v as Int?: v.map(Double.init)
-                default: nil
-                }
-                if let number, number.isFinite { metrics[Self.snakeCase(label)] = number }
-            }
-            return metrics
-        case let .network(_, data, testLimit, bnCalibrate):
-            return try deployed(spec.model(for: task.point)!, data: data, testLimit: testLimit, bnCalibrate: bnCalibrate, chip: chip, task: task)
-        case let .training(workload):
-            let model = try trainedNetwork(workload, point: task.point, chip: chip)
-            var metrics = try deployed(model, data: workload.data, testLimit: workload.testLimit, bnCalibrate: workload.bnCalibrate,
-                                       chip: chip, task: task)
-            let mapping = try chip.mapping(scheme: settings.scheme, mode: settings.mode, inputBits: settings.inputBits, weightBits: settings.weightBits)
-            if let bits = try precision(at: task.point).trainingConverter(for: mapping.adc).resolutionBits { metrics["training_bits"] = bits }
-            return metrics
-        }
-    }
-
-    /// A checkpoint's accuracy on a point's chip instance and noise seed, beside its digital accuracy.
-    func deployed(_ model: String, data: String, testLimit: Int?, bnCalibrate: Int, chip: ChipConfig, task: SweepTask) throws -> [String: Double] {
-        let settings = spec.settings(for: task.point)
-        guard let dataset = DatasetName(rawValue: data) else { throw CommandLineError("\(spec.file): workload.data '\(data)' is not a dataset") }
-        BLAS.threadCount = threads
-        let (loaded, target, _, _) = try DeployedModel.load(model, chip: chip, chipName: spec.chipPath, scheme: settings.scheme, mode: settings.mode)
-        let test = try self.dataset(dataset, train: false, limit: testLimit, for: loaded, path: model)
-        let deployment = ChipDeployment(model: loaded.model, target: target)
-        if bnCalibrate > 0 || deployment.needsRangeCalibration {
-            deployment.calibrationData = try self.dataset(dataset, train: true, limit: nil, for: loaded, path: model)
-            deployment.calibrationBatches = bnCalibrate
-        }
-        let run = deployment.evaluate(test, chipSeed: task.chipSeed, noiseSeed: task.seed)
-        // The chip and scheme decide the weight grid (symmetric for some encodings).
-        let key = "\(model)|\(chipHash(point: task.point))|\(settings.scheme.rawValue)|\(data)|\(testLimit.map(String.init) ?? "all")"
-        let digital = digitalAccuracy[key] ?? deployment.evaluateDigitally(test).accuracy
-        digitalAccuracy[key] = digital
-        return ["accuracy": run.accuracy, "loss": run.loss, "digital_accuracy": digital]
-    }
-}
-
 
 struct SweepMerge: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -2,12 +2,12 @@ import Yams
 
 /// Shared state of one configuration file being read: its name, and what the reader has
 /// learned about each field (provenance, location).
-final class ConfigReadContext {
-    let file: String
-    var provenance: [String: Provenance] = [:]
-    var locations: [String: SourceLocation] = [:]
+package final class ConfigReadContext {
+    package let file: String
+    package var provenance: [String: Provenance] = [:]
+    package var locations: [String: SourceLocation] = [:]
 
-    init(file: String) { self.file = file }
+    package init(file: String) { self.file = file }
 }
 
 /// A YAML node being read as part of a typed configuration, with its field path.
@@ -16,22 +16,22 @@ final class ConfigReadContext {
 /// naming the file, line, column and field path. Scalars may be wrapped as
 /// `{value: …, source: …, status: …}`; the wrapper is unwrapped here and its provenance
 /// recorded, so every field of every configuration accepts it.
-struct ConfigNode {
-    let node: Node
-    let path: String
-    let context: ConfigReadContext
+package struct ConfigNode {
+    package let node: Node
+    package let path: String
+    package let context: ConfigReadContext
 
-    var location: SourceLocation {
+    package var location: SourceLocation {
         let mark = node.mark
         return SourceLocation(file: context.file, line: mark?.line ?? 1, column: mark?.column ?? 1)
     }
 
-    func error(_ message: String) -> ConfigError {
+    package func error(_ message: String) -> ConfigError {
         ConfigError(location, path: path.isEmpty ? "(top level)" : path, message)
     }
 
     /// Parses `text` and returns its root node; an empty document is an error.
-    static func parse(_ text: String, file: String) throws(ConfigError) -> ConfigNode {
+    package static func parse(_ text: String, file: String) throws(ConfigError) -> ConfigNode {
         let context = ConfigReadContext(file: file)
         let root: Node?
         do {
@@ -77,12 +77,12 @@ struct ConfigNode {
 
     // MARK: - Children
 
-    func child(_ node: Node, key: String) -> ConfigNode {
+    package func child(_ node: Node, key: String) -> ConfigNode {
         ConfigNode(node: node, path: path.isEmpty ? key : "\(path).\(key)", context: context)
     }
 
     /// Reads this node as a mapping whose keys the caller then takes one by one.
-    func mapping() throws(ConfigError) -> ConfigMapping {
+    package func mapping() throws(ConfigError) -> ConfigMapping {
         guard case let .mapping(mapping) = node else { throw error("expected a mapping, got \(kind)") }
         var entries: [(key: String, keyLocation: SourceLocation, value: Node)] = []
         for (key, value) in mapping {
@@ -96,7 +96,7 @@ struct ConfigNode {
     }
 
     /// Reads this node as a list (a bare value or a `{value: […]}` wrapper).
-    func list() throws(ConfigError) -> [ConfigNode] {
+    package func list() throws(ConfigError) -> [ConfigNode] {
         let node = try unwrapped()
         guard case let .sequence(sequence) = node.node else { throw node.error("expected a list, got \(node.kind)") }
         return sequence.enumerated().map { index, element in
@@ -106,7 +106,7 @@ struct ConfigNode {
 
     // MARK: - Scalars
 
-    func int() throws(ConfigError) -> Int {
+    package func int() throws(ConfigError) -> Int {
         let node = try unwrapped()
         guard case let .scalar(scalar) = node.node, scalar.style == .plain,
               node.node.tag == Tag(.int), let value = Int.construct(from: scalar) else {
@@ -115,7 +115,7 @@ struct ConfigNode {
         return value
     }
 
-    func double() throws(ConfigError) -> Double {
+    package func double() throws(ConfigError) -> Double {
         let node = try unwrapped()
         guard case let .scalar(scalar) = node.node, scalar.style == .plain,
               node.node.tag == Tag(.int) || node.node.tag == Tag(.float),
@@ -127,7 +127,7 @@ struct ConfigNode {
         return value
     }
 
-    func bool() throws(ConfigError) -> Bool {
+    package func bool() throws(ConfigError) -> Bool {
         let node = try unwrapped()
         guard case let .scalar(scalar) = node.node, scalar.style == .plain, node.node.tag == Tag(.bool),
               let value = Bool.construct(from: scalar) else {
@@ -138,7 +138,7 @@ struct ConfigNode {
 
     /// Reads a string. Plain scalars that YAML would read as numbers or booleans are accepted
     /// as their text (an id `7nm`, a venue `2021`), since the field asks for text.
-    func string() throws(ConfigError) -> String {
+    package func string() throws(ConfigError) -> String {
         let node = try unwrapped()
         guard case let .scalar(scalar) = node.node, node.node.tag != Tag(.null) else {
             throw node.error("expected text, got \(node.kind)")
@@ -147,7 +147,7 @@ struct ConfigNode {
     }
 
     /// Reads one of a fixed set of words.
-    func choice<Choice: RawRepresentable & CaseIterable>(_: Choice.Type = Choice.self) throws(ConfigError) -> Choice
+    package func choice<Choice: RawRepresentable & CaseIterable>(_: Choice.Type = Choice.self) throws(ConfigError) -> Choice
     where Choice.RawValue == String {
         let node = try unwrapped()
         let allowed = Choice.allCases.map(\.rawValue)
@@ -166,7 +166,7 @@ struct ConfigNode {
 
     /// Returns the node itself, or the `value` of a `{value, source, status, note}` wrapper,
     /// recording the wrapper's provenance under this node's path.
-    func unwrapped() throws(ConfigError) -> ConfigNode {
+    package func unwrapped() throws(ConfigError) -> ConfigNode {
         context.locations[path] = location
         guard case let .mapping(mapping) = node, mapping.keys.contains(where: { $0.string == "value" }) else {
             return self
@@ -186,7 +186,7 @@ struct ConfigNode {
     }
 
     /// A short description of what this node holds, for error messages.
-    var kind: String {
+    package var kind: String {
         switch node {
         case let .scalar(scalar):
             if node.tag == Tag(.null) { return "nothing (null)" }
@@ -206,25 +206,25 @@ struct ConfigNode {
 }
 
 /// The keys of one YAML mapping, taken one by one; ``finish()`` rejects any key not taken.
-final class ConfigMapping {
-    let owner: ConfigNode
+package final class ConfigMapping {
+    package let owner: ConfigNode
     private let entries: [(key: String, keyLocation: SourceLocation, value: Node)]
     private var taken: Set<String> = []
 
-    init(owner: ConfigNode, entries: [(key: String, keyLocation: SourceLocation, value: Node)]) {
+    package init(owner: ConfigNode, entries: [(key: String, keyLocation: SourceLocation, value: Node)]) {
         self.owner = owner
         self.entries = entries
     }
 
-    var keys: [String] { entries.map(\.key) }
+    package var keys: [String] { entries.map(\.key) }
 
-    func optional(_ key: String) -> ConfigNode? {
+    package func optional(_ key: String) -> ConfigNode? {
         taken.insert(key)
         guard let entry = entries.first(where: { $0.key == key }) else { return nil }
         return owner.child(entry.value, key: key)
     }
 
-    func required(_ key: String) throws(ConfigError) -> ConfigNode {
+    package func required(_ key: String) throws(ConfigError) -> ConfigNode {
         guard let node = optional(key) else {
             // A misspelt key is the likelier story than a forgotten one: point at the typo.
             let strays = entries.filter { !taken.contains($0.key) }
@@ -239,7 +239,7 @@ final class ConfigMapping {
     }
 
     /// Every entry, in file order, for mappings whose keys are names (modes, sweep axes).
-    func all() -> [(key: String, node: ConfigNode)] {
+    package func all() -> [(key: String, node: ConfigNode)] {
         entries.map { entry in
             taken.insert(entry.key)
             return (entry.key, owner.child(entry.value, key: entry.key))
@@ -247,7 +247,7 @@ final class ConfigMapping {
     }
 
     /// Throws on the first key that no reader asked for: a typo or a field this version does not know.
-    func finish() throws(ConfigError) {
+    package func finish() throws(ConfigError) {
         let known = Array(taken).sorted()
         for entry in entries where !taken.contains(entry.key) {
             let path = owner.path.isEmpty ? entry.key : "\(owner.path).\(entry.key)"
@@ -262,7 +262,7 @@ final class ConfigMapping {
     }
 
     /// The closest candidate within an edit distance of 2 (or a third of the word), if any.
-    static func nearest(_ word: String, in candidates: [String]) -> String? {
+    package static func nearest(_ word: String, in candidates: [String]) -> String? {
         let limit = max(2, word.count / 3)
         let scored = candidates.map { ($0, editDistance(word.lowercased(), $0.lowercased())) }
         guard let best = scored.min(by: { $0.1 < $1.1 }), best.1 <= limit else { return nil }
@@ -270,7 +270,7 @@ final class ConfigMapping {
     }
 
     /// Levenshtein distance between two strings, counted in Unicode scalars.
-    static func editDistance(_ a: String, _ b: String) -> Int {
+    package static func editDistance(_ a: String, _ b: String) -> Int {
         let a = Array(a.unicodeScalars), b = Array(b.unicodeScalars)
         if a.isEmpty { return b.count }
         var previous = Array(0...b.count)

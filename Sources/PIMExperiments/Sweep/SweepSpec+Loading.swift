@@ -1,4 +1,5 @@
 import Foundation
+import PIMSim
 import Yams
 
 extension SweepSpec {

@@ -1,4 +1,5 @@
 import Foundation
+import PIMSim
 import Yams
 
 /// A parameter sweep: a base chip, axes over chip fields and run settings, a workload, and

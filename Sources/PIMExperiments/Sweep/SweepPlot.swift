@@ -1,4 +1,5 @@
 import Foundation
+import PIMSim
 
 /// Sweep results reduced to lines: one per group, a mean and a sample standard deviation over
 /// the records (seeds, chip seeds) at each x.

@@ -1,4 +1,5 @@
 import Foundation
+import PIMSim
 
 /// A results file that is not what a sweep command expects (one line, naming file and place).
 public struct SweepError: Error, Sendable, UserInputError {

@@ -11,7 +11,7 @@ struct CalibrateBN: ParsableCommand {
             of training data run through it with temporal noise, and every BN layer's running \
             mean and variance become the equal-weight average of those batches' statistics. \
             Weights, γ, β and α do not change. The checkpoint written records the chip, the \
-            instance and K; deploy it on that instance with `pimctl simulate --chip-seed`.
+            instance and K; deploy it on that instance with `pimctl simulate network --chip-seed`.
 
             Examples:
               pimctl calibrate-bn --chip cap-ram --model pim.safetensors \\

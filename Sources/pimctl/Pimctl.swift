@@ -16,12 +16,12 @@ struct Pimctl: ParsableCommand {
               pimctl chips list
               pimctl chips show cap-ram
               pimctl chips validate chips/*.yaml
-              pimctl simulate --chip cap-ram --matmul 256x512x128
+              pimctl simulate matmul --chip cap-ram --matmul 256x512x128
               pimctl train --model resnet20 --wbits 4 --abits 4 --out r20-w4a4.safetensors
               pimctl train-qat --chip cap-ram --model resnet20 \\
                   --init r20-w4a4.safetensors --adjust-precision auto \\
                   --out r20-pim.safetensors
-              pimctl simulate --chip cap-ram --model r20-pim.safetensors \\
+              pimctl simulate network --chip cap-ram --model r20-pim.safetensors \\
                   --chip-seeds 3 --noise-seeds 3 --bn-calibrate 100
               pimctl report
               pimctl sweep run spec.yaml --out results.jsonl

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import PIMQAT
 
-/// The options of `simulate --model`: a trained network deployed on chip instances.
+/// The options of a network workload: a trained network deployed on chip instances.
 struct NetworkSimulationOptions: ParsableArguments {
     @Option(help: "Checkpoint (safetensors) of a QAT or PIM-QAT network to deploy on the chip.")
     var model: String?
@@ -27,7 +27,7 @@ struct NetworkSimulationOptions: ParsableArguments {
     }
 }
 
-/// The outcome of `simulate --model`.
+/// The outcome of `simulate network`.
 struct NetworkSimulationReport: Encodable {
     var checkpoint: String
     var architecture: String
@@ -48,29 +48,29 @@ struct NetworkSimulationReport: Encodable {
     var seconds: Double
 }
 
-extension Simulate {
-    func runNetwork(chip: ChipConfig) throws {
+extension NetworkSimulationOptions {
+    /// Deploys the network on `chip` and prints the accuracy and per-layer report.
+    func run(on chip: ChipConfig, _ run: ChipRunOptions) throws {
         let start = Date()
-        let path = network.model!
-        BLAS.threadCount = threads
-        let (loaded, target, settings, trained) = try DeployedModel.load(path, chip: chip, chipName: self.chip, scheme: scheme, mode: mode)
-        let dataset = network.data ?? loaded.settings?.dataset ?? .fashionMNIST
-        let directory = network.dataDir ?? loaded.settings?.dataDirectory
-        let test = try DeployedModel.data(for: loaded, path: path, dataset: dataset, directory: directory, train: false, limit: network.testLimit)
+        let path = model!
+        BLAS.threadCount = run.threads
+        let (loaded, target, settings, trained) = try DeployedModel.load(path, chip: chip, chipName: run.chip, scheme: run.scheme, mode: run.mode)
+        let dataset = data ?? loaded.settings?.dataset ?? .fashionMNIST
+        let directory = dataDir ?? loaded.settings?.dataDirectory
+        let test = try DeployedModel.data(for: loaded, path: path, dataset: dataset, directory: directory, train: false, limit: testLimit)
         let deployment = ChipDeployment(model: loaded.model, target: target)
-        deployment.nonIdealities = network.idealPim ? .none
-            : NonIdealities(temporalNoise: !noNoise, adcStaticErrors: !noStaticErrors, cellMismatch: !noMismatch, transferCurve: !noTransfer)
-        if network.bnCalibrate > 0 || deployment.needsRangeCalibration {
+        deployment.nonIdealities = idealPim ? .none : run.nonIdealities
+        if bnCalibrate > 0 || deployment.needsRangeCalibration {
             deployment.calibrationData = try DeployedModel.data(for: loaded, path: path, dataset: dataset, directory: directory, train: true)
-            deployment.calibrationBatches = network.bnCalibrate
-            deployment.calibrationBatchSize = network.calibrationBatchSize
+            deployment.calibrationBatches = bnCalibrate
+            deployment.calibrationBatchSize = calibrationBatchSize
         }
         let digital = deployment.evaluateDigitally(test)
-        let total = network.chipSeeds * network.noiseSeeds
+        let total = chipSeeds * noiseSeeds
         let bar = ProgressBar(label: "chip runs")
         var done = 0
-        let accuracy = deployment.evaluate(test, chipSeeds: (0..<UInt64(network.chipSeeds)).map { chipSeed &+ $0 },
-                                           noiseSeeds: (0..<UInt64(network.noiseSeeds)).map { seed &+ $0 }) { run in
+        let accuracy = deployment.evaluate(test, chipSeeds: (0..<UInt64(chipSeeds)).map { run.chipSeed &+ $0 },
+                                           noiseSeeds: (0..<UInt64(noiseSeeds)).map { run.seed &+ $0 }) { run in
             done += 1
             bar.update(done, of: total, detail: "last \(Format.percent(run.accuracy))")
         }
@@ -82,7 +82,7 @@ extension Simulate {
             mode: mapping.mode.name, dataset: dataset.rawValue, examples: test.count, nonIdealities: deployment.nonIdealities,
             bnCalibrationBatches: runs.first?.calibrationBatches ?? 0, digitalAccuracy: digital.accuracy,
             accuracyMean: mean, accuracyStd: std, runs: runs, layers: layers, seconds: Date().timeIntervalSince(start))
-        if json {
+        if run.json {
             print(try Terminal.json(report))
             return
         }
@@ -90,7 +90,7 @@ extension Simulate {
         var lines = ["\(report.architecture) (\(kind) checkpoint \(path)) on \(report.chip), scheme \(report.scheme) (mode \(report.mode)); \(report.dataset), \(report.examples) test examples"]
         lines.append("digital (exact integer products): \(Format.percent(report.digitalAccuracy))")
         let calibration = report.bnCalibrationBatches > 0 ? "; BN calibrated on \(report.bnCalibrationBatches) batches per instance" : ""
-        lines.append("on the chip model: \(Format.percent(mean)) ± \(Format.percent(std)) over \(network.chipSeeds) chip instance(s) × \(network.noiseSeeds) noise seed(s)\(calibration)")
+        lines.append("on the chip model: \(Format.percent(mean)) ± \(Format.percent(std)) over \(chipSeeds) chip instance(s) × \(noiseSeeds) noise seed(s)\(calibration)")
         lines.append("per layer (first instance and noise seed):")
         lines.append(Format.table(["layer", "conversions", "clip low", "clip high", "signal RMS (LSB)", "σ error (LSB)", "eff. bits", "SQNR (dB)"], layers.map { l in
             [l.layer, String(l.conversions), Format.percent(l.clipRateLow), Format.percent(l.clipRateHigh),
@@ -98,5 +98,34 @@ extension Simulate {
              l.sqnrDecibels.map { Format.number($0, digits: 3) } ?? "exact"]
         }))
         print(lines.joined(separator: "\n"))
+    }
+}
+
+struct SimulateNetwork: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "network",
+        abstract: "Deploy a trained network on chip instances and report its accuracy beside the digital one.",
+        discussion: """
+            A QAT or PIM-QAT checkpoint (--model) is deployed on chip instances (--chip-seed, \
+            --chip-seeds) with temporal noise (--seed, --noise-seeds), BN optionally \
+            recalibrated on each (--bn-calibrate K): accuracy mean ± std beside the digital \
+            accuracy, and per-layer clip rates, conversion error, effective bits, SQNR.
+
+            Examples:
+              pimctl simulate network --chip cap-ram --model pim.safetensors \\
+                  --chip-seeds 3 --noise-seeds 3 --bn-calibrate 20
+              pimctl simulate network --chip ideal --model qat.safetensors \\
+                  --scheme bit-serial
+            """)
+
+    @OptionGroup(title: "Chip and run") var options: ChipRunOptions
+    @OptionGroup(title: "Network") var network: NetworkSimulationOptions
+
+    func validate() throws {
+        guard network.model != nil else { throw ValidationError("give --model CHECKPOINT") }
+    }
+
+    func run() throws {
+        try network.run(on: try ChipCatalog.standard().load(options.chip).0, options)
     }
 }

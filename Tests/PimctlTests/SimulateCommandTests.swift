@@ -28,7 +28,7 @@ struct SimulateCommandTests {
     }
 
     @Test func capRAMReportCountsConversionsOfItsOwnDecomposition() throws {
-        let result = try PimctlRunner.run(["simulate", "--chip", "cap-ram", "--matmul", "16x256x8", "--json"])
+        let result = try PimctlRunner.run(["simulate", "matmul", "--chip", "cap-ram", "--matmul", "16x256x8", "--json"])
         #expect(result.status == 0, "\(result.stderr)")
         let report = try Self.json(result)
         // 2 groups × 1 input cycle × 4 weight slices per output, 16 × 8 outputs.
@@ -41,7 +41,7 @@ struct SimulateCommandTests {
 
     @Test func idealChipIsExactForEveryScheme() throws {
         for scheme in ["chip", "native", "differential", "bit-serial"] {
-            let result = try PimctlRunner.run(["simulate", "--chip", "ideal", "--matmul", "8x300x5", "--scheme", scheme, "--json"])
+            let result = try PimctlRunner.run(["simulate", "matmul", "--chip", "ideal", "--matmul", "8x300x5", "--scheme", scheme, "--json"])
             #expect(result.status == 0, "\(scheme): \(result.stderr)")
             let report = try Self.json(result)
             #expect(report["output_error_sigma"] as? Double == 0, "\(scheme)")
@@ -103,6 +103,23 @@ struct SimulateCommandTests {
         let offGrid = try PimctlRunner.run(["simulate", "--weights", "\(directory)/w.npy", "--inputs", good])
         #expect(offGrid.status == 1)
         #expect(offGrid.stderr.contains("weight 100 at row 0, column 0 is outside"))
+    }
+
+    /// `simulate` without a subcommand runs the matmul (or, with --model, the network) with
+    /// the same flags; each subcommand refuses what belongs to the other.
+    @Test func theShorthandRunsTheSameMatmulAndSubcommandsKeepToTheirWorkload() throws {
+        let flags = ["--chip", "cap-ram", "--matmul", "16x128x8", "--seed", "4", "--chip-seed", "1", "--json"]
+        var shorthand = try Self.json(try PimctlRunner.run(["simulate"] + flags))
+        var explicit = try Self.json(try PimctlRunner.run(["simulate", "matmul"] + flags))
+        shorthand["seconds"] = nil
+        explicit["seconds"] = nil
+        #expect(NSDictionary(dictionary: shorthand).isEqual(to: explicit) && shorthand.count > 20)
+        let noModel = try PimctlRunner.run(["simulate", "network", "--chip", "cap-ram"])
+        #expect(noModel.status == 64 && noModel.stderr.contains("give --model CHECKPOINT"), "\(noModel.stderr)")
+        let noShape = try PimctlRunner.run(["simulate", "matmul", "--chip", "cap-ram"])
+        #expect(noShape.status == 64 && noShape.stderr.contains("give --matmul MxKxN, --weights and --inputs\n"), "\(noShape.stderr)")
+        let both = try PimctlRunner.run(["simulate", "--model", "m.safetensors", "--weights", "W.npy", "--inputs", "X.npy"])
+        #expect(both.status == 64 && both.stderr.contains("--weights is for a matrix workload, not with --model"), "\(both.stderr)")
     }
 
     @Test func sameSeedsGiveTheSameReportForOneAndTwoThreads() throws {

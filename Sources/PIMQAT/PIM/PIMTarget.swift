@@ -85,7 +85,7 @@ public final class PIMTarget {
     /// there is no range to train over.
     public func checkTrainable() throws(MappingError) {
         if let layer = layers.first(where: { $0.trainingMapping.adc.type != .ideal && $0.trainingMapping.adc.range.policy == .calibrated }) {
-            throw MappingError("\(layer.name): chip '\(chip.meta.id)' sets its ADC range from calibration data at deployment (policy calibrated), so PIM-QAT has no range to train over; train on a chip file with a fixed or max range and deploy on this one with `pimctl simulate --chip`")
+            throw MappingError("\(layer.name): chip '\(chip.meta.id)' sets its ADC range from calibration data at deployment (policy calibrated), so PIM-QAT has no range to train over; train on a chip file with a fixed or max range and deploy on this one with `pimctl simulate network --chip`")
         }
     }
 

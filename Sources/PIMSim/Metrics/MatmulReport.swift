@@ -1,6 +1,6 @@
 import Foundation
 
-/// What `pimctl simulate` reports for one matmul: the mapping, the conversion statistics and
+/// What `pimctl simulate matmul` reports for one matmul: the mapping, the conversion statistics and
 /// the error of the result against the exact product.
 public struct MatmulReport: Sendable, Codable {
     public var chip: String

@@ -1,0 +1,56 @@
+import Foundation
+import Testing
+
+/// Every preset in `chips/` runs the commands a user starts with: `chips show`, `simulate
+/// matmul` with every scheme it can map (and a clear refusal for those it cannot), PIM-QAT
+/// training on a small configuration and `simulate network` of the result.
+@Suite("Presets end to end", .serialized)
+struct PresetEndToEndTests {
+    /// The weight and activation bits each preset's modes support for a small CNN's QAT.
+    static let precisions: [String: (weights: Int, activations: Int)] = [
+        "cap-ram": (4, 4), "ideal": (4, 4), "jia-jssc2020": (4, 4), "wang-vlsi2022": (8, 8),
+    ]
+
+    static var presets: [String] {
+        (try? FileManager.default.contentsOfDirectory(atPath: "\(PimctlRunner.packageRoot)/chips"))?
+            .filter { $0.hasSuffix(".yaml") }.map { String($0.dropLast(5)) }.sorted() ?? []
+    }
+
+    @Test func everyPresetHasATestedPrecision() {
+        #expect(Self.presets.count >= 4)
+        for id in Self.presets { #expect(Self.precisions[id] != nil, "give \(id) its precisions in PresetEndToEndTests") }
+    }
+
+    @Test(arguments: presets)
+    func presetRunsShowSimulateTrainAndDeploy(id: String) throws {
+        let dir = try TrainCommandTests.directory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let show = try PimctlRunner.run(["chips", "show", id, "--json"])
+        #expect(show.status == 0, "\(id): \(show.stderr)")
+        var ran = 0
+        for scheme in ["chip", "native", "differential", "bit-serial"] {
+            let result = try PimctlRunner.run(["simulate", "matmul", "--chip", id, "--matmul", "8x96x4", "--scheme", scheme, "--json"])
+            if result.status == 0 {
+                ran += 1
+                let report = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+                #expect((report["conversions"] as? Int ?? 0) > 0, "\(id) \(scheme)")
+            } else {
+                #expect(result.status == 1 && result.stderr.contains("cannot run"), "\(id) \(scheme): \(result.stderr)")
+            }
+        }
+        #expect(ran >= 1, "\(id): no scheme runs")
+        let bits = try #require(Self.precisions[id])
+        let qat = try PimctlRunner.run(["train", "--model", "small-cnn", "--epochs", "1", "--train-limit", "128", "--test-limit", "64",
+                                        "--wbits", String(bits.weights), "--abits", String(bits.activations), "--out", "\(dir)/qat.safetensors"])
+        #expect(qat.status == 0, "\(id): \(qat.stderr)")
+        let pim = try PimctlRunner.run(["train-qat", "--chip", id, "--init", "\(dir)/qat.safetensors", "--epochs", "1",
+                                        "--wbits", String(bits.weights), "--abits", String(bits.activations),
+                                        "--train-limit", "64", "--test-limit", "64", "--out", "\(dir)/pim.safetensors"])
+        #expect(pim.status == 0, "\(id): \(pim.stderr)")
+        let deployed = try PimctlRunner.run(["simulate", "network", "--chip", id, "--model", "\(dir)/pim.safetensors",
+                                             "--test-limit", "64", "--json"])
+        #expect(deployed.status == 0, "\(id): \(deployed.stderr)")
+        let record = try #require(try JSONSerialization.jsonObject(with: Data(deployed.stdout.utf8)) as? [String: Any])
+        #expect((record["accuracy_mean"] as? Double).map { (0...1).contains($0) } == true, "\(id)")
+    }
+}

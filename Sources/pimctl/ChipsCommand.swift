@@ -11,7 +11,7 @@ struct Chips: ParsableCommand {
             Presets are found in $PIMSIM_CHIPS_PATH, ./chips, or the chips/ folder of the \
             checkout the executable was built in.
             """,
-        subcommands: [List.self, Show.self, Validate.self])
+        subcommands: [List.self, Show.self, Compare.self, Validate.self])
 }
 
 extension Chips {

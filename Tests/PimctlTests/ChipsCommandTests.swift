@@ -29,6 +29,20 @@ struct ChipsCommandTests {
         #expect(result.stdout.contains("30.48"))  // LSB = 1920 / 63 MAC units
     }
 
+    @Test func compareShowsPresetsSideBySide() throws {
+        let result = try PimctlRunner.run(["chips", "compare", "cap-ram", "jia-jssc2020", "wang-vlsi2022", "--json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let rows = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]])
+        #expect(rows.compactMap { $0["id"] as? String } == ["cap-ram", "jia-jssc2020", "wang-vlsi2022"])
+        #expect(rows[0]["peak_throughput_ops_per_s"] as? Double == 573.44e9)
+        #expect(rows[1]["reported_efficiency_ops_per_j"] as? Double == 192e12)
+        #expect(rows[2]["efficiency_ops_per_j"] == nil && rows[2]["adc_bits"] as? Int == 8)
+        let table = try PimctlRunner.run(["chips", "compare", "cap-ram", "wang-vlsi2022"])
+        #expect(table.status == 0 && table.stdout.contains("not modelled") && table.stdout.contains("573.4 GOPS"), "\(table.stdout)")
+        let unknown = try PimctlRunner.run(["chips", "compare", "cap-ram", "no-such-chip"])
+        #expect(unknown.status == 1 && unknown.stderr.contains("unknown chip 'no-such-chip'"), "\(unknown.stderr)")
+    }
+
     @Test func listNamesThePresets() throws {
         let result = try PimctlRunner.run(["chips", "list", "--json"])
         #expect(result.status == 0)

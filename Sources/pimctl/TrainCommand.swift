@@ -33,7 +33,7 @@ struct Train: ParsableCommand {
     func run() throws {
         BLAS.threadCount = options.threads
         let run = try options.resume.map { try TrainingRun(resuming: $0) }
-            ?? TrainingRun(settings: options.settings(recipe: options.recipe(quantized: options.wbits != nil, pim: false), defaultBits: false))
+            ?? TrainingRun(settings: options.settings(recipe: options.recipe(quantized: options.wbits != nil, pim: false), defaultBits: nil))
         try options.train(run)
     }
 }

@@ -12,7 +12,9 @@ struct TrainQAT: ParsableCommand {
             convolution and the classifier stay digital unless --classifier-on-chip); the \
             backward pass is the digital integer layer's (straight through), with the \
             rescaling of --rescale. Per-epoch test accuracy is measured the same way; deploy \
-            the checkpoint on the real chip model with `pimctl simulate network`.
+            the checkpoint on the real chip model with `pimctl simulate network`. Without \
+            --wbits/--abits the network keeps the precision of the --init checkpoint (4-bit \
+            weights and activations without --init).
 
             Examples:
               pimctl train-qat --chip cap-ram --scheme bit-serial --model small-cnn \\
@@ -62,7 +64,12 @@ struct TrainQAT: ParsableCommand {
             let pim = PIMSettings(chip: chip ?? "cap-ram", scheme: scheme ?? .chip, mode: mode, precision: adjustPrecision ?? .none,
                                   rescale: rescale ?? .both, trainingNoise: trainingNoise ?? recipe.trainingNoise,
                                   zeroClippedGradients: zeroClippedGradients, classifierOnChip: classifierOnChip)
-            run = try TrainingRun(settings: options.settings(recipe: recipe, defaultBits: true, pim: pim))
+            var bits = (weights: 4, activations: 4)
+            if options.wbits == nil, let initial = options.initFrom,
+               let own = try TrainingRun.model(from: initial).settings?.quantization {
+                bits = (own.weightBits, own.activationBits)
+            }
+            run = try TrainingRun(settings: options.settings(recipe: recipe, defaultBits: bits, pim: pim))
         }
         try options.train(run)
         guard let bnCalibrate, let target = run.target, run.completedEpochs == run.settings.epochs else { return }

@@ -118,11 +118,10 @@ struct TrainingOptions: ParsableArguments {
     }
 
     /// The settings of a fresh run: what the command line gives, the rest from `recipe`. Without
-    /// --wbits the network is float unless `defaultBits` fills in 4-bit weights and activations.
-    func settings(recipe: TrainingRecipe, defaultBits: Bool, pim: PIMSettings? = nil) -> TrainingSettings {
-        let quantization = (wbits ?? (defaultBits ? 4 : nil)).map {
-            Quantization(weightBits: $0, activationBits: abits ?? 4, weightClip: weightClip)
-        }
+    /// --wbits/--abits the network is float unless `defaultBits` gives the precision.
+    func settings(recipe: TrainingRecipe, defaultBits: (weights: Int, activations: Int)?, pim: PIMSettings? = nil) -> TrainingSettings {
+        let bits = wbits.map { ($0, abits ?? 4) } ?? defaultBits
+        let quantization = bits.map { Quantization(weightBits: $0.0, activationBits: $0.1, weightClip: weightClip) }
         var settings = recipe.settings(model: model ?? "small-cnn", dataset: data ?? .fashionMNIST, dataDirectory: dataDir,
                                        epochs: epochs ?? 10, seed: seed ?? 0, trainLimit: trainLimit, testLimit: testLimit,
                                        quantization: quantization, pim: pim, initialization: initFrom)

@@ -43,8 +43,8 @@ struct PresetEndToEndTests {
         let qat = try PimctlRunner.run(["train", "--model", "small-cnn", "--epochs", "1", "--train-limit", "128", "--test-limit", "64",
                                         "--wbits", String(bits.weights), "--abits", String(bits.activations), "--out", "\(dir)/qat.safetensors"])
         #expect(qat.status == 0, "\(id): \(qat.stderr)")
+        // No --wbits/--abits: train-qat keeps the --init network's precision (8-bit for wang-vlsi2022).
         let pim = try PimctlRunner.run(["train-qat", "--chip", id, "--init", "\(dir)/qat.safetensors", "--epochs", "1",
-                                        "--wbits", String(bits.weights), "--abits", String(bits.activations),
                                         "--train-limit", "64", "--test-limit", "64", "--out", "\(dir)/pim.safetensors"])
         #expect(pim.status == 0, "\(id): \(pim.stderr)")
         let deployed = try PimctlRunner.run(["simulate", "network", "--chip", id, "--model", "\(dir)/pim.safetensors",

@@ -41,7 +41,7 @@ extension Chips {
                 ("supply", { $0.supplyV.map { "\(Format.number($0)) V" } ?? "–" }),
                 ("memory / domain", { "\($0.memory) / \($0.domain)" }),
                 ("array", { "\($0.rows) × \($0.cols), \($0.inputsPerConversion) per conversion" }),
-                ("input bits", { "\(bits($0.inputBits)), \($0.inputBitsPerCycle) per cycle" }),
+                ("input bits", { "\(bits($0.inputBits)) \($0.inputEncoding), \($0.inputBitsPerCycle) per cycle" }),
                 ("weight bits", { "\(bits($0.weightBits)), \($0.encodings.joined(separator: ", "))" }),
                 ("ADC", { "\($0.adcCount) × " + ($0.adcBits.map { "\($0)-bit " } ?? "lossless ") + $0.adcType }),
                 ("noise", { "\(Format.number($0.noiseSigmaLSB)) LSB" }),

@@ -174,6 +174,12 @@ struct ChipValidationTests {
              line: 26, column: 13, path: "timing.clock_hz", message: "must be greater than 0, got 0.0"),
         Case(name: "asymmetric range on a signed ADC", edits: [22: "  count: 32\n  signed: true"],
              line: 24, column: 31, path: "adc.range.min", message: "a signed ADC has mid-scale zero"),
+        Case(name: "the old signed flag", edits: [12: "  supported_bits: [1, 2, 4]\n  signed: true"],
+             line: 13, column: 11, path: "inputs.signed", message: "say how the DAC drives a sign with encoding"),
+        Case(name: "misspelt input encoding", edits: [12: "  supported_bits: [1, 2, 4]\n  encoding: sign_magnitud"],
+             line: 13, column: 13, path: "inputs.encoding", message: "'sign_magnitud' is not one of unsigned, twos_complement, sign_magnitude"),
+        Case(name: "1-bit sign-magnitude inputs", edits: [12: "  supported_bits: [1, 2, 4]\n  encoding: sign_magnitude"],
+             line: 12, column: 20, path: "inputs.supported_bits[0]", message: "a sign-magnitude input needs a sign"),
         Case(name: "a mapping where a number belongs", edits: [22: "  count: {n: 32}"],
              line: 22, column: 10, path: "adc.count", message: "expected an integer, got a mapping"),
     ]

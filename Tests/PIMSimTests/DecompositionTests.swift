@@ -84,7 +84,7 @@ struct DecompositionTests {
         #expect(differential.conversionsPerGroup == 2 && !differential.needsSignedConversion)
         #expect(differential.partialSumRange == 0...(16 * 15 * 8))
         let bitSerial = make(.twosComplement, cycle: .bits(1), cell: .whole)
-        #expect(bitSerial.conversionsPerGroup == 4 && bitSerial.maxInputLevel == 1)
+        #expect(bitSerial.conversionsPerGroup == 4 && bitSerial.inputSlices.allSatisfy { $0.maxDigit == 1 })
         #expect(make(.differential, cycle: .whole, cell: .whole, .analog).conversionsPerGroup == 1)
         #expect(make(.differential, cycle: .whole, cell: .whole, .analog).partialSumRange == -(16 * 15 * 8)...(16 * 15 * 8))
     }

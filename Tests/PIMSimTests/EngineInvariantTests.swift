@@ -62,6 +62,64 @@ struct EngineInvariantTests {
         #expect(try layer.run(inputs: operands.inputs, columns: 5).output == operands.exact)
     }
 
+    /// Signed DACs: a lossless converter reproduces the product of inputs spread over the
+    /// whole signed range in one pass, for two's-complement words (1-bit cycles whose sign bit
+    /// counts negative, multi-bit cycles whose top digit is signed, one signed level) and
+    /// sign-magnitude drives; the unsigned DAC needs twice the conversions for the same product.
+    @Test(arguments: ["twos_complement", "sign_magnitude"])
+    func signedDACsRunSignedInputsInOnePassExactly(_ inputEncoding: String) throws {
+        for (cycle, cell, encoding) in [("1", "1", "twos_complement"), ("2", "all", "offset_binary"),
+                                        ("3", "2", "differential"), ("all", "all", "twos_complement")] {
+            for inputBits in [4, 7] {
+                let probe = try TestChips.chip(n: 8, bitsPerCycle: cycle, bitsPerCell: cell, encodings: [encoding],
+                                               inputEncoding: inputEncoding)
+                let d = try probe.mapping(inputBits: inputBits, weightBits: 5).decomposition
+                let r = d.partialSumRange, reach = max(abs(r.lowerBound), abs(r.upperBound))
+                let signed = d.needsSignedConversion
+                let bits = (Int.bitWidth - reach.leadingZeroBitCount) + (signed ? 1 : 0)
+                let top = signed ? Double((1 << (bits - 1)) - 1) : Double((1 << bits) - 1)
+                let chip = try TestChips.chip(n: 8, adcBits: bits, signed: signed, range: (signed ? -top : 0, top),
+                                              bitsPerCycle: cycle, bitsPerCell: cell, encodings: [encoding],
+                                              inputEncoding: inputEncoding)
+                let mapping = try chip.mapping(inputBits: inputBits, weightBits: 5)
+                var operands = Operands(m: 4, k: 19, n: 7, weightRange: d.weightRange, inputBits: inputBits)
+                let span = UInt32(d.inputRange.count)
+                operands.inputs = operands.inputs.indices.map { i in
+                    Int32(d.inputRange.lowerBound + Int(RandomStream(seed: 3, purpose: .workload).bits(UInt64(i)).0 % span))
+                }
+                operands.inputs[0] = Int32(d.inputRange.lowerBound)
+                operands.inputs[1] = Int32(d.inputRange.upperBound)
+                let layer = try ProgrammedLayer(mapping: mapping, weights: operands.weights, outputs: 4, fanIn: 19)
+                let result = try layer.run(inputs: operands.inputs, columns: 7)
+                let label = "\(inputEncoding) cycle \(cycle) cell \(cell) \(encoding) \(inputBits) bits"
+                #expect(layer.adc.lsb == 1, "\(label)")
+                #expect(result.output == operands.exact, "\(label)")
+                #expect(result.statistics.clippedLow + result.statistics.clippedHigh == 0, "\(label)")
+                let perPass = 4 * 7 * ((19 + 7) / 8) * d.conversionsPerGroup
+                #expect(result.statistics.conversions == perPass, "\(label)")
+                let unsigned = try TestChips.chip(n: 8, bitsPerCycle: cycle, bitsPerCell: cell, encodings: [encoding])
+                let unsignedMapping = try unsigned.mapping(inputBits: inputBits, weightBits: 5)
+                let twoPass = try ProgrammedLayer(mapping: unsignedMapping, weights: operands.weights, outputs: 4, fanIn: 19)
+                    .run(inputs: operands.inputs, columns: 7)
+                #expect(twoPass.output == operands.exact, "\(label)")
+                #expect(twoPass.statistics.conversions == 2 * 4 * 7 * ((19 + 7) / 8) * unsignedMapping.decomposition.conversionsPerGroup,
+                        "\(label)")
+            }
+        }
+    }
+
+    /// A level beyond a signed DAC's range is refused with its position, not wrapped.
+    @Test func signedDACRefusesLevelsBeyondItsWord() throws {
+        let chip = try TestChips.chip(n: 4, bitsPerCycle: "1", inputEncoding: "twos_complement")
+        let layer = try ProgrammedLayer(mapping: chip.mapping(inputBits: 4, weightBits: 4), weights: [Int32](repeating: 1, count: 8),
+                                        outputs: 2, fanIn: 4)
+        #expect(throws: OperandRangeError.self) { try layer.run(inputs: [0, 1, -8, 8], columns: 1) }
+        #expect(try layer.run(inputs: [0, 1, -8, 7], columns: 1).output == [0, 0])
+        do { _ = try layer.run(inputs: [0, 1, -8, 8], columns: 1) } catch {
+            #expect(error.description.contains("row 3") && error.description.contains("two's-complement DAC's -8…7"))
+        }
+    }
+
     /// Invariant 3: at most 2^b codes, and with one conversion per output the outputs lie on the code grid.
     @Test func outputsLieOnTheCodeGrid() throws {
         for bits in [2, 3, 5] {

@@ -20,6 +20,7 @@ public final class PIMExecution {
     public let name: String
     /// Position among the network's PIM layers: the layer coordinate of random draws.
     public let index: Int
+    /// The chip's input word width: the activation's bits, plus the sign bit on a signed DAC.
     public let inputBits: Int
     public let weightBits: Int
     public let target: PIMTarget

@@ -62,7 +62,9 @@ public final class PIMTarget {
                 product.inputQuantizer = lastActivation
             }
             guard let inputQuantizer = product.inputQuantizer else { continue }
-            let pim = try attach(name: product.weight.name, inputBits: inputQuantizer.bits, weightBits: quantizer.bits)
+            // A non-negative activation level needs a sign bit more on a signed DAC.
+            let pim = try attach(name: product.weight.name, inputBits: chip.inputs.wordBits(activationBits: inputQuantizer.bits),
+                                 weightBits: quantizer.bits)
             product.quantizer!.symmetric = pim.needsSymmetricWeights
             product.pim = pim
         }

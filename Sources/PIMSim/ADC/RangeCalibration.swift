@@ -53,13 +53,13 @@ extension ProgrammedLayer {
     /// Visits every partial sum (after the transfer curve) in a fixed order, serially: the
     /// engine's own loop nest, block by block.
     func forEachPartialSum(inputs: [Int32], columns: Int, _ body: (Double) -> Void) throws(OperandRangeError) {
-        let signedInputs = try validate(inputs: inputs, columns: columns)
+        let passes = try validate(inputs: inputs, columns: columns)
         let plan = BlockPlan(layer: self, columns: columns, blockColumns: nil)
         let transfer = mapping.transfer, scale = mapping.transferScale
         var workspace = plan.makeWorkspace()
         for block in 0..<plan.blockCount {
             let width = plan.width(of: block)
-            forEachPartialSumMatrix(block: block, plan: plan, inputs: inputs, columns: columns, passes: signedInputs ? 2 : 1,
+            forEachPartialSumMatrix(block: block, plan: plan, inputs: inputs, columns: columns, passes: passes,
                                     workspace: &workspace) { _, _, _, workspace in
                 for m in 0..<outputs {
                     for c in 0..<plan.cycles {

@@ -58,9 +58,10 @@ public struct ADCConfig: Sendable, Hashable, Codable {
     /// Resolution in bits, 1…24; `nil` for an ``Kind/ideal`` converter.
     public var bits: Int?
     /// Code steps above zero when they are not the `bits`' power of two: a converter whose step
-    /// lies between whole bits (PIM-QAT's `exact` training precision), with
-    /// `bits` the fewest that hold its codes. `nil` (every chip file): 2^b − 1 unsigned,
-    /// 2^(b−1) − 1 signed.
+    /// lies between whole bits (PIM-QAT's `exact` training precision, or a chip file's
+    /// `adc.code_steps`, e.g. a counting converter that reaches 422 counts in its window),
+    /// with `bits` the width of its output. `nil`: 2^b − 1 unsigned, 2^(b−1) − 1 signed (each
+    /// side of zero).
     public var codeSteps: Int? = nil
     /// Number of ADC instances; partial sums of output column j go to ADC `j mod count`.
     public var count: Int

@@ -217,9 +217,12 @@ private struct ChipReader {
             count: try d.optional("count").map { n throws(ConfigError) in try count(n) },
             energyJ: try d.optional("energy_j").map { n throws(ConfigError) in try nonNegative(n) })
         try d.finish()
+        if let signedNode = m.optional("signed") {
+            throw signedNode.error("say how the DAC drives a sign with encoding: unsigned (signed inputs run as two passes), twos_complement or sign_magnitude")
+        }
         let inputs = ChipConfig.Inputs(
             supportedBits: try bitsList(m.required("supported_bits")),
-            signed: try m.optional("signed")?.bool() ?? false,
+            encoding: try m.optional("encoding")?.choice() ?? .unsigned,
             dac: dac,
             bitsPerCycle: try sliceWidth(m.required("bits_per_cycle")))
         try m.finish()
@@ -251,9 +254,12 @@ private struct ChipReader {
         } else {
             resolution = try adcBits(m.required("bits"))
         }
+        let codeStepsNode = m.optional("code_steps")
+        if let codeStepsNode, type == .ideal { throw codeStepsNode.error("an ideal ADC is lossless and has no code steps") }
         let adc = ADCConfig(
             type: type,
             bits: resolution,
+            codeSteps: try codeStepsNode.map { n throws(ConfigError) in try count(n) },
             count: try count(m.required("count")),
             signed: try m.optional("signed")?.bool() ?? false,
             range: try range(m.optional("range"), defaultPolicy: .max),
@@ -382,11 +388,23 @@ private struct ChipReader {
                 throw fail("adc.inl_sigma_lsb", "give either inl_sigma_lsb or sar_unit_cap_mismatch_rel, not both")
             }
         }
+        if let steps = chip.adc.codeSteps, let bits = chip.adc.bits {
+            let most = chip.adc.signed ? (1 << (bits - 1)) - 1 : (1 << bits) - 1
+            if steps > most {
+                throw fail("adc.code_steps", "\(steps) code steps do not fit a \(bits)-bit \(chip.adc.signed ? "signed" : "unsigned") ADC (at most \(most))")
+            }
+            if chip.modes.contains(where: { $0.adcBits != nil }) {
+                throw fail("adc.code_steps", "modes that change the ADC's bits cannot be combined with code_steps")
+            }
+        }
         if let enob = chip.adc.enob, let bits = chip.adc.bits, enob > Double(bits) {
             throw fail("adc.enob", "ENOB \(enob) exceeds the \(bits)-bit resolution")
         }
         if chip.adc.type == .ideal, chip.adc.noiseSigmaLsb + chip.adc.offsetSigmaLsb + chip.adc.gainSigmaRel + chip.adc.inlSigmaLsb + chip.adc.dnlSigmaLsb > 0 {
             throw fail("adc.type", "an ideal ADC cannot carry offset, gain, INL, DNL or noise")
+        }
+        if chip.inputs.encoding == .signMagnitude, let index = chip.inputs.supportedBits.firstIndex(of: 1) {
+            throw fail("inputs.supported_bits[\(index)]", "a sign-magnitude input needs a sign and at least one magnitude bit; 1-bit inputs cannot be driven")
         }
         let inputMax = chip.inputs.supportedBits.max()!
         if case let .bits(perCycle) = chip.inputs.bitsPerCycle, perCycle > inputMax {

@@ -175,16 +175,35 @@ extension ChipConfig {
         public var energyJ: Double?
     }
 
+    /// How the DAC drives the sign of an input.
+    public enum InputEncoding: String, Sendable, Hashable, Codable, CaseIterable {
+        /// No sign: b-bit levels 0…2^b − 1; signed inputs run as a positive and a negative
+        /// pass, subtracted digitally.
+        case unsigned
+        /// b-bit two's-complement words −2^(b−1)…2^(b−1) − 1 in one pass: bit-serial cycles
+        /// count the sign bit negative digitally; a multi-level drive is itself signed (a
+        /// ladder above and below mid-rail).
+        case twosComplement = "twos_complement"
+        /// A sign and b − 1 magnitude bits, ±(2^(b−1) − 1), in one pass: the magnitude cycles
+        /// are driven with the input's polarity (± read voltage around a reference).
+        case signMagnitude = "sign_magnitude"
+    }
+
     public struct Inputs: Sendable, Hashable, Codable {
-        /// Activation precisions the chip accepts, each ≥ 1.
+        /// Input word widths the chip accepts, each ≥ 1 (sign included on a signed DAC).
         public var supportedBits: [Int]
-        /// Whether the DAC drives signed levels. Unsigned chips run signed inputs as a positive
-        /// and a negative pass.
-        public var signed: Bool
+        /// How the DAC drives a sign.
+        public var encoding: InputEncoding
+        /// Whether the DAC drives signed levels (one pass for signed inputs).
+        public var signed: Bool { encoding != .unsigned }
         public var dac: DAC
         /// Input bits driven per DAC cycle: `1` = bit-serial; `all` = one multi-level cycle.
         /// Inputs wider than this take several cycles, shift-added digitally.
         public var bitsPerCycle: SliceWidth
+
+        /// The input word that carries a non-negative `activationBits`-bit level 0…2^a − 1:
+        /// the same width on an unsigned DAC, one bit more (the sign) on a signed one.
+        public func wordBits(activationBits: Int) -> Int { signed ? activationBits + 1 : activationBits }
     }
 
     /// How a signed weight is laid onto cells.

@@ -12,6 +12,8 @@ public struct ChipSummary: Sendable, Codable {
     public var rows: Int, cols: Int, inputsPerConversion: Int
     public var inputBits: [Int]
     public var inputBitsPerCycle: String
+    /// How the DAC drives a sign (``ChipConfig/InputEncoding``).
+    public var inputEncoding: String
     public var weightBits: [Int]
     public var encodings: [String]
     /// The converter: type, bits (nil = lossless), count, temporal noise σ (LSB).
@@ -39,6 +41,7 @@ public struct ChipSummary: Sendable, Codable {
         (rows, cols, inputsPerConversion) = (chip.array.rows, chip.array.cols, chip.array.inputsPerConversion)
         inputBits = chip.inputs.supportedBits
         inputBitsPerCycle = chip.inputs.bitsPerCycle.description
+        inputEncoding = chip.inputs.encoding.rawValue
         weightBits = chip.weights.supportedBits
         encodings = chip.weights.encodings.map(\.rawValue)
         adcType = chip.adc.type.rawValue

@@ -62,6 +62,6 @@ extension ChipConfig {
         Decomposition(inputBits: inputBits, weightBits: weightBits,
                       inputBitsPerCycle: inputs.bitsPerCycle, encoding: mode.encoding,
                       bitsPerCell: weights.bitsPerCell, subtraction: mode.subtraction,
-                      inputsPerConversion: array.inputsPerConversion)
+                      inputsPerConversion: array.inputsPerConversion, inputEncoding: inputs.encoding)
     }
 }

@@ -8,8 +8,11 @@ struct BlockPlan {
     let blockColumns: Int
     let blockCount: Int
     let cycles: Int
+    /// The DAC cycles' digits and weights (``Decomposition/inputSlices``).
+    let inputSlices: [Decomposition.Slice]
+    let inputEncoding: ChipConfig.InputEncoding
+    /// Bits per full cycle (the shift between cycles).
     let bitsPerCycle: Int
-    let inputBits: Int
     let groupSize: Int
     let groups: Int
     /// Row stride of the stacked inputs and the partial sums: cycles × block columns.
@@ -22,7 +25,8 @@ struct BlockPlan {
         self.columns = columns
         cycles = d.inputCycles
         bitsPerCycle = d.bitsPerInputCycle
-        inputBits = d.inputBits
+        inputSlices = d.inputSlices
+        inputEncoding = d.inputEncoding
         groupSize = d.inputsPerConversion
         groups = max(1, (layer.fanIn + groupSize - 1) / groupSize)
         // By default at most about 2^18 values (1 MiB) in each of the block's stacked inputs
@@ -50,25 +54,42 @@ struct BlockPlan {
                   noise: [Float](repeating: 0, count: blockColumns))
     }
 
-    /// Writes each input's cycle levels for one pass (0: positive parts, 1: negative parts).
-    /// Cycle-major inner loops over contiguous columns (32-bit integer arithmetic), so they
-    /// vectorise; padding columns past the block's width are zero.
+    /// Writes each input's cycle digits for one pass: on an unsigned DAC the bits of the
+    /// positive (pass 0) or negative (pass 1) parts; as two's complement the word's bits, the
+    /// top slice signed if it is wider than a bit; as sign-magnitude the magnitude's bits with
+    /// the input's sign. Cycle-major inner loops over contiguous columns (32-bit integer
+    /// arithmetic), so they vectorise; padding columns past the block's width are zero.
     func stackCycles(inputs: [Int32], columns: Int, block: Int, pass: Int, into stacked: inout [Float]) {
         let first = block * blockColumns, width = width(of: block)
-        let mask = Int32((1 << bitsPerCycle) - 1)
         let (cycles, bitsPerCycle, blockColumns, stride) = (self.cycles, self.bitsPerCycle, self.blockColumns, self.stride)
+        // Each cycle's own width: a narrower last cycle must not see a two's-complement word's sign bits.
+        let masks = inputSlices.map { Int32($0.maxDigit) }
+        let encoding = inputEncoding
+        // A signed multi-bit top cycle of a two's-complement word keeps the arithmetic shift.
+        let signedTop = encoding == .twosComplement && inputSlices[cycles - 1].minDigit < 0
         stacked.withUnsafeMutableBufferPointer { s in
             inputs.withUnsafeBufferPointer { x in
                 for k in 0..<fanIn {
                     let source = x.baseAddress! + k * columns + first
                     for c in 0..<cycles {
                         let target = s.baseAddress! + k * stride + c * blockColumns
-                        let shift = Int32(c * bitsPerCycle)
+                        let shift = Int32(c * bitsPerCycle), mask = masks[c]
                         var j = 0
-                        if pass == 0 {
+                        switch encoding {
+                        case .unsigned where pass == 0:
                             while j < width { target[j] = Float((max(source[j], 0) >> shift) & mask); j &+= 1 }
-                        } else {
+                        case .unsigned:
                             while j < width { target[j] = Float((max(0 &- source[j], 0) >> shift) & mask); j &+= 1 }
+                        case .twosComplement where signedTop && c == cycles - 1:
+                            while j < width { target[j] = Float(source[j] >> shift); j &+= 1 }
+                        case .twosComplement:
+                            while j < width { target[j] = Float((source[j] >> shift) & mask); j &+= 1 }
+                        case .signMagnitude:
+                            while j < width {
+                                let v = source[j], digit = Float((abs(v) >> shift) & mask)
+                                target[j] = v < 0 ? -digit : digit
+                                j &+= 1
+                            }
                         }
                         while j < blockColumns { target[j] = 0; j &+= 1 }
                     }

@@ -66,8 +66,8 @@ public struct MatmulSimulation: Sendable {
         try MemoryBudget.check(bytes, for: "a \(m)×\(k)×\(n) matmul")
     }
 
-    /// Uniform random integer operands: weights on the encoding's grid, inputs on 0…2^b − 1,
-    /// drawn from `seed` (the same seed gives the same operands on any machine).
+    /// Uniform random integer operands: weights on the encoding's grid, inputs on 0…2^b − 1 for
+    /// an unsigned DAC and on the whole signed range of a signed one, drawn from `seed` (the same seed gives the same operands on any machine).
     /// - Throws: ``MatmulShapeError``, or ``MemoryBudgetError`` when the simulation cannot fit in memory.
     public static func randomOperands(mapping: LayerMapping, m: Int, k: Int, n: Int, seed: UInt64) throws -> Operands {
         try checkShape(m: m, k: k, n: n)
@@ -76,8 +76,11 @@ public struct MatmulSimulation: Sendable {
         let stream = RandomStream(seed: seed, purpose: .workload, layer: 1)
         let span = UInt64(grid.count)
         let weights = (0..<(m * k)).map { i in Int32(grid.lowerBound + Int(stream.uniform(UInt64(i)) * Double(span))) }
-        let top = Double(1 << d.inputBits)
-        let inputs = (0..<(k * n)).map { i in Int32(stream.uniform(UInt64(1) << 40 + UInt64(i)) * top) }
+        let levels = d.inputEncoding == .unsigned ? 0...d.maxUnsignedInput : d.inputRange
+        let inputSpan = Double(levels.count)
+        let inputs = (0..<(k * n)).map { i in
+            Int32(levels.lowerBound + Int(stream.uniform(UInt64(1) << 40 + UInt64(i)) * inputSpan))
+        }
         return .integer(weights: weights, inputs: inputs)
     }
 
@@ -106,7 +109,7 @@ public struct MatmulSimulation: Sendable {
             exact = BLAS.multiply(weights.map(Double.init), inputs.map(Double.init), m: m, n: n, k: k)
         case let .real(weights, inputs, options):
             let q = options.quantize(weights: weights, inputs: inputs, m: m, k: k, n: n,
-                                     weightBits: mapping.decomposition.weightBits, inputBits: mapping.decomposition.inputBits)
+                                     weightBits: mapping.decomposition.weightBits, inputTop: mapping.decomposition.symmetricInputTop)
             (integerWeights, integerInputs) = (q.weights, q.inputs)
             quantized = q
             frontEnd = options
@@ -121,7 +124,7 @@ public struct MatmulSimulation: Sendable {
         if let quantized, let frontEnd { output = frontEnd.dequantize(output, quantized, m: m, n: n) }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         let report = MatmulReport(layer: layer, result: result, exact: exact, output: output, m: m, k: k, n: n, seed: seed,
-                                  signedInputs: integerInputs.contains { $0 < 0 }, seconds: seconds)
+                                  passes: mapping.decomposition.inputPasses(lowest: Int(integerInputs.min() ?? 0)), seconds: seconds)
         return Outcome(output: output, exact: exact, report: report)
     }
 }

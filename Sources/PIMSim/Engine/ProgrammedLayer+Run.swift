@@ -45,34 +45,41 @@ public struct PIMResult: Sendable {
 extension ProgrammedLayer {
     /// Runs `Y = W·X` through the chip for integer inputs `X` (K×N, row-major).
     ///
-    /// Inputs are unsigned levels 0…2^b−1; negative levels (signed inputs) run as a positive
-    /// and a negative pass whose results are subtracted digitally.
+    /// Inputs are levels in ``Decomposition/inputRange``. On an unsigned DAC, negative levels
+    /// run as a positive and a negative pass whose results are subtracted digitally; a signed
+    /// DAC (two's complement or sign-magnitude) drives them in one pass.
     ///
     /// - Complexity: (input cycles × conversion matrices × passes) SGEMMs of M×K×N, plus one
     ///   fused conversion step per partial sum; memory O(M·C·B + K·C·B) per worker for a block of
     ///   B columns, never all partial sums at once.
     /// - Throws: ``OperandRangeError`` for an input level the DAC cannot drive.
     public func run(inputs: [Int32], columns: Int, options: RunOptions = RunOptions()) throws(OperandRangeError) -> PIMResult {
-        let signedInputs = try validate(inputs: inputs, columns: columns)
+        let passes = try validate(inputs: inputs, columns: columns)
         let layer = try resolvingOracleRange(inputs: inputs, columns: columns)
-        return layer.execute(inputs: inputs, columns: columns, passes: signedInputs ? 2 : 1, options: options)
+        return layer.execute(inputs: inputs, columns: columns, passes: passes, options: options)
     }
 
-    /// Checks that every input level is one the DAC can drive: |x| ≤ 2^b − 1 (negative levels
-    /// run as a second pass). One pass for the extremes (it vectorises); the first offending
-    /// element is searched for only when there is one.
-    /// - Returns: whether any input is negative (signed inputs).
-    func validate(inputs: [Int32], columns: Int) throws(OperandRangeError) -> Bool {
+    /// Checks that every input level is one the DAC can drive (``Decomposition/inputRange``).
+    /// One pass for the extremes (it vectorises); the first offending element is searched for
+    /// only when there is one.
+    /// - Returns: the passes the inputs take (``Decomposition/inputPasses(lowest:)``).
+    func validate(inputs: [Int32], columns: Int) throws(OperandRangeError) -> Int {
         precondition(inputs.count == fanIn * columns, "run: \(inputs.count) inputs for \(fanIn)×\(columns)")
-        let bits = mapping.decomposition.inputBits, top = Int32((1 << bits) - 1)
+        let d = mapping.decomposition, range = d.inputRange
         var low = Int32.max, high = Int32.min
         inputs.withUnsafeBufferPointer { x in
             for v in x { low = min(low, v); high = max(high, v) }
         }
-        if high > top || low < -top, let index = inputs.firstIndex(where: { abs(Int($0)) > Int(top) }) {
-            throw OperandRangeError(description: "input \(inputs[index]) at row \(index / columns), column \(index % columns) is beyond the \(bits)-bit DAC's ±\(top)")
+        if Int(high) > range.upperBound || Int(low) < range.lowerBound,
+           let index = inputs.firstIndex(where: { !range.contains(Int($0)) }) {
+            let dac = switch d.inputEncoding {
+            case .unsigned: "unsigned \(d.inputBits)-bit DAC's ±\(range.upperBound) (negative levels as a second pass)"
+            case .twosComplement: "\(d.inputBits)-bit two's-complement DAC's \(range.lowerBound)…\(range.upperBound)"
+            case .signMagnitude: "\(d.inputBits)-bit sign-magnitude DAC's ±\(range.upperBound)"
+            }
+            throw OperandRangeError(description: "input \(inputs[index]) at row \(index / columns), column \(index % columns) is beyond the \(dac)")
         }
-        return low < 0
+        return d.inputPasses(lowest: inputs.isEmpty ? 0 : Int(low))
     }
 
     func execute(inputs: [Int32], columns: Int, passes: Int, options: RunOptions) -> PIMResult {
@@ -131,7 +138,7 @@ extension ProgrammedLayer {
             let conversion = ConversionKernel(
                 adc: adc, transfer: mapping.transfer, transferScale: mapping.transferScale, noise: noise,
                 instanceBase: matrix, matricesPerOutput: matrices.count, adcCount: mapping.adc.count,
-                cycleFactors: (0..<plan.cycles).map { sign * factors[matrix] * Double(1 << ($0 * plan.bitsPerCycle)) },
+                cycleFactors: plan.inputSlices.map { sign * factors[matrix] * Double($0.weight) },
                 indexing: .init(passes: passes, pass: pass, groups: plan.groups, group: group, cycles: plan.cycles,
                                 matrices: matrices.count, matrix: matrix, outputs: outputs,
                                 firstColumn: options.columnOffset + firstColumn),
@@ -150,14 +157,14 @@ extension ProgrammedLayer {
             }
         } endPass: { pass in
             guard d.encoding == .offsetBinary else { return }
-            // Remove the offset 2^(b−1)·Σ_k x_k digitally, exactly.
+            // Remove the offset 2^(b−1)·Σ_k x_k of the levels this pass drove digitally, exactly.
             let sign: Double = pass == 0 ? 1 : -1
             let offset = Double(1 << (d.weightBits - 1))
             for j in 0..<width {
                 var sum = 0.0
                 for k in 0..<fanIn {
                     let x = Int(inputs[k * columns + firstColumn + j])
-                    sum += Double(pass == 0 ? max(x, 0) : max(-x, 0))
+                    sum += Double(passes == 1 ? x : pass == 0 ? max(x, 0) : max(-x, 0))
                 }
                 for m in 0..<outputs { accumulator[m * width + j] -= sign * offset * sum }
             }

@@ -34,10 +34,11 @@ public struct RealValuedFrontEnd: Sendable, Hashable, Codable {
     }
 
     /// Quantizes `W` (M×K) to the symmetric b_w-bit grid ±(2^(b_w−1) − 1) — representable in every
-    /// encoding — and `X` (K×N) to b_x-bit levels ±(2^b_x − 1) (signs run as two passes).
+    /// encoding — and `X` (K×N) to the levels ±`inputTop` (``Decomposition/symmetricInputTop``:
+    /// 2^b_x − 1 on an unsigned DAC, whose signs run as two passes; 2^(b_x−1) − 1 on a signed one).
     /// Rounding is half to even.
-    public func quantize(weights: [Double], inputs: [Double], m: Int, k: Int, n: Int, weightBits: Int, inputBits: Int) -> Quantized {
-        let wTop = Double((1 << (weightBits - 1)) - 1), xTop = Double((1 << inputBits) - 1)
+    public func quantize(weights: [Double], inputs: [Double], m: Int, k: Int, n: Int, weightBits: Int, inputTop: Int) -> Quantized {
+        let wTop = Double((1 << (weightBits - 1)) - 1), xTop = Double(max(1, inputTop))
         var weightScales = [Double](repeating: 1, count: m)
         if weightScaling == .perTensor {
             let scale = (weights.map(abs).max() ?? 0) / max(wTop, 1)

@@ -1,16 +1,17 @@
 /// How one integer matrix multiply `Y = W·X` is cut into analog conversions on a chip.
 ///
 /// An output element is the sum over ⌈K/n⌉ groups of n products. Within a group, every
-/// input cycle (a slice of the input bits driven by the DAC) meets every weight slice (a
+/// input cycle (a slice of the input word driven by the DAC) meets every weight slice (a
 /// digit held by one cell or cell pair); each such pair is one analog partial sum and one
 /// conversion (two for digital subtraction of a +/− pair). Codes are recombined digitally:
 ///
-///     y = Σ_groups Σ_cycles Σ_slices 2^(cycle·bitsPerCycle) · sliceWeight[slice] · code
+///     y = Σ_passes ± Σ_groups Σ_cycles Σ_slices inputSlice[cycle].weight · sliceWeight[slice] · code
 ///
 /// The digit ranges and weights here are exact for the integer grid of each encoding;
 /// they define what a lossless chip must reproduce bit for bit.
 public struct Decomposition: Sendable, Hashable, Codable {
-    /// Activation precision (unsigned), ≥ 1.
+    /// Width of the DAC's input word, ≥ 1 (≥ 2 for sign-magnitude): magnitude bits on an
+    /// unsigned DAC, sign included on a signed one (``inputEncoding``).
     public var inputBits: Int
     /// Weight precision, ≥ 1.
     public var weightBits: Int
@@ -20,12 +21,17 @@ public struct Decomposition: Sendable, Hashable, Codable {
     public var subtraction: ADCConfig.Subtraction
     /// Products summed into one conversion, n ≥ 1.
     public var inputsPerConversion: Int
+    /// How the DAC drives a sign: not at all (signed inputs take two passes), as a two's-
+    /// complement word, or as a ± drive of the magnitude.
+    public var inputEncoding: ChipConfig.InputEncoding
 
     public init(inputBits: Int, weightBits: Int, inputBitsPerCycle: ChipConfig.SliceWidth,
                 encoding: ChipConfig.WeightEncoding, bitsPerCell: ChipConfig.SliceWidth,
-                subtraction: ADCConfig.Subtraction, inputsPerConversion: Int) {
+                subtraction: ADCConfig.Subtraction, inputsPerConversion: Int,
+                inputEncoding: ChipConfig.InputEncoding = .unsigned) {
         precondition(inputBits >= 1 && weightBits >= 1 && inputsPerConversion >= 1, "Decomposition: sizes must be positive")
         precondition(!(encoding == .ternarySignedDigit && weightBits < 2), "Decomposition: ternary digits need at least 2 weight bits")
+        precondition(!(inputEncoding == .signMagnitude && inputBits < 2), "Decomposition: a sign-magnitude input needs a sign and a magnitude bit")
         self.inputBits = inputBits
         self.weightBits = weightBits
         self.inputBitsPerCycle = inputBitsPerCycle
@@ -33,23 +39,76 @@ public struct Decomposition: Sendable, Hashable, Codable {
         self.bitsPerCell = bitsPerCell
         self.subtraction = subtraction
         self.inputsPerConversion = inputsPerConversion
+        self.inputEncoding = inputEncoding
     }
 
     // MARK: - Inputs
 
-    /// DAC cycles per input vector.
-    public var inputCycles: Int { inputBitsPerCycle.slices(of: inputBits) }
+    /// The bits the DAC cycles slice: the whole word, except the sign of a sign-magnitude
+    /// drive, which is the polarity of every cycle.
+    public var inputMagnitudeBits: Int { inputEncoding == .signMagnitude ? inputBits - 1 : inputBits }
+
+    /// The input levels one run can drive: ±(2^b − 1) on an unsigned DAC (negative levels in
+    /// a second pass), −2^(b−1)…2^(b−1) − 1 as two's-complement words, ±(2^(b−1) − 1) as
+    /// sign and magnitude.
+    public var inputRange: ClosedRange<Int> {
+        let b = inputBits
+        switch inputEncoding {
+        case .unsigned: return -((1 << b) - 1)...((1 << b) - 1)
+        case .twosComplement: return -(1 << (b - 1))...((1 << (b - 1)) - 1)
+        case .signMagnitude: return -((1 << (b - 1)) - 1)...((1 << (b - 1)) - 1)
+        }
+    }
+
+    /// The largest non-negative level (a ReLU activation's top level): 2^b − 1 on an unsigned
+    /// DAC, 2^(b−1) − 1 on a signed one.
+    public var maxUnsignedInput: Int { inputRange.upperBound }
+
+    /// The largest level a symmetric signed input grid can use: 2^b − 1 on an unsigned DAC (two
+    /// passes), 2^(b−1) − 1 on a signed one.
+    public var symmetricInputTop: Int { min(inputRange.upperBound, -inputRange.lowerBound) }
+
+    /// Passes over the array for inputs whose smallest level is `lowest`: two on an unsigned
+    /// DAC when a level is negative (positive and negative parts, subtracted digitally), else one.
+    public func inputPasses(lowest: Int) -> Int { inputEncoding == .unsigned && lowest < 0 ? 2 : 1 }
+
+    /// One DAC cycle: the digit range it drives and the digital weight of its partial sums.
+    /// Least significant first; ``Slice/minDigit`` < 0 where the drive itself is signed.
+    public var inputSlices: [Slice] {
+        let b = inputMagnitudeBits
+        let width: Int
+        switch inputBitsPerCycle {
+        case let .bits(w): width = w
+        case .whole: width = b
+        }
+        let count = (b + width - 1) / width
+        return (0..<count).map { j in
+            let low = j * width, w = min(width, b - low), top = (1 << w) - 1
+            switch inputEncoding {
+            case .unsigned:
+                return Slice(minDigit: 0, maxDigit: top, weight: 1 << low)
+            case .signMagnitude:
+                return Slice(minDigit: -top, maxDigit: top, weight: 1 << low)
+            case .twosComplement:
+                if j < count - 1 { return Slice(minDigit: 0, maxDigit: top, weight: 1 << low) }
+                // The sign slice: a 1-bit cycle drives 0/1 and counts negative digitally; a
+                // wider one drives a signed multi-level digit.
+                if w == 1 { return Slice(minDigit: 0, maxDigit: 1, weight: -(1 << low)) }
+                return Slice(minDigit: -(1 << (w - 1)), maxDigit: (1 << (w - 1)) - 1, weight: 1 << low)
+            }
+        }
+    }
+
+    /// DAC cycles per input vector (per pass).
+    public var inputCycles: Int { inputBitsPerCycle.slices(of: inputMagnitudeBits) }
 
     /// Bits driven in one cycle (the last cycle may carry fewer).
     public var bitsPerInputCycle: Int {
         switch inputBitsPerCycle {
-        case let .bits(width): min(width, inputBits)
-        case .whole: inputBits
+        case let .bits(width): min(width, inputMagnitudeBits)
+        case .whole: inputMagnitudeBits
         }
     }
-
-    /// The largest input level of one cycle, 2^bitsPerInputCycle − 1.
-    public var maxInputLevel: Int { (1 << bitsPerInputCycle) - 1 }
 
     // MARK: - Weights
 
@@ -125,19 +184,27 @@ public struct Decomposition: Sendable, Hashable, Codable {
     /// The reachable range of one conversion's ideal partial sum, in MAC units, over all
     /// slices and cycles: what the `max` full-scale policy covers.
     public var partialSumRange: ClosedRange<Int> {
-        let n = inputsPerConversion, x = maxInputLevel
+        let n = inputsPerConversion
         var low = 0, high = 0
         for slice in slices {
+            // The digits one conversion sees.
+            let digits: (Int, Int)
             if usesColumnPairs && subtraction == .digital {
-                // Each column of the pair is converted on its own: 0…n·x·|digit|.
-                high = max(high, n * x * max(abs(slice.minDigit), slice.maxDigit))
+                // Each column of the pair is converted on its own: 0…|digit|.
+                digits = (0, max(abs(slice.minDigit), slice.maxDigit))
             } else if encoding == .differential {
                 // Analog subtraction of w⁺ − w⁻: symmetric.
-                low = min(low, -n * x * slice.maxDigit)
-                high = max(high, n * x * slice.maxDigit)
+                digits = (-slice.maxDigit, slice.maxDigit)
             } else {
-                low = min(low, n * x * slice.minDigit)
-                high = max(high, n * x * slice.maxDigit)
+                digits = (slice.minDigit, slice.maxDigit)
+            }
+            for cycle in inputSlices {
+                for x in [cycle.minDigit, cycle.maxDigit] {
+                    for w in [digits.0, digits.1] {
+                        low = min(low, n * x * w)
+                        high = max(high, n * x * w)
+                    }
+                }
             }
         }
         return low...high

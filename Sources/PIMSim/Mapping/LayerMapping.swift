@@ -51,7 +51,8 @@ extension ChipConfig {
             candidates = [preferred] + modes.filter { $0.name != preferred.name }
         }
         guard inputs.supportedBits.contains(inputBits) else {
-            throw MappingError("chip '\(meta.id)' does not take \(inputBits)-bit inputs (supported: \(inputs.supportedBits.map(String.init).joined(separator: ", ")))")
+            let note = inputs.signed ? "; its DAC drives \(inputs.encoding.rawValue) words, so an unsigned b-bit activation takes b + 1 bits" : ""
+            throw MappingError("chip '\(meta.id)' does not take \(inputBits)-bit inputs (supported: \(inputs.supportedBits.map(String.init).joined(separator: ", "))\(note))")
         }
         func build(_ mode: ResolvedMode) -> Decomposition? {
             switch scheme {
@@ -61,15 +62,15 @@ extension ChipConfig {
             case .native:
                 return Decomposition(inputBits: inputBits, weightBits: weightBits, inputBitsPerCycle: .whole,
                                      encoding: .twosComplement, bitsPerCell: .whole, subtraction: .digital,
-                                     inputsPerConversion: array.inputsPerConversion)
+                                     inputsPerConversion: array.inputsPerConversion, inputEncoding: inputs.encoding)
             case .differential:
                 return Decomposition(inputBits: inputBits, weightBits: weightBits, inputBitsPerCycle: .whole,
                                      encoding: .differential, bitsPerCell: .whole, subtraction: .digital,
-                                     inputsPerConversion: array.inputsPerConversion)
+                                     inputsPerConversion: array.inputsPerConversion, inputEncoding: inputs.encoding)
             case .bitSerial:
                 return Decomposition(inputBits: inputBits, weightBits: weightBits, inputBitsPerCycle: .bits(1),
                                      encoding: .twosComplement, bitsPerCell: .whole, subtraction: .digital,
-                                     inputsPerConversion: array.inputsPerConversion)
+                                     inputsPerConversion: array.inputsPerConversion, inputEncoding: inputs.encoding)
             }
         }
         if scheme != .chip, !weights.supportedBits.contains(weightBits) {

@@ -47,7 +47,7 @@ public struct MatmulReport: Sendable, Codable {
 
     /// Builds the report of a finished run.
     public init(layer: ProgrammedLayer, result: PIMResult, exact: [Double], output: [Double], m: Int, k: Int, n: Int,
-                seed: UInt64, signedInputs: Bool, seconds: Double) {
+                seed: UInt64, passes: Int, seconds: Double) {
         let mapping = layer.mapping, chip = mapping.chip, d = mapping.decomposition, stats = result.statistics
         self.chip = chip.meta.id
         scheme = mapping.scheme.rawValue
@@ -88,7 +88,6 @@ public struct MatmulReport: Sendable, Codable {
         distinctCodes = stats.distinctCodes
         codeHistogram = stats.codeHistogram
         minimumCode = stats.minimumCode
-        let passes = signedInputs ? 2 : 1
         let analogMACs = Double(m) * Double(k) * Double(n) * Double(d.inputCycles * layer.matricesPerOutput * passes)
         let drives = Double(k) * Double(n) * Double(d.inputCycles * passes)
         if let conversion = chip.adc.conversionEnergyJ {

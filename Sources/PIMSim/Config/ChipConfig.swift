@@ -129,6 +129,14 @@ extension ChipConfig {
             }
         }
 
+        /// Bits per slice of an `operandBits`-bit operand (the last slice may carry fewer).
+        public func width(of operandBits: Int) -> Int {
+            switch self {
+            case let .bits(width): width
+            case .whole: operandBits
+            }
+        }
+
         public var description: String {
             switch self {
             case let .bits(width): "\(width)"

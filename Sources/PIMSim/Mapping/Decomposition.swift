@@ -75,12 +75,7 @@ public struct Decomposition: Sendable, Hashable, Codable {
     /// One DAC cycle: the digit range it drives and the digital weight of its partial sums.
     /// Least significant first; ``Slice/minDigit`` < 0 where the drive itself is signed.
     public var inputSlices: [Slice] {
-        let b = inputMagnitudeBits
-        let width: Int
-        switch inputBitsPerCycle {
-        case let .bits(w): width = w
-        case .whole: width = b
-        }
+        let b = inputMagnitudeBits, width = inputBitsPerCycle.width(of: b)
         let count = (b + width - 1) / width
         return (0..<count).map { j in
             let low = j * width, w = min(width, b - low), top = (1 << w) - 1
@@ -103,12 +98,7 @@ public struct Decomposition: Sendable, Hashable, Codable {
     public var inputCycles: Int { inputBitsPerCycle.slices(of: inputMagnitudeBits) }
 
     /// Bits driven in one cycle (the last cycle may carry fewer).
-    public var bitsPerInputCycle: Int {
-        switch inputBitsPerCycle {
-        case let .bits(width): min(width, inputMagnitudeBits)
-        case .whole: inputMagnitudeBits
-        }
-    }
+    public var bitsPerInputCycle: Int { min(inputBitsPerCycle.width(of: inputMagnitudeBits), inputMagnitudeBits) }
 
     // MARK: - Weights
 
@@ -132,12 +122,7 @@ public struct Decomposition: Sendable, Hashable, Codable {
 
     /// Slices of one polarity, least significant first.
     public var slices: [Slice] {
-        let b = weightBits
-        let width: Int
-        switch bitsPerCell {
-        case let .bits(w): width = w
-        case .whole: width = b
-        }
+        let b = weightBits, width = bitsPerCell.width(of: b)
         switch encoding {
         case .twosComplement:
             let count = (b + width - 1) / width

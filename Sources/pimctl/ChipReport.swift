@@ -25,6 +25,11 @@ struct ChipReport {
         lines.append("")
         lines.append("Derived (from the parameters above)")
         lines.append(contentsOf: derivedRows)
+        if !reportedRows.isEmpty {
+            lines.append("")
+            lines.append("Reported (by the paper)")
+            lines.append(contentsOf: Format.table(["", ""], reportedRows, indent: "  ").split(separator: "\n").dropFirst().map(String.init))
+        }
         for mode in figures.modes {
             lines.append("")
             let isDefault = mode.name == chip.defaultResolvedMode.name
@@ -97,13 +102,35 @@ struct ChipReport {
             return "reported \(Format.si(check.reported * scale, unit)) (derived/reported \(Format.number(check.ratio, digits: 5)))"
         }
         rows.append(["peak throughput", Format.si(figures.peakThroughputOpsPerS, "OPS", digits: 5),
-                     "\(figures.peakThroughputFormula); \(check("peak_throughput_ops_per_s", "OPS"))"])
+                     [figures.peakThroughputFormula, check("peak_throughput_ops_per_s", "OPS")].filter { !$0.isEmpty }.joined(separator: "; ")])
         rows.append(["conversions", Format.si(figures.conversionsPerS, "conv/s"), ""])
         if let energy = figures.energyPerOpJ, let efficiency = figures.efficiencyOpsPerJ {
-            rows.append(["energy per op", Format.si(energy, "J"), "\(Format.number(efficiency / 1e12)) TOPS/W; \(check("energy_efficiency_ops_per_j", "OPS/W"))"])
+            rows.append(["energy per op", Format.si(energy, "J"), ["\(Format.number(efficiency / 1e12)) TOPS/W", check("energy_efficiency_ops_per_j", "OPS/W")].filter { !$0.isEmpty }.joined(separator: "; ")])
         }
         rows.append(["weight cells", String(figures.weightCells), ""])
         return Format.table(["", "", ""], rows, indent: "  ").split(separator: "\n").dropFirst().map(String.init)
+    }
+
+    /// The paper's own figures, each with its source; the derived figures above are checked against the first two.
+    private var reportedRows: [[String]] {
+        let r = chip.reported
+        var rows: [[String]] = []
+        func add(_ key: String, _ label: String, _ value: Double?, _ text: (Double) -> String) {
+            guard let value else { return }
+            let source = chip.provenance["reported.\(key)"]?.source.map { " — \($0)" } ?? ""
+            rows.append([label, text(value) + source])
+        }
+        add("peak_throughput_ops_per_s", "peak throughput", r.peakThroughputOpsPerS) { Format.si($0, "OPS") }
+        add("energy_efficiency_ops_per_j", "efficiency", r.energyEfficiencyOpsPerJ) { "\(Format.number($0 / 1e12)) TOPS/W" }
+        add("power_w", "power", r.powerW) { Format.si($0, "W") }
+        add("area_mm2", "area", r.areaMm2) { "\(Format.number($0)) mm²" }
+        add("sqnr_db", "SQNR", r.sqnrDb) { "\(Format.number($0)) dB" }
+        add("csnr_db", "CSNR", r.csnrDb) { "\(Format.number($0)) dB" }
+        for a in r.accuracy {
+            let software = a.softwareTop1.map { " (software \(Format.percent($0)))" } ?? ""
+            rows.append(["accuracy", "\(a.dataset) \(Format.percent(a.top1))\(software): \(a.network)"])
+        }
+        return rows
     }
 
     private func bitList(_ bits: [Int]) -> String {

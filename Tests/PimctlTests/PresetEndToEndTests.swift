@@ -9,6 +9,7 @@ struct PresetEndToEndTests {
     /// The weight and activation bits each preset's modes support for a small CNN's QAT.
     static let precisions: [String: (weights: Int, activations: Int)] = [
         "cap-ram": (4, 4), "ideal": (4, 4), "jia-jssc2020": (4, 4), "wang-vlsi2022": (8, 7),
+        "sinangil-jssc2021": (4, 4), "hermes-jssc2022": (4, 7), "cr-cim-jssc2024": (4, 4),
     ]
 
     static var presets: [String] {

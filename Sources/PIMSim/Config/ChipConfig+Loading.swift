@@ -343,6 +343,8 @@ private struct ChipReader {
             energyEfficiencyOpsPerJ: try m.optional("energy_efficiency_ops_per_j").map { n throws(ConfigError) in try positive(n) },
             powerW: try m.optional("power_w").map { n throws(ConfigError) in try positive(n) },
             areaMm2: try m.optional("area_mm2").map { n throws(ConfigError) in try positive(n) },
+            sqnrDb: try m.optional("sqnr_db").map { n throws(ConfigError) in try bounded(n, n.double(), -100...300) },
+            csnrDb: try m.optional("csnr_db").map { n throws(ConfigError) in try bounded(n, n.double(), -100...300) },
             accuracy: try m.optional("accuracy")?.list().map { n throws(ConfigError) in
                 let a = try n.mapping()
                 let entry = ChipConfig.ReportedAccuracy(

@@ -5,6 +5,10 @@ extension ChipConfig {
         public var energyEfficiencyOpsPerJ: Double?
         public var powerW: Double?
         public var areaMm2: Double?
+        /// Peak signal-to-quantisation-noise ratio of a conversion, dB, as the paper measures it.
+        public var sqnrDb: Double?
+        /// Compute signal-to-noise ratio (quantisation and circuit noise), dB, as measured.
+        public var csnrDb: Double?
         public var accuracy: [ReportedAccuracy]
     }
 

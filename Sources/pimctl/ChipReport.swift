@@ -88,7 +88,11 @@ struct ChipReport {
         }
         transfer += "; cell mismatch \(Format.percent(c.compute.cellMismatchRel))"
         rows.append(["compute", transfer])
-        rows.append(["timing", "\(Format.si(c.timing.clockHz, "Hz")), \(Format.number(c.timing.cyclesPerConversion)) cycle(s) per conversion"])
+        var timing = "\(Format.si(c.timing.clockHz, "Hz")), \(Format.number(c.timing.cyclesPerConversion)) cycle(s) per conversion"
+        if c.timing.cyclesPerInputStep > 0 { timing += " + \(Format.number(c.timing.cyclesPerInputStep)) per input level step" }
+        if c.timing.cyclesPerADCBit > 0 { timing += " + \(Format.number(c.timing.cyclesPerADCBit)) per ADC bit" }
+        if c.array.count > 1 { timing += "; \(c.array.count) arrays in parallel" }
+        rows.append(["timing", timing])
         let defaults = c.provenance.filter { $0.value.status == .default }.keys.sorted()
         if !defaults.isEmpty { rows.append(["defaults", "not published, project defaults: \(defaults.joined(separator: ", "))"]) }
         return rows
@@ -119,6 +123,14 @@ struct ChipReport {
             guard let value else { return }
             let source = chip.provenance["reported.\(key)"]?.source.map { " — \($0)" } ?? ""
             rows.append([label, text(value) + source])
+        }
+        if let conditions = r.conditions {
+            var parts: [String] = []
+            if let bits = conditions.inputBits { parts.append("\(bits)-bit inputs") }
+            if let bits = conditions.weightBits { parts.append("\(bits)-bit weights") }
+            if let mode = conditions.mode { parts.append("mode \(mode)") }
+            if let description = conditions.description { parts.append(description) }
+            rows.append(["conditions", parts.joined(separator: "; ")])
         }
         add("peak_throughput_ops_per_s", "peak throughput", r.peakThroughputOpsPerS) { Format.si($0, "OPS") }
         add("energy_efficiency_ops_per_j", "efficiency", r.energyEfficiencyOpsPerJ) { "\(Format.number($0 / 1e12)) TOPS/W" }

@@ -10,6 +10,7 @@ struct PresetEndToEndTests {
     static let precisions: [String: (weights: Int, activations: Int)] = [
         "cap-ram": (4, 4), "ideal": (4, 4), "jia-jssc2020": (4, 4), "wang-vlsi2022": (8, 7),
         "sinangil-jssc2021": (4, 4), "hermes-jssc2022": (4, 7), "cr-cim-jssc2024": (4, 4),
+        "neurram-nature2022": (4, 7),
     ]
 
     static var presets: [String] {
@@ -18,7 +19,7 @@ struct PresetEndToEndTests {
     }
 
     @Test func everyPresetHasATestedPrecision() {
-        #expect(Self.presets.count >= 4)
+        #expect(Self.presets.count >= 8)
         for id in Self.presets { #expect(Self.precisions[id] != nil, "give \(id) its precisions in PresetEndToEndTests") }
     }
 

@@ -34,13 +34,13 @@ public struct Checkpoint: Sendable {
         var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
         json.append(contentsOf: [UInt8](repeating: 0x20, count: (8 - json.count % 8) % 8))
         var data = Data()
-        withUnsafeBytes(of: UInt64(json.count).littleEndian) { data.append(contentsOf: $0) }
+        // Typed buffer appends: the generic Sequence append casts each chunk dynamically,
+        // which is slow per element and has crashed under concurrent use.
+        [UInt64(json.count).littleEndian].withUnsafeBufferPointer { data.append($0) }
         data.append(json)
         data.reserveCapacity(data.count + offset)
         for name in names {
-            for value in tensors[name]!.data {
-                withUnsafeBytes(of: value.bitPattern.littleEndian) { data.append(contentsOf: $0) }
-            }
+            tensors[name]!.data.map { $0.bitPattern.littleEndian }.withUnsafeBufferPointer { data.append($0) }
         }
         return data
     }

@@ -120,7 +120,8 @@ private struct ChipReader {
             cols: try count(m.required("cols")),
             inputsPerConversion: try count(m.required("inputs_per_conversion")),
             parallelOutputs: try m.optional("parallel_outputs").map { n throws(ConfigError) in try count(n) },
-            cellsShared: try m.optional("cells_shared").map { n throws(ConfigError) in try count(n) } ?? 1)
+            cellsShared: try m.optional("cells_shared").map { n throws(ConfigError) in try count(n) } ?? 1,
+            count: try m.optional("count").map { n throws(ConfigError) in try count(n) } ?? 1)
         try m.finish()
         return array
     }
@@ -306,9 +307,16 @@ private struct ChipReader {
 
     func timing(_ node: ConfigNode) throws(ConfigError) -> ChipConfig.Timing {
         let m = try node.mapping()
+        let perStep = try m.optional("cycles_per_input_step").map { n throws(ConfigError) in try nonNegative(n) } ?? 0
+        let perBit = try m.optional("cycles_per_adc_bit").map { n throws(ConfigError) in try nonNegative(n) } ?? 0
+        let fixedNode = m.optional("cycles_per_conversion")
+        // Without precision-dependent terms a conversion needs a positive fixed time (1 cycle by default).
+        let fixed = try fixedNode.map { n throws(ConfigError) in
+            perStep + perBit > 0 ? try nonNegative(n) : try positive(n)
+        } ?? (perStep + perBit > 0 ? 0 : 1)
         let timing = ChipConfig.Timing(
             clockHz: try positive(m.required("clock_hz")),
-            cyclesPerConversion: try m.optional("cycles_per_conversion").map { n throws(ConfigError) in try positive(n) } ?? 1)
+            cyclesPerConversion: fixed, cyclesPerInputStep: perStep, cyclesPerADCBit: perBit)
         try m.finish()
         return timing
     }
@@ -328,7 +336,21 @@ private struct ChipReader {
                 mode.adcBits = try a.optional("bits").map { n throws(ConfigError) in try adcBits(n) }
                 mode.adcSigned = try a.optional("signed")?.bool()
                 mode.adcRange = try a.optional("range").map { n throws(ConfigError) in try range(n, defaultPolicy: .max) }
+                mode.adcNoiseSigmaLsb = try a.optional("noise_sigma_lsb").map { n throws(ConfigError) in try sigma(n) }
+                mode.adcConversionEnergyJ = try a.optional("conversion_energy_j").map { n throws(ConfigError) in try nonNegative(n) }
                 try a.finish()
+            }
+            if let inputsNode = m.optional("inputs") {
+                let i = try inputsNode.mapping()
+                mode.inputBitsPerCycle = try sliceWidth(i.required("bits_per_cycle"))
+                try i.finish()
+            }
+            if let timingNode = m.optional("timing") {
+                let t = try timingNode.mapping()
+                mode.cyclesPerConversion = try t.optional("cycles_per_conversion").map { n throws(ConfigError) in try nonNegative(n) }
+                mode.cyclesPerInputStep = try t.optional("cycles_per_input_step").map { n throws(ConfigError) in try nonNegative(n) }
+                mode.cyclesPerADCBit = try t.optional("cycles_per_adc_bit").map { n throws(ConfigError) in try nonNegative(n) }
+                try t.finish()
             }
             try m.finish()
             return mode
@@ -345,6 +367,16 @@ private struct ChipReader {
             areaMm2: try m.optional("area_mm2").map { n throws(ConfigError) in try positive(n) },
             sqnrDb: try m.optional("sqnr_db").map { n throws(ConfigError) in try bounded(n, n.double(), -100...300) },
             csnrDb: try m.optional("csnr_db").map { n throws(ConfigError) in try bounded(n, n.double(), -100...300) },
+            conditions: try m.optional("conditions").map { n throws(ConfigError) in
+                let c = try n.mapping()
+                let conditions = ChipConfig.ReportedConditions(
+                    inputBits: try c.optional("input_bits").map { n throws(ConfigError) in try bits(n) },
+                    weightBits: try c.optional("weight_bits").map { n throws(ConfigError) in try bits(n) },
+                    mode: try c.optional("mode")?.string(),
+                    description: try c.optional("description")?.string())
+                try c.finish()
+                return conditions
+            },
             accuracy: try m.optional("accuracy")?.list().map { n throws(ConfigError) in
                 let a = try n.mapping()
                 let entry = ChipConfig.ReportedAccuracy(
@@ -429,12 +461,27 @@ private struct ChipReader {
             }
             try validateEncodings(chip, weightBits: mode.weightBits ?? chip.weights.supportedBits, encodings: [mode.encoding],
                                   bitsPath: "\(base).weight_bits", encodingPath: "\(base).encoding", anyEncoding: false)
+            if case let .bits(perCycle) = mode.inputBitsPerCycle {
+                if perCycle > chip.inputs.dac.bits {
+                    throw fail("\(base).inputs.bits_per_cycle", "\(perCycle) bits per cycle exceed the \(chip.inputs.dac.bits)-bit DAC")
+                }
+                if perCycle > inputMax {
+                    throw fail("\(base).inputs.bits_per_cycle", "\(perCycle) bits per cycle exceed the widest supported input (\(inputMax) bits)")
+                }
+            }
+            if chip.adc.type == .ideal, mode.adcNoiseSigmaLsb.map({ $0 > 0 }) == true {
+                throw fail("\(base).adc.noise_sigma_lsb", "the chip's ADC is ideal (lossless); a mode cannot give it noise")
+            }
             if chip.adc.type == .ideal, mode.adcBits != nil {
                 throw fail("\(base).adc.bits", "the chip's ADC is ideal (lossless); a mode cannot give it a resolution")
             }
             if let modeBits = mode.adcBits, let bits = chip.adc.bits, modeBits > bits {
                 throw fail("\(base).adc.bits", "\(modeBits) effective bits exceed the \(bits)-bit ADC")
             }
+        }
+        for (index, mode) in chip.resolvedModes.enumerated() where mode.timing.cycles(inputSteps: 1, adcBits: mode.adc.bits) <= 0 {
+            throw fail(chip.modes.isEmpty ? "timing.cycles_per_conversion" : "modes.\(chip.modes[index].name).timing.cycles_per_conversion",
+                       "a conversion must take some time: the cycle terms of mode \(mode.name) add up to 0")
         }
         for (index, mode) in chip.resolvedModes.enumerated() where mode.adc.signed {
             let base = chip.modes.isEmpty ? "adc" : "modes.\(chip.modes[index].name).adc"
@@ -452,6 +499,22 @@ private struct ChipReader {
             throw fail("default_mode", chip.modes.isEmpty
                        ? "names mode '\(defaultMode)' but the chip has no modes"
                        : "'\(defaultMode)' is not one of the modes \(chip.modes.map(\.name).joined(separator: ", "))")
+        }
+        if let conditions = chip.reported.conditions {
+            let modes = chip.resolvedModes
+            var mode = chip.defaultResolvedMode
+            if let name = conditions.mode {
+                guard let named = modes.first(where: { $0.name == name }) else {
+                    throw fail("reported.conditions.mode", "'\(name)' is not one of the modes \(modes.map(\.name).joined(separator: ", "))")
+                }
+                mode = named
+            }
+            if let bits = conditions.inputBits, !chip.inputs.supportedBits.contains(bits) {
+                throw fail("reported.conditions.input_bits", "\(bits)-bit inputs are not in inputs.supported_bits \(chip.inputs.supportedBits)")
+            }
+            if let bits = conditions.weightBits, !mode.weightBits.contains(bits) {
+                throw fail("reported.conditions.weight_bits", "\(bits)-bit weights are not among mode \(mode.name)'s \(mode.weightBits)")
+            }
         }
     }
 

@@ -99,6 +99,9 @@ extension ChipConfig {
         public var parallelOutputs: Int?
         /// Memory cells multiplexed onto one compute unit (one active per cycle), ≥ 1.
         public var cellsShared: Int
+        /// Identical arrays (cores) that compute side by side, ≥ 1; throughput, storage and
+        /// latency count all of them.
+        public var count: Int = 1
     }
 
     public enum ComputeDomain: String, Sendable, Hashable, Codable, CaseIterable {

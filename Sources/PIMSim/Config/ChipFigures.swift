@@ -6,7 +6,8 @@ import Foundation
 /// ``checks`` compares the two where the paper gives a figure.
 public struct ChipFigures: Sendable, Codable {
     /// Peak rate in operations per second, counting a MAC of one conversion (a DAC cycle
-    /// level × a cell digit) as 2 ops: ADCs × inputs per conversion × 2 × clock / cycles per conversion.
+    /// level × a cell digit) as 2 ops: ADCs × arrays × inputs per conversion × 2 × clock /
+    /// mean cycles per conversion (at the reference input bits and mode).
     public var peakThroughputOpsPerS: Double
     /// How ``peakThroughputOpsPerS`` was computed, in words.
     public var peakThroughputFormula: String
@@ -20,6 +21,8 @@ public struct ChipFigures: Sendable, Codable {
     public var weightCells: Int
     /// The input precision the per-precision figures assume.
     public var inputBits: Int
+    /// The mode the headline figures (peak, conversions per second) assume.
+    public var referenceMode: String
     public var modes: [Mode]
     public var checks: [Check]
 
@@ -70,17 +73,23 @@ public struct ChipFigures: Sendable, Codable {
 }
 
 extension ChipConfig {
-    /// Derives throughput, energy and per-mode conversion figures at `inputBits` input precision.
+    /// Derives throughput, energy and per-mode conversion figures at `inputBits` input precision
+    /// (default ``referenceInputBits``); the headline figures use ``referenceMode``.
     public func figures(inputBits: Int? = nil) -> ChipFigures {
         let n = Double(array.inputsPerConversion)
-        let conversionsPerS = Double(adc.count) * timing.clockHz / timing.cyclesPerConversion
-        let peak = conversionsPerS * n * 2
         let bits = inputBits ?? referenceInputBits
-        var energyPerOp: Double?
-        if let conversion = adc.conversionEnergyJ {
-            let perConversion = conversion + n * ((compute.macEnergyJ ?? 0) + (inputs.dac.energyJ ?? 0))
-            energyPerOp = perConversion / (2 * n)
+        let headlineMode = referenceMode
+        let reference = decomposition(inputBits: bits, weightBits: headlineMode.weightBits[0], mode: headlineMode)
+        let meanCycles = headlineMode.timing.meanCyclesPerConversion(reference, adcBits: headlineMode.adc.bits)
+        let adcs = Double(adc.count * array.count)
+        let conversionsPerS = adcs * timing.clockHz / meanCycles
+        let peak = conversionsPerS * n * 2
+        /// Energy per op of one conversion's MACs in `mode`: (E_conversion + n·(E_MAC + E_DAC)) / 2n.
+        func energyPerOp(_ mode: ResolvedMode) -> Double? {
+            guard let conversion = mode.adc.conversionEnergyJ else { return nil }
+            return (conversion + n * ((compute.macEnergyJ ?? 0) + (inputs.dac.energyJ ?? 0))) / (2 * n)
         }
+        let headlineEnergy = energyPerOp(headlineMode)
         let modes = resolvedModes.map { mode in
             ChipFigures.Mode(
                 name: mode.name, encoding: mode.encoding, adcBits: mode.adc.bits,
@@ -100,32 +109,52 @@ extension ChipConfig {
                         lsbMACUnits: lsb,
                         partialSumBits: log2(span + 1),
                         losslessADCBits: d.losslessADCBits,
-                        throughputOpsPerS: conversionsPerS / Double(d.conversionsPerGroup) * n * 2,
-                        energyPerOpJ: energyPerOp.map { $0 * Double(d.conversionsPerGroup) })
+                        throughputOpsPerS: adcs * timing.clockHz / mode.timing.cyclesPerGroup(d, adcBits: mode.adc.bits) * n * 2,
+                        energyPerOpJ: energyPerOp(mode).map { $0 * Double(d.conversionsPerGroup) })
                 })
         }
         var checks: [ChipFigures.Check] = []
         if let reportedPeak = reported.peakThroughputOpsPerS {
             checks.append(.init(name: "peak_throughput_ops_per_s", derived: peak, reported: reportedPeak, ratio: peak / reportedPeak))
         }
-        if let reportedEfficiency = reported.energyEfficiencyOpsPerJ, let energyPerOp {
-            let derived = 1 / energyPerOp
+        if let reportedEfficiency = reported.energyEfficiencyOpsPerJ, let headlineEnergy {
+            let derived = 1 / headlineEnergy
             checks.append(.init(name: "energy_efficiency_ops_per_j", derived: derived, reported: reportedEfficiency,
                                 ratio: derived / reportedEfficiency))
         }
+        var formula = "\(adc.count) ADCs × "
+        if array.count > 1 { formula += "\(array.count) arrays × " }
+        formula += "\(array.inputsPerConversion) inputs × 2 ops × \(Format.number(timing.clockHz / 1e6)) MHz / "
+        if headlineMode.timing.dependsOnPrecision {
+            let steps = reference.inputSlices.map { max(abs($0.minDigit), abs($0.maxDigit)) }
+            let perCycle = steps.map { headlineMode.timing.describe(inputSteps: $0, adcBits: headlineMode.adc.bits) }
+            formula += "\(Format.number(meanCycles)) cycle(s) per conversion: "
+                + (Set(steps).count == 1 ? perCycle[0] : "the mean of " + perCycle.joined(separator: ", "))
+                + " at \(bits)-bit inputs in mode \(headlineMode.name)"
+        } else {
+            formula += "\(Format.number(headlineMode.timing.cyclesPerConversion)) cycle(s) per conversion"
+        }
         return ChipFigures(
             peakThroughputOpsPerS: peak,
-            peakThroughputFormula: "\(adc.count) ADCs × \(array.inputsPerConversion) inputs × 2 ops × \(String(format: "%g", timing.clockHz / 1e6)) MHz / \(String(format: "%g", timing.cyclesPerConversion)) cycle(s) per conversion",
+            peakThroughputFormula: formula,
             conversionsPerS: conversionsPerS,
-            energyPerOpJ: energyPerOp,
-            efficiencyOpsPerJ: energyPerOp.map { 1 / $0 },
-            weightCells: array.rows * array.cols * array.cellsShared,
-            inputBits: bits, modes: modes, checks: checks)
+            energyPerOpJ: headlineEnergy,
+            efficiencyOpsPerJ: headlineEnergy.map { 1 / $0 },
+            weightCells: array.rows * array.cols * array.cellsShared * array.count,
+            inputBits: bits, referenceMode: headlineMode.name, modes: modes, checks: checks)
     }
 
-    /// The input precision figures default to: one DAC cycle's worth of bits when the chip
-    /// slices inputs, else the widest supported input up to 8 bits.
+    /// The mode the headline figures assume: the reported figures' mode, else the default mode.
+    public var referenceMode: ResolvedMode {
+        if let name = reported.conditions?.mode, let mode = resolvedModes.first(where: { $0.name == name }) { return mode }
+        return defaultResolvedMode
+    }
+
+    /// The input precision figures default to: the reported figures' input bits, else one DAC
+    /// cycle's worth of bits when the chip slices inputs, else the widest supported input up
+    /// to 8 bits.
     public var referenceInputBits: Int {
+        if let bits = reported.conditions?.inputBits { return bits }
         let supported = inputs.supportedBits.sorted()
         if case let .bits(width) = inputs.bitsPerCycle, supported.contains(width) { return width }
         return supported.last { $0 <= 8 } ?? supported[0]

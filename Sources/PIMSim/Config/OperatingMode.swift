@@ -1,9 +1,10 @@
 import Foundation
 
 extension ChipConfig {
-    /// A named way of operating the chip that overrides the weight encoding and the ADC's
-    /// effective resolution and range (CAP-RAM: single-ended two's complement at 6 effective
-    /// bits, or ternary differential at the full 7 bits).
+    /// A named way of operating the chip that overrides the weight encoding and, optionally,
+    /// the ADC's effective resolution, range, noise and energy, the input bits per DAC cycle
+    /// and the conversion timing (CAP-RAM: single-ended two's complement at 6 effective bits,
+    /// or ternary differential at the full 7 bits; CR-CIM: with or without majority voting).
     public struct OperatingMode: Sendable, Hashable, Codable {
         public var name: String
         public var description: String?
@@ -14,6 +15,15 @@ extension ChipConfig {
         public var adcSigned: Bool?
         public var adcRange: ADCConfig.Range?
         public var subtraction: ADCConfig.Subtraction?
+        /// Temporal noise σ (LSB) and energy per conversion (J) in this mode.
+        public var adcNoiseSigmaLsb: Double?
+        public var adcConversionEnergyJ: Double?
+        /// Input bits per DAC cycle in this mode (one phase or two, for example).
+        public var inputBitsPerCycle: SliceWidth?
+        /// Timing terms this mode changes (clock cycles, see ``Timing``).
+        public var cyclesPerConversion: Double?
+        public var cyclesPerInputStep: Double?
+        public var cyclesPerADCBit: Double?
     }
 
     /// An operating mode with the chip's defaults filled in: everything a simulation needs to
@@ -26,6 +36,9 @@ extension ChipConfig {
         /// The ADC as this mode uses it (effective bits, signedness and range applied).
         public var adc: ADCConfig
         public var subtraction: ADCConfig.Subtraction
+        /// Input bits per DAC cycle and conversion timing in this mode.
+        public var inputBitsPerCycle: SliceWidth
+        public var timing: Timing
     }
 
     /// The chip's modes with defaults applied. A chip without modes has one implicit mode per
@@ -35,7 +48,8 @@ extension ChipConfig {
             return weights.encodings.map { encoding in
                 ResolvedMode(name: encoding.rawValue, encoding: encoding,
                              weightBits: weights.supportedBits.filter { !(encoding == .ternarySignedDigit && $0 < 2) },
-                             adc: adc, subtraction: adc.subtraction)
+                             adc: adc, subtraction: adc.subtraction,
+                             inputBitsPerCycle: inputs.bitsPerCycle, timing: timing)
             }
         }
         return modes.map { mode in
@@ -43,11 +57,18 @@ extension ChipConfig {
             if let bits = mode.adcBits { converter.bits = bits }
             if let signed = mode.adcSigned { converter.signed = signed }
             if let range = mode.adcRange { converter.range = range }
+            if let noise = mode.adcNoiseSigmaLsb { converter.noiseSigmaLsb = noise }
+            if let energy = mode.adcConversionEnergyJ { converter.conversionEnergyJ = energy }
             let subtraction = mode.subtraction ?? adc.subtraction
             converter.subtraction = subtraction
+            var modeTiming = timing
+            if let cycles = mode.cyclesPerConversion { modeTiming.cyclesPerConversion = cycles }
+            if let cycles = mode.cyclesPerInputStep { modeTiming.cyclesPerInputStep = cycles }
+            if let cycles = mode.cyclesPerADCBit { modeTiming.cyclesPerADCBit = cycles }
             return ResolvedMode(name: mode.name, encoding: mode.encoding,
                                 weightBits: mode.weightBits ?? weights.supportedBits,
-                                adc: converter, subtraction: subtraction)
+                                adc: converter, subtraction: subtraction,
+                                inputBitsPerCycle: mode.inputBitsPerCycle ?? inputs.bitsPerCycle, timing: modeTiming)
         }
     }
 
@@ -60,7 +81,7 @@ extension ChipConfig {
     /// The chip's own decomposition of an `inputBits` × `weightBits` multiply in `mode`.
     public func decomposition(inputBits: Int, weightBits: Int, mode: ResolvedMode) -> Decomposition {
         Decomposition(inputBits: inputBits, weightBits: weightBits,
-                      inputBitsPerCycle: inputs.bitsPerCycle, encoding: mode.encoding,
+                      inputBitsPerCycle: mode.inputBitsPerCycle, encoding: mode.encoding,
                       bitsPerCell: weights.bitsPerCell, subtraction: mode.subtraction,
                       inputsPerConversion: array.inputsPerConversion, inputEncoding: inputs.encoding)
     }

@@ -9,7 +9,19 @@ extension ChipConfig {
         public var sqnrDb: Double?
         /// Compute signal-to-noise ratio (quantisation and circuit noise), dB, as measured.
         public var csnrDb: Double?
+        /// The precision and mode the throughput and efficiency figures were taken at; the
+        /// headline derived figures are computed at the same (`nil`: the chip's reference).
+        public var conditions: ReportedConditions?
         public var accuracy: [ReportedAccuracy]
+    }
+
+    /// Where a paper's headline figures hold: input and weight bits and the chip mode (its
+    /// ADC resolution and encoding), with the paper's own words for anything else.
+    public struct ReportedConditions: Sendable, Hashable, Codable {
+        public var inputBits: Int?
+        public var weightBits: Int?
+        public var mode: String?
+        public var description: String?
     }
 
     public struct ReportedAccuracy: Sendable, Hashable, Codable {

@@ -193,13 +193,13 @@ public struct NPYArray: Sendable, Equatable {
         for value in values {
             let whole = min(max(value.rounded(), -9.2e18), 9.2e18)  // integer types clamp; never trap
             switch type {
-            case .float32: withUnsafeBytes(of: Float(value).bitPattern.littleEndian) { data.append(contentsOf: $0) }
-            case .float64: withUnsafeBytes(of: value.bitPattern.littleEndian) { data.append(contentsOf: $0) }
+            case .float32: withUnsafeBytes(of: Float(value).bitPattern.littleEndian) { data.append($0.assumingMemoryBound(to: UInt8.self)) }
+            case .float64: withUnsafeBytes(of: value.bitPattern.littleEndian) { data.append($0.assumingMemoryBound(to: UInt8.self)) }
             case .int8: data.append(UInt8(bitPattern: Int8(clamping: Int64(whole))))
             case .uint8: data.append(UInt8(clamping: Int64(whole)))
-            case .int16: withUnsafeBytes(of: Int16(clamping: Int64(whole)).littleEndian) { data.append(contentsOf: $0) }
-            case .int32: withUnsafeBytes(of: Int32(clamping: Int64(whole)).littleEndian) { data.append(contentsOf: $0) }
-            case .int64: withUnsafeBytes(of: Int64(whole).littleEndian) { data.append(contentsOf: $0) }
+            case .int16: withUnsafeBytes(of: Int16(clamping: Int64(whole)).littleEndian) { data.append($0.assumingMemoryBound(to: UInt8.self)) }
+            case .int32: withUnsafeBytes(of: Int32(clamping: Int64(whole)).littleEndian) { data.append($0.assumingMemoryBound(to: UInt8.self)) }
+            case .int64: withUnsafeBytes(of: Int64(whole).littleEndian) { data.append($0.assumingMemoryBound(to: UInt8.self)) }
             }
         }
         return data

@@ -40,7 +40,7 @@ public struct MatmulReport: Sendable, Codable {
     public var minimumCode: Int
     /// Energy from the chip's figures: conversions × E_conversion + analog MACs × E_MAC +
     /// DAC drives × E_DAC, joules (nil without figures); latency at the chip clock with all
-    /// ADCs converting in parallel, seconds.
+    /// ADCs of all arrays converting in parallel, seconds.
     public var energyJ: Double?
     public var latencyS: Double
     public var seconds: Double
@@ -90,12 +90,13 @@ public struct MatmulReport: Sendable, Codable {
         minimumCode = stats.minimumCode
         let analogMACs = Double(m) * Double(k) * Double(n) * Double(d.inputCycles * layer.matricesPerOutput * passes)
         let drives = Double(k) * Double(n) * Double(d.inputCycles * passes)
-        if let conversion = chip.adc.conversionEnergyJ {
+        if let conversion = mapping.adc.conversionEnergyJ {
             energyJ = Double(conversions) * conversion + analogMACs * (chip.compute.macEnergyJ ?? 0) + drives * (chip.inputs.dac.energyJ ?? 0)
         } else {
             energyJ = nil
         }
-        latencyS = Double(conversions) / Double(chip.adc.count) * chip.timing.cyclesPerConversion / chip.timing.clockHz
+        let cycles = mapping.mode.timing.meanCyclesPerConversion(d, adcBits: mapping.adc.bits)
+        latencyS = Double(conversions) / Double(chip.adc.count * chip.array.count) * cycles / chip.timing.clockHz
         self.seconds = seconds
     }
 }

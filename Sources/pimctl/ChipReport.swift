@@ -33,7 +33,20 @@ struct ChipReport {
         for mode in figures.modes {
             lines.append("")
             let isDefault = mode.name == chip.defaultResolvedMode.name
-            let adc = mode.adcBits.map { "\($0)-bit \(mode.adcSigned ? "signed" : "unsigned") ADC, range \(mode.rangePolicy.rawValue)" } ?? "lossless ADC"
+            var adc = mode.adcBits.map { "\($0)-bit \(mode.adcSigned ? "signed" : "unsigned") ADC, range \(mode.rangePolicy.rawValue)" } ?? "lossless ADC"
+            // What the mode changes beyond the encoding and converter bits.
+            if let resolved = chip.resolvedModes.first(where: { $0.name == mode.name }) {
+                if resolved.adc.noiseSigmaLsb != chip.adc.noiseSigmaLsb { adc += ", noise \(Format.number(resolved.adc.noiseSigmaLsb)) LSB" }
+                if resolved.adc.conversionEnergyJ != chip.adc.conversionEnergyJ, let energy = resolved.adc.conversionEnergyJ {
+                    adc += ", \(Format.si(energy, "J")) per conversion"
+                }
+                if resolved.inputBitsPerCycle != chip.inputs.bitsPerCycle { adc += ", input bits per cycle \(resolved.inputBitsPerCycle)" }
+                if resolved.timing != chip.timing {
+                    adc += ", \(Format.number(resolved.timing.cyclesPerConversion)) cycle(s) per conversion"
+                    if resolved.timing.cyclesPerInputStep > 0 { adc += " + \(Format.number(resolved.timing.cyclesPerInputStep)) per input step" }
+                    if resolved.timing.cyclesPerADCBit > 0 { adc += " + \(Format.number(resolved.timing.cyclesPerADCBit)) per ADC bit" }
+                }
+            }
             lines.append("Mode \(mode.name)\(isDefault ? " (default)" : ""): \(mode.encoding.rawValue), \(adc), \(figures.inputBits)-bit inputs")
             lines.append(Format.table(
                 ["W bits", "cycles", "slices", "conv/group", "conv/MAC", "partial sum", "full scale", "LSB (MAC)", "lossless bits", "W×A ops/s", "energy/op"],

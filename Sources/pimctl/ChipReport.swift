@@ -72,7 +72,7 @@ struct ChipReport {
         rows.append(["memory", memory])
         rows.append(["array", "\(c.array.rows) rows × \(c.array.cols) columns, \(c.array.cellsShared) cells per compute unit, n = \(c.array.inputsPerConversion) inputs per conversion"])
         rows.append(["inputs", "\(bitList(c.inputs.supportedBits)) bit, \(c.inputs.encoding.rawValue.replacingOccurrences(of: "_", with: "-")); \(c.inputs.dac.bits)-bit \(c.inputs.dac.type.rawValue) DAC, bits per cycle: \(c.inputs.bitsPerCycle)"])
-        rows.append(["weights", "\(bitList(c.weights.supportedBits)) bit; \(c.weights.encodings.map(\.rawValue).joined(separator: ", ")); bits per cell: \(c.weights.bitsPerCell)"])
+        rows.append(["weights", "\(bitList(c.weights.supportedBits)) bit; \(c.weights.encodings.map(\.rawValue).joined(separator: ", ")); bits per cell: \(c.weights.bitsPerCell)\(c.weights.recombine == .analog ? ", combined in analog before the ADC (bit-ratio mismatch \(Format.percent(c.weights.bitRatioMismatchRel)))" : "")"])
         let a = c.adc
         var adc = "\(a.count) × " + (a.bits.map { "\($0)-bit \(a.type.rawValue)" } ?? "ideal (lossless)")
         if a.bits != nil {

@@ -239,8 +239,16 @@ private struct ChipReader {
         let weights = ChipConfig.Weights(
             supportedBits: try bitsList(m.required("supported_bits")),
             encodings: encodings,
-            bitsPerCell: try sliceWidth(m.required("bits_per_cell")))
+            bitsPerCell: try sliceWidth(m.required("bits_per_cell")),
+            recombine: try m.optional("recombine")?.choice() ?? .digital,
+            bitRatioMismatchRel: try m.optional("bit_ratio_mismatch_rel").map { n throws(ConfigError) in try relativeSigma(n) } ?? 0)
         try m.finish()
+        if weights.recombine == .analog, weights.bitsPerCell == .whole {
+            throw (m.optional("bits_per_cell") ?? node).error("analog recombination combines cells of a given width; give bits_per_cell as a number (1 for bit cells)")
+        }
+        if weights.bitRatioMismatchRel > 0, weights.recombine != .analog, let n = m.optional("bit_ratio_mismatch_rel") {
+            throw n.error("bit-ratio mismatch needs recombine: analog (digital shift-add weights the cells exactly)")
+        }
         return weights
     }
 

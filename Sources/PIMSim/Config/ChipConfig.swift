@@ -236,5 +236,22 @@ extension ChipConfig {
         public var encodings: [WeightEncoding]
         /// Weight bits per cell (slice): `1` = fully bit-sliced; `all` = analog multi-level cell.
         public var bitsPerCell: SliceWidth
+        /// Where a weight's cells are combined: by digital shift-add of separate conversions,
+        /// or in the analog domain before one conversion (binary-weighted capacitors, a C-2C
+        /// ladder).
+        public var recombine: WeightRecombination = .digital
+        /// Relative σ of each cell's analog weight 2^(c·g) when ``recombine`` is analog: a
+        /// static error per output column and cell position, drawn per chip instance.
+        public var bitRatioMismatchRel: Double = 0
+
+        /// The weight bits one conversion sees: all of them when the cells are combined in
+        /// analog, else ``bitsPerCell``.
+        public var bitsPerSlice: SliceWidth { recombine == .analog ? .whole : bitsPerCell }
+    }
+
+    /// Where the cells of one weight are combined (see ``Weights/recombine``).
+    public enum WeightRecombination: String, Sendable, Hashable, Codable, CaseIterable {
+        case digital
+        case analog
     }
 }

@@ -82,7 +82,7 @@ extension ChipConfig {
     public func decomposition(inputBits: Int, weightBits: Int, mode: ResolvedMode) -> Decomposition {
         Decomposition(inputBits: inputBits, weightBits: weightBits,
                       inputBitsPerCycle: mode.inputBitsPerCycle, encoding: mode.encoding,
-                      bitsPerCell: weights.bitsPerCell, subtraction: mode.subtraction,
+                      bitsPerCell: weights.bitsPerSlice, subtraction: mode.subtraction,
                       inputsPerConversion: array.inputsPerConversion, inputEncoding: inputs.encoding)
     }
 }

@@ -70,8 +70,9 @@ public struct ProgrammedLayer: Sendable {
         self.fanIn = fanIn
         self.layer = layer
         self.chipSeed = chipSeed
-        (matrices, factors) = ProgrammedLayer.program(weights, decomposition: d, count: outputs * fanIn,
-                                                      mismatch: mapping.cellMismatch, layer: layer, chipSeed: chipSeed)
+        (matrices, factors) = ProgrammedLayer.program(weights, decomposition: d, fanIn: fanIn, count: outputs * fanIn,
+                                                      mismatch: mapping.cellMismatch, analogCells: mapping.analogCells,
+                                                      layer: layer, chipSeed: chipSeed)
         switch mapping.adc.range.policy {
         case .fixed, .max:
             adc = ProgrammedLayer.converter(mapping, fullScale: mapping.adc.fullScale(reachable: bound) ?? -1...1, chipSeed: chipSeed)
@@ -111,7 +112,12 @@ public struct ProgrammedLayer: Sendable {
     // MARK: - Programming
 
     /// Splits each weight into slice digits and lays them on conversion matrices.
-    static func program(_ weights: [Int32], decomposition d: Decomposition, count: Int, mismatch: Double,
+    ///
+    /// With `analogCells`, a slice digit is built from physical cells of `bits` bits whose
+    /// analog weights 2^(bits·g) carry a static relative error (σ `ratioMismatch`, one draw per
+    /// output row, slice and cell position g); the top cell of a signed digit counts negative.
+    static func program(_ weights: [Int32], decomposition d: Decomposition, fanIn: Int, count: Int, mismatch: Double,
+                        analogCells: (bits: Int, ratioMismatch: Double)? = nil,
                         layer: Int, chipSeed: UInt64) -> ([[Float]], [Double]) {
         let slices = d.slices
         let pairs = d.usesColumnPairs
@@ -120,7 +126,36 @@ public struct ProgrammedLayer: Sendable {
         var matrices: [[Float]] = []
         var factors: [Double] = []
         let stream = RandomStream(seed: chipSeed, purpose: .cellMismatch, layer: layer)
+        let ratioStream = RandomStream(seed: chipSeed, purpose: .bitRatio, layer: layer)
+        let outputs = count / max(1, fanIn)
         for (j, slice) in slices.enumerated() {
+            let sliceWidth = ADCConfig.bits(holding: slice.maxDigit - slice.minDigit)
+            // The analog weight of each physical cell position g of this slice, per output row.
+            var cellWeights: [[Double]] = []
+            if let cells = analogCells, cells.ratioMismatch > 0 {
+                let positions = (sliceWidth + cells.bits - 1) / cells.bits
+                cellWeights = (0..<outputs).map { row in
+                    (0..<positions).map { g in
+                        let index = (UInt64(j) * UInt64(outputs) + UInt64(row)) * UInt64(positions) + UInt64(g)
+                        return Double(1 << (g * cells.bits)) * (1 + cells.ratioMismatch * ratioStream.normal(index))
+                    }
+                }
+            }
+            /// The digit as its cells sum it: Σ_g chunk_g · 2^(c·g)·(1 + δ_g), the top chunk
+            /// of a signed digit taken as a signed c-bit value.
+            func analogValue(_ digit: Int, row: Int) -> Double {
+                guard !cellWeights.isEmpty, let c = analogCells?.bits else { return Double(digit) }
+                let weightsOfRow = cellWeights[row]
+                let positions = weightsOfRow.count
+                let pattern = digit < 0 ? digit + (1 << (positions * c)) : digit
+                var total = 0.0
+                for g in 0..<positions {
+                    var chunk = (pattern >> (g * c)) & ((1 << c) - 1)
+                    if g == positions - 1, slice.minDigit < 0, chunk >= 1 << (c - 1) { chunk -= 1 << c }
+                    total += Double(chunk) * weightsOfRow[g]
+                }
+                return total
+            }
             let shift = Int(slice.weight.magnitude).trailingZeroBitCount
             let widthMask: Int = {
                 let next = j + 1 < slices.count ? Int(slices[j + 1].weight.magnitude).trailingZeroBitCount : b
@@ -147,10 +182,12 @@ public struct ProgrammedLayer: Sendable {
             let polarities = pairs ? 2 : 1
             func cellValue(_ w: Int, polarity: Int, cell: Int) -> Float {
                 let digit = cellDigit(w, polarity: polarity)
-                guard digit != 0, mismatch > 0 else { return Float(digit) }
+                guard digit != 0 else { return 0 }
+                let value = analogValue(digit, row: cell / fanIn)
+                guard mismatch > 0 else { return Float(value) }
                 let plane = UInt64(j * 2 + polarity)
                 let epsilon = mismatch * stream.normal(plane * UInt64(count) + UInt64(cell))
-                return Float(Double(digit) * (1 + epsilon))
+                return Float(value * (1 + epsilon))
             }
             if digitalPairs {
                 for polarity in 0..<2 {

@@ -25,6 +25,13 @@ public struct LayerMapping: Sendable {
     public var cellMismatch: Double {
         nonIdealities.cellMismatch ? chip.compute.cellMismatchRel : 0
     }
+
+    /// The width in bits of the physical cells an analog-recombined weight is built from, and
+    /// the relative σ of their ratios in force (`nil` when weights are combined digitally).
+    public var analogCells: (bits: Int, ratioMismatch: Double)? {
+        guard chip.weights.recombine == .analog, case let .bits(width) = chip.weights.bitsPerCell else { return nil }
+        return (width, nonIdealities.cellMismatch ? chip.weights.bitRatioMismatchRel : 0)
+    }
 }
 
 extension ChipConfig {

@@ -46,6 +46,8 @@ public enum RandomPurpose: Sendable, CaseIterable {
     case cellMismatch
     /// Static offset, gain and INL of one ADC instance.
     case adcStatic
+    /// Static ratio error of one analog cell weight (binary capacitors, C-2C ladder).
+    case bitRatio
     /// Weights and inputs of generated workloads.
     case workload
     /// The order of a dataset's examples in one epoch.
@@ -61,6 +63,7 @@ public enum RandomPurpose: Sendable, CaseIterable {
         case .conversionNoise: 1
         case .cellMismatch: 2
         case .adcStatic: 3
+        case .bitRatio: 5
         case .workload, .shuffle, .augmentation, .initialisation: 4
         }
     }
@@ -68,7 +71,7 @@ public enum RandomPurpose: Sendable, CaseIterable {
     /// Where this purpose's streams start in the tag's 24-bit layer field.
     var layerBase: Int {
         switch self {
-        case .conversionNoise, .cellMismatch, .adcStatic, .workload: 0
+        case .conversionNoise, .cellMismatch, .adcStatic, .bitRatio, .workload: 0
         case .shuffle: 0x5F00
         case .augmentation: 0xA06
         case .initialisation: 0xA11

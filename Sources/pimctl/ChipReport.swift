@@ -25,6 +25,28 @@ struct ChipReport {
         lines.append("")
         lines.append("Derived (from the parameters above)")
         lines.append(contentsOf: derivedRows)
+        if !figures.operatingPoints.isEmpty {
+            lines.append("")
+            lines.append("Operating points (select one with --chip \(chip.meta.id)@NAME)")
+            func versus(_ derived: Double?, _ reported: Double?, _ unit: String) -> String {
+                var text = derived.map { Format.si($0, unit) } ?? "–"
+                if let reported {
+                    text += " vs \(Format.si(reported, unit))"
+                    if let derived { text += " (\(Format.number(derived / reported, digits: 4)))" }
+                }
+                return text
+            }
+            var rows = [["nominal", chip.technology.supplyV.map { "\(Format.number($0)) V" } ?? "–", Format.si(chip.timing.clockHz, "Hz"),
+                         versus(figures.peakThroughputOpsPerS, chip.reported.peakThroughputOpsPerS, "OPS"),
+                         versus(figures.efficiencyOpsPerJ, chip.reported.energyEfficiencyOpsPerJ, "OPS/W")]]
+            for point in figures.operatingPoints {
+                rows.append([point.name, point.supplyV.map { "\(Format.number($0)) V" } ?? "–", Format.si(point.clockHz, "Hz"),
+                             versus(point.peakThroughputOpsPerS, point.reportedPeakThroughputOpsPerS, "OPS"),
+                             versus(point.efficiencyOpsPerJ, point.reportedEfficiencyOpsPerJ, "OPS/W")])
+            }
+            lines.append(Format.table(["point", "supply", "clock", "peak: derived vs reported (ratio)", "efficiency: derived vs reported (ratio)"],
+                                      rows, indent: "  "))
+        }
         if !reportedRows.isEmpty {
             lines.append("")
             lines.append("Reported (by the paper)")

@@ -162,4 +162,41 @@ struct PublishedChipTests {
         #expect(try chip.mapping(mode: "normal", inputBits: 6, weightBits: 6).adc.noiseSigmaLsb == 1.16)
         #expect(try chip.mapping(inputBits: 6, weightBits: 6).adc.noiseSigmaLsb == 0.58)
     }
+
+    /// Jia et al. at the 0.85 V / 40 MHz operating point: the same 54 cycles give Table II's
+    /// 0.874 1b-TOPS, and the block energies measured there (ADC 1.79 pJ, array 9.7 pJ per
+    /// column operation) its 400 1b-TOPS/W; the point's sources replace the nominal ones.
+    @Test func jiaLowVoltagePointMatchesTableII() throws {
+        let nominal = try Self.preset("jia-jssc2020")
+        let point = try #require(nominal.figures().operatingPoints.first { $0.name == "0.85V" })
+        #expect(point.clockHz == 40e6 && point.supplyV == 0.85)
+        let peak = try #require(point.checks.first { $0.name == "peak_throughput_ops_per_s" })
+        #expect(abs(peak.ratio - 1) < 0.001, "\(peak.ratio)")
+        let efficiency = try #require(point.checks.first { $0.name == "energy_efficiency_ops_per_j" })
+        #expect(abs(efficiency.derived / ((2 * 2304) / (1.79e-12 + 9.7e-12)) - 1) < 0.001)
+        #expect(abs(efficiency.ratio - 1) < 0.005, "\(efficiency.ratio)")
+        let placed = try #require(nominal.at(operatingPoint: "0.85V"))
+        #expect(placed.provenance["adc.conversion_energy_j"]?.source?.contains("0.85 V") == true)
+        #expect(placed.provenance["reported.energy_efficiency_ops_per_j"]?.source?.contains("0.85 V") == true)
+        #expect(placed.reported.accuracy == nominal.reported.accuracy)
+    }
+
+    /// Sinangil et al. at 1.0 V: no energy per access is published there, so the point derives
+    /// no efficiency rather than carrying the 0.8 V energy over.
+    @Test func operatingPointsDoNotCarryEnergiesAcrossSupplies() throws {
+        let chip = try Self.preset("sinangil-jssc2021")
+        let point = try #require(chip.figures().operatingPoints.first { $0.name == "1.0V" })
+        #expect(point.efficiencyOpsPerJ == nil && point.reportedEfficiencyOpsPerJ == 321e12)
+        #expect(abs(point.peakThroughputOpsPerS / 455.1e9 - 1) < 0.001)
+    }
+
+    @Test func catalogLoadsAPresetAtANamedOperatingPoint() throws {
+        let catalog = ChipCatalog(directories: ["\(packageRoot)/chips"])
+        let (chip, _) = try catalog.load("jia-jssc2020@0.85V")
+        #expect(chip.timing.clockHz == 40e6 && chip.operatingPoints.isEmpty)
+        let error = #expect(throws: ChipLookupError.self) { try catalog.load("jia-jssc2020@0.6V") }
+        #expect(error?.description == "chip 'jia-jssc2020' has no operating point '0.6V'; points: 0.85V")
+        let none = #expect(throws: ChipLookupError.self) { try catalog.load("cap-ram@0.6V") }
+        #expect(none?.description.contains("has no operating points besides its nominal one") == true)
+    }
 }

@@ -66,11 +66,28 @@ public struct ChipCatalog: Sendable {
         return []
     }
 
-    /// Loads a chip given as a file path or a preset id.
+    /// Loads a chip given as a file path or a preset id, optionally at one of its operating
+    /// points: `ID@POINT` or `PATH@POINT` (`jia-jssc2020@0.85V`).
     ///
     /// An argument that names an existing file, contains `/` or ends in `.yaml`/`.yml` is a path.
-    /// - Throws: ``ConfigError`` for a bad file, ``ChipLookupError`` for an unknown id.
-    public func load(_ idOrPath: String) throws -> (chip: ChipConfig, path: String) {
+    /// - Throws: ``ConfigError`` for a bad file, ``ChipLookupError`` for an unknown id or point.
+    public func load(_ specification: String) throws -> (chip: ChipConfig, path: String) {
+        guard !FileManager.default.fileExists(atPath: specification),
+              let at = specification.lastIndex(of: "@"), at != specification.startIndex else {
+            return try loadNominal(specification)
+        }
+        let point = String(specification[specification.index(after: at)...])
+        let (chip, path) = try loadNominal(String(specification[..<at]))
+        guard let placed = chip.at(operatingPoint: point) else {
+            let names = chip.operatingPoints.map(\.name)
+            throw ChipLookupError(description: names.isEmpty
+                ? "chip '\(chip.meta.id)' has no operating points besides its nominal one; drop '@\(point)'"
+                : "chip '\(chip.meta.id)' has no operating point '\(point)'; points: \(names.joined(separator: ", "))")
+        }
+        return (placed, path)
+    }
+
+    private func loadNominal(_ idOrPath: String) throws -> (chip: ChipConfig, path: String) {
         let looksLikePath = idOrPath.contains("/") || idOrPath.hasSuffix(".yaml") || idOrPath.hasSuffix(".yml")
         if looksLikePath || FileManager.default.fileExists(atPath: idOrPath) {
             return (try ChipConfig(contentsOf: idOrPath), idOrPath)

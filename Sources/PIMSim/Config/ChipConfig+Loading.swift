@@ -60,6 +60,7 @@ private struct ChipReader {
             modes: try modes(top.optional("modes")),
             defaultMode: try top.optional("default_mode")?.string(),
             reported: try reported(top.optional("reported")),
+            operatingPoints: try operatingPoints(top.optional("operating_points")),
             provenance: [:])
         try top.finish()
         try validate(chip, root: root)
@@ -365,6 +366,29 @@ private struct ChipReader {
         }
     }
 
+    func operatingPoints(_ node: ConfigNode?) throws(ConfigError) -> [ChipConfig.OperatingPoint] {
+        guard let node else { return [] }
+        var names = Set<String>()
+        return try node.list().map { n throws(ConfigError) in
+            let m = try n.mapping()
+            let nameNode = try m.required("name")
+            let name = try nameNode.string()
+            guard !name.isEmpty, names.insert(name).inserted else {
+                throw nameNode.error(name.isEmpty ? "an operating point needs a name" : "operating point '\(name)' is listed twice")
+            }
+            let point = ChipConfig.OperatingPoint(
+                name: name,
+                supplyV: try m.optional("supply_v").map { n throws(ConfigError) in try positive(n) },
+                clockHz: try m.optional("clock_hz").map { n throws(ConfigError) in try positive(n) },
+                conversionEnergyJ: try m.optional("conversion_energy_j").map { n throws(ConfigError) in try nonNegative(n) },
+                macEnergyJ: try m.optional("mac_energy_j").map { n throws(ConfigError) in try nonNegative(n) },
+                dacEnergyJ: try m.optional("dac_energy_j").map { n throws(ConfigError) in try nonNegative(n) },
+                reported: try reported(m.optional("reported")))
+            try m.finish()
+            return point
+        }
+    }
+
     func reported(_ node: ConfigNode?) throws(ConfigError) -> ChipConfig.Reported {
         guard let node else { return ChipConfig.Reported(accuracy: []) }
         let m = try node.mapping()
@@ -508,21 +532,28 @@ private struct ChipReader {
                        ? "names mode '\(defaultMode)' but the chip has no modes"
                        : "'\(defaultMode)' is not one of the modes \(chip.modes.map(\.name).joined(separator: ", "))")
         }
-        if let conditions = chip.reported.conditions {
-            let modes = chip.resolvedModes
-            var mode = chip.defaultResolvedMode
-            if let name = conditions.mode {
-                guard let named = modes.first(where: { $0.name == name }) else {
-                    throw fail("reported.conditions.mode", "'\(name)' is not one of the modes \(modes.map(\.name).joined(separator: ", "))")
-                }
-                mode = named
+        try validateConditions(chip.reported.conditions, chip, path: "reported.conditions")
+        for (index, point) in chip.operatingPoints.enumerated() {
+            try validateConditions(point.reported.conditions, chip, path: "operating_points[\(index)].reported.conditions")
+        }
+    }
+
+    /// The reported figures' conditions must name a mode, input bits and weight bits the chip has.
+    func validateConditions(_ conditions: ChipConfig.ReportedConditions?, _ chip: ChipConfig, path: String) throws(ConfigError) {
+        guard let conditions else { return }
+        let modes = chip.resolvedModes
+        var mode = chip.defaultResolvedMode
+        if let name = conditions.mode {
+            guard let named = modes.first(where: { $0.name == name }) else {
+                throw fail("\(path).mode", "'\(name)' is not one of the modes \(modes.map(\.name).joined(separator: ", "))")
             }
-            if let bits = conditions.inputBits, !chip.inputs.supportedBits.contains(bits) {
-                throw fail("reported.conditions.input_bits", "\(bits)-bit inputs are not in inputs.supported_bits \(chip.inputs.supportedBits)")
-            }
-            if let bits = conditions.weightBits, !mode.weightBits.contains(bits) {
-                throw fail("reported.conditions.weight_bits", "\(bits)-bit weights are not among mode \(mode.name)'s \(mode.weightBits)")
-            }
+            mode = named
+        }
+        if let bits = conditions.inputBits, !chip.inputs.supportedBits.contains(bits) {
+            throw fail("\(path).input_bits", "\(bits)-bit inputs are not in inputs.supported_bits \(chip.inputs.supportedBits)")
+        }
+        if let bits = conditions.weightBits, !mode.weightBits.contains(bits) {
+            throw fail("\(path).weight_bits", "\(bits)-bit weights are not among mode \(mode.name)'s \(mode.weightBits)")
         }
     }
 

@@ -29,6 +29,9 @@ public struct ChipConfig: Sendable, Hashable, Codable {
     /// The mode used when none is asked for: `default_mode`, else the first mode.
     public var defaultMode: String?
     public var reported: Reported
+    /// Further published operating points (supply, clock, energies, figures); the file's
+    /// top-level values are the nominal one.
+    public var operatingPoints: [OperatingPoint] = []
     /// Evidence for each value given as `{value, source, status}`, keyed by field path.
     public var provenance: [String: Provenance]
 }

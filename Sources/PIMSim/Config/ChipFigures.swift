@@ -25,6 +25,20 @@ public struct ChipFigures: Sendable, Codable {
     public var referenceMode: String
     public var modes: [Mode]
     public var checks: [Check]
+    /// The headline figures at each further operating point (``ChipConfig/operatingPoints``).
+    public var operatingPoints: [Point] = []
+
+    /// One operating point's headline figures beside the paper's.
+    public struct Point: Sendable, Codable {
+        public var name: String
+        public var supplyV: Double?
+        public var clockHz: Double
+        public var peakThroughputOpsPerS: Double
+        public var efficiencyOpsPerJ: Double?
+        public var reportedPeakThroughputOpsPerS: Double?
+        public var reportedEfficiencyOpsPerJ: Double?
+        public var checks: [Check]
+    }
 
     public struct Mode: Sendable, Codable {
         public var name: String
@@ -134,6 +148,15 @@ extension ChipConfig {
         } else {
             formula += "\(Format.number(headlineMode.timing.cyclesPerConversion)) cycle(s) per conversion"
         }
+        let points = operatingPoints.compactMap { point -> ChipFigures.Point? in
+            guard let placed = at(operatingPoint: point.name) else { return nil }
+            let figures = placed.figures(inputBits: inputBits)
+            return ChipFigures.Point(name: point.name, supplyV: placed.technology.supplyV, clockHz: placed.timing.clockHz,
+                                     peakThroughputOpsPerS: figures.peakThroughputOpsPerS,
+                                     efficiencyOpsPerJ: figures.efficiencyOpsPerJ,
+                                     reportedPeakThroughputOpsPerS: placed.reported.peakThroughputOpsPerS,
+                                     reportedEfficiencyOpsPerJ: placed.reported.energyEfficiencyOpsPerJ, checks: figures.checks)
+        }
         return ChipFigures(
             peakThroughputOpsPerS: peak,
             peakThroughputFormula: formula,
@@ -141,7 +164,7 @@ extension ChipConfig {
             energyPerOpJ: headlineEnergy,
             efficiencyOpsPerJ: headlineEnergy.map { 1 / $0 },
             weightCells: array.rows * array.cols * array.cellsShared * array.count,
-            inputBits: bits, referenceMode: headlineMode.name, modes: modes, checks: checks)
+            inputBits: bits, referenceMode: headlineMode.name, modes: modes, checks: checks, operatingPoints: points)
     }
 
     /// The mode the headline figures assume: the reported figures' mode, else the default mode.

@@ -74,7 +74,7 @@ struct ChipRunOptions: ParsableArguments {
     @Flag(help: "Switch static ADC offset, gain, INL and DNL off.")
     var noStaticErrors = false
 
-    @Flag(help: "Switch cell mismatch off.")
+    @Flag(help: "Switch static cell errors off: cell mismatch, bit-ratio mismatch, conductance write and relaxation errors.")
     var noMismatch = false
 
     @Flag(help: "Use an identity MAC transfer curve.")

@@ -109,7 +109,15 @@ private struct ChipReader {
         let memory = ChipConfig.Memory(
             type: try m.required("type").choice(),
             cell: try m.optional("cell")?.string(),
-            bitsPerDevice: try m.optional("bits_per_device").map { n throws(ConfigError) in try bits(n) })
+            bitsPerDevice: try m.optional("bits_per_device").map { n throws(ConfigError) in try bits(n) },
+            gMinS: try m.optional("g_min_s").map { n throws(ConfigError) in try nonNegative(n) },
+            gMaxS: try m.optional("g_max_s").map { n throws(ConfigError) in try positive(n) })
+        if (memory.gMinS == nil) != (memory.gMaxS == nil) {
+            throw (m.optional("g_min_s") ?? m.optional("g_max_s") ?? node).error("give both g_min_s and g_max_s, the conductance range of a device")
+        }
+        if let low = memory.gMinS, let high = memory.gMaxS, low >= high, let n = m.optional("g_max_s") {
+            throw n.error("g_max_s (\(high)) must exceed g_min_s (\(low))")
+        }
         try m.finish()
         return memory
     }
@@ -242,7 +250,11 @@ private struct ChipReader {
             encodings: encodings,
             bitsPerCell: try sliceWidth(m.required("bits_per_cell")),
             recombine: try m.optional("recombine")?.choice() ?? .digital,
-            bitRatioMismatchRel: try m.optional("bit_ratio_mismatch_rel").map { n throws(ConfigError) in try relativeSigma(n) } ?? 0)
+            bitRatioMismatchRel: try m.optional("bit_ratio_mismatch_rel").map { n throws(ConfigError) in try relativeSigma(n) } ?? 0,
+            devicesPerWeight: try m.optional("devices_per_weight").map { n throws(ConfigError) in try bounded(n, count(n), 1...64) } ?? 1,
+            programmingNoiseSigmaS: try m.optional("programming_noise_sigma_s").map { n throws(ConfigError) in try nonNegative(n) } ?? 0,
+            relaxationSigmaS: try m.optional("relaxation_sigma_s").map { n throws(ConfigError) in try nonNegative(n) } ?? 0,
+            programmingNoiseRel: try m.optional("programming_noise_rel").map { n throws(ConfigError) in try relativeSigma(n) } ?? 0)
         try m.finish()
         if weights.recombine == .analog, weights.bitsPerCell == .whole {
             throw (m.optional("bits_per_cell") ?? node).error("analog recombination combines cells of a given width; give bits_per_cell as a number (1 for bit cells)")
@@ -445,6 +457,16 @@ private struct ChipReader {
         }
         if case let .bits(perCell) = chip.weights.bitsPerCell, let perDevice = chip.memory.bitsPerDevice, perCell > perDevice {
             throw fail("weights.bits_per_cell", "\(perCell) bits per cell exceed memory.bits_per_device (\(perDevice))")
+        }
+        if chip.memory.gMinS == nil {
+            for field in ["programming_noise_sigma_s", "relaxation_sigma_s"] where context.locations["weights.\(field)"] != nil {
+                let value = field == "relaxation_sigma_s" ? chip.weights.relaxationSigmaS : chip.weights.programmingNoiseSigmaS
+                if value > 0 { throw fail("weights.\(field)", "a conductance error in siemens needs the device range memory.g_min_s and memory.g_max_s") }
+            }
+        }
+        if chip.weights.devicesPerWeight > 1, chip.weights.devicesPerWeight % 2 == 1,
+           chip.weights.encodings.contains(where: { $0 == .differential || $0 == .ternarySignedDigit }) {
+            throw fail("weights.devices_per_weight", "\(chip.weights.devicesPerWeight) devices cannot be split evenly between the two polarities of a differential weight")
         }
         if chip.adc.sarUnitCapMismatchRel != nil {
             if chip.adc.type != .sar {

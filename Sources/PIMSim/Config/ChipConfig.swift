@@ -87,6 +87,10 @@ extension ChipConfig {
         public var cell: String?
         /// Bits one device stores (1 for SRAM; more for multi-level RRAM/PCM); `nil` = analog.
         public var bitsPerDevice: Int?
+        /// Conductance of a cleared device and the largest programmable one, siemens (both or
+        /// neither); the span g_max − g_min is a cell's full level range.
+        public var gMinS: Double? = nil
+        public var gMaxS: Double? = nil
     }
 
     /// The logical geometry of one macro, in compute units.
@@ -246,6 +250,16 @@ extension ChipConfig {
         /// Relative σ of each cell's analog weight 2^(c·g) when ``recombine`` is analog: a
         /// static error per output column and cell position, drawn per chip instance.
         public var bitRatioMismatchRel: Double = 0
+        /// Devices summed into one weight over both polarities (HERMES: (G1+ + G2+) − (G1− +
+        /// G2−) = 4); a polarity's level is spread evenly over its devices.
+        public var devicesPerWeight: Int = 1
+        /// Additive static conductance errors of each device, σ in siemens: the write error left
+        /// by programming and the relaxation after it (need ``Memory/gMinS`` and ``Memory/gMaxS``).
+        public var programmingNoiseSigmaS: Double = 0
+        public var relaxationSigmaS: Double = 0
+        /// Additive static error of a whole weight, σ as a fraction of its full scale, as
+        /// measured end to end (devices included).
+        public var programmingNoiseRel: Double = 0
 
         /// The weight bits one conversion sees: all of them when the cells are combined in
         /// analog, else ``bitsPerCell``.

@@ -72,6 +72,7 @@ public struct ProgrammedLayer: Sendable {
         self.chipSeed = chipSeed
         (matrices, factors) = ProgrammedLayer.program(weights, decomposition: d, fanIn: fanIn, count: outputs * fanIn,
                                                       mismatch: mapping.cellMismatch, analogCells: mapping.analogCells,
+                                                      cellNoise: d.slices.map { mapping.cellNoiseSigma(levels: max(abs($0.minDigit), abs($0.maxDigit))) },
                                                       layer: layer, chipSeed: chipSeed)
         switch mapping.adc.range.policy {
         case .fixed, .max:
@@ -116,8 +117,10 @@ public struct ProgrammedLayer: Sendable {
     /// With `analogCells`, a slice digit is built from physical cells of `bits` bits whose
     /// analog weights 2^(bits·g) carry a static relative error (σ `ratioMismatch`, one draw per
     /// output row, slice and cell position g); the top cell of a signed digit counts negative.
+    /// `cellNoise[j]` is the σ (digits) of an additive static error of every cell of slice j,
+    /// zero digits included (a cleared device still carries its write error).
     static func program(_ weights: [Int32], decomposition d: Decomposition, fanIn: Int, count: Int, mismatch: Double,
-                        analogCells: (bits: Int, ratioMismatch: Double)? = nil,
+                        analogCells: (bits: Int, ratioMismatch: Double)? = nil, cellNoise: [Double] = [],
                         layer: Int, chipSeed: UInt64) -> ([[Float]], [Double]) {
         let slices = d.slices
         let pairs = d.usesColumnPairs
@@ -180,14 +183,17 @@ public struct ProgrammedLayer: Sendable {
                 }
             }
             let polarities = pairs ? 2 : 1
+            let additive = j < cellNoise.count ? cellNoise[j] : 0
             func cellValue(_ w: Int, polarity: Int, cell: Int) -> Float {
                 let digit = cellDigit(w, polarity: polarity)
-                guard digit != 0 else { return 0 }
-                let value = analogValue(digit, row: cell / fanIn)
-                guard mismatch > 0 else { return Float(value) }
                 let plane = UInt64(j * 2 + polarity)
-                let epsilon = mismatch * stream.normal(plane * UInt64(count) + UInt64(cell))
-                return Float(value * (1 + epsilon))
+                var value = 0.0
+                if digit != 0 {
+                    value = analogValue(digit, row: cell / fanIn)
+                    if mismatch > 0 { value *= 1 + mismatch * stream.normal(plane * UInt64(count) + UInt64(cell)) }
+                }
+                if additive > 0 { value += additive * stream.normal((64 + plane) * UInt64(count) + UInt64(cell)) }
+                return Float(value)
             }
             if digitalPairs {
                 for polarity in 0..<2 {

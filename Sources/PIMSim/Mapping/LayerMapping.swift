@@ -26,6 +26,23 @@ public struct LayerMapping: Sendable {
         nonIdealities.cellMismatch ? chip.compute.cellMismatchRel : 0
     }
 
+    /// σ of the additive static error of one cell (one polarity of a pair), in digits, for a
+    /// slice whose digits reach `levels` in magnitude: σ_g·L / (√D·(g_max − g_min)) for device
+    /// errors σ_g = √(σ_programming² + σ_relaxation²) over the D devices of a polarity, and
+    /// `programming_noise_rel`·L; 0 when static cell errors are off.
+    public func cellNoiseSigma(levels: Int) -> Double {
+        guard nonIdealities.cellMismatch else { return 0 }
+        let w = chip.weights
+        let level = Double(levels)
+        var variance = (w.programmingNoiseRel * level) * (w.programmingNoiseRel * level)
+        if let low = chip.memory.gMinS, let high = chip.memory.gMaxS {
+            let devices = Double(max(1, w.devicesPerWeight / (decomposition.usesColumnPairs ? 2 : 1)))
+            let deviceVariance = w.programmingNoiseSigmaS * w.programmingNoiseSigmaS + w.relaxationSigmaS * w.relaxationSigmaS
+            variance += deviceVariance * level * level / (devices * (high - low) * (high - low))
+        }
+        return variance.squareRoot()
+    }
+
     /// The width in bits of the physical cells an analog-recombined weight is built from, and
     /// the relative σ of their ratios in force (`nil` when weights are combined digitally).
     public var analogCells: (bits: Int, ratioMismatch: Double)? {

@@ -5,7 +5,8 @@ public struct NonIdealities: Sendable, Hashable, Codable {
     public var temporalNoise: Bool
     /// Static per-ADC offset, gain, INL and DNL (and their calibration).
     public var adcStaticErrors: Bool
-    /// Static per-cell relative mismatch.
+    /// Static cell errors: relative mismatch, analog bit-ratio mismatch, conductance write and
+    /// relaxation errors.
     public var cellMismatch: Bool
     /// The chip's MAC transfer curve (off = identity).
     public var transferCurve: Bool

@@ -1,0 +1,75 @@
+import Foundation
+import Testing
+@testable import PIMSim
+
+/// Multi-level conductance weights (RRAM, PCM): every device carries an additive static write
+/// and relaxation error in siemens, scaled to levels by the device range and spread over the
+/// devices of a polarity.
+@Suite("Conductance weights")
+struct ConductanceWeightTests {
+    static func chip(weights extra: String, memory: String = "g_min_s: 1.0e-6, g_max_s: 41.0e-6") throws -> ChipConfig {
+        try ChipConfig(yaml: """
+            meta: {id: rram, title: RRAM}
+            memory: {type: rram, \(memory)}
+            array: {rows: 16, cols: 64, inputs_per_conversion: 16}
+            inputs: {supported_bits: [4], dac: {type: pulse_count, bits: 4}, bits_per_cycle: all}
+            weights: {supported_bits: [4], encodings: [differential], bits_per_cell: all, \(extra)}
+            adc: {type: ideal, count: 4, signed: true, subtraction: analog}
+            timing: {clock_hz: 1.0e8}
+            """, file: "rram.yaml")
+    }
+
+    /// σ of the programmed level minus the target over many cells, per polarity pair.
+    static func errorSigma(_ chip: ChipConfig, weight: Int32, rows: Int = 4000, seed: UInt64 = 5) throws -> (mean: Double, sigma: Double) {
+        let mapping = try chip.mapping(inputBits: 4, weightBits: 4)
+        let layer = try ProgrammedLayer(mapping: mapping, weights: [Int32](repeating: weight, count: rows), outputs: rows, fanIn: 1, chipSeed: seed)
+        let errors = layer.matrices[0].map { Double($0) - Double(weight) }
+        let mean = errors.reduce(0, +) / Double(rows)
+        return (mean, (errors.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(rows - 1)).squareRoot())
+    }
+
+    /// 4-bit differential weights reach 8 levels per polarity over g_max − g_min = 40 uS. A
+    /// 2 uS error per device on two devices (one per polarity) gives each polarity σ = 2·8/40
+    /// levels, and the difference √2 of that, for zero weights too; four devices halve the
+    /// variance per polarity.
+    @Test func deviceErrorsScaleWithTheRangeAndTheDevices() throws {
+        let mapping = try Self.chip(weights: "devices_per_weight: 2, relaxation_sigma_s: 2.0e-6").mapping(inputBits: 4, weightBits: 4)
+        let levels = mapping.decomposition.slices[0].maxDigit
+        #expect(levels == 8)
+        let perPolarity = 2e-6 * 8 / 40e-6
+        #expect(abs(mapping.cellNoiseSigma(levels: levels) - perPolarity) < 1e-12)
+        for weight: Int32 in [0, 5, -7] {
+            let measured = try Self.errorSigma(Self.chip(weights: "devices_per_weight: 2, relaxation_sigma_s: 2.0e-6"), weight: weight)
+            #expect(abs(measured.sigma / (perPolarity * 2.0.squareRoot()) - 1) < 0.06, "w \(weight): σ \(measured.sigma)")
+            #expect(abs(measured.mean) < 4 * measured.sigma / 4000.0.squareRoot())
+        }
+        let four = try Self.errorSigma(Self.chip(weights: "devices_per_weight: 4, programming_noise_sigma_s: 2.0e-6"), weight: 3)
+        #expect(abs(four.sigma / (perPolarity) - 1) < 0.06, "four devices: σ \(four.sigma)")
+        // Write and relaxation errors add in variance; a relative figure adds per cell level.
+        let both = try Self.chip(weights: "programming_noise_sigma_s: 1.5e-6, relaxation_sigma_s: 2.0e-6, programming_noise_rel: 0.01")
+            .mapping(inputBits: 4, weightBits: 4)
+        let expected = ((2.5e-6 * 8 / 40e-6) * (2.5e-6 * 8 / 40e-6) + 0.08 * 0.08).squareRoot()
+        #expect(abs(both.cellNoiseSigma(levels: 8) - expected) < 1e-12)
+    }
+
+    @Test func staticCellErrorsOffProgramTheExactLevels() throws {
+        let chip = try Self.chip(weights: "devices_per_weight: 2, relaxation_sigma_s: 2.0e-6")
+        let weights: [Int32] = [-7, -1, 0, 3, 7, 2]
+        let layer = try ProgrammedLayer(mapping: chip.mapping(inputBits: 4, weightBits: 4, nonIdealities: .none),
+                                        weights: weights, outputs: 2, fanIn: 3, chipSeed: 9)
+        #expect(layer.matrices[0] == weights.map(Float.init))
+    }
+
+    @Test func conductanceErrorsNeedARangeAndEvenDevicesForPairs() {
+        let noRange = #expect(throws: ConfigError.self) {
+            try Self.chip(weights: "relaxation_sigma_s: 2.0e-6", memory: "cell: 1T1R")
+        }
+        #expect(noRange?.description.contains("weights.relaxation_sigma_s: a conductance error in siemens needs the device range") == true, "\(String(describing: noRange))")
+        let odd = #expect(throws: ConfigError.self) { try Self.chip(weights: "devices_per_weight: 3") }
+        #expect(odd?.description.contains("weights.devices_per_weight: 3 devices cannot be split evenly") == true, "\(String(describing: odd))")
+        let half = #expect(throws: ConfigError.self) { try Self.chip(weights: "devices_per_weight: 2", memory: "g_max_s: 4.0e-5") }
+        #expect(half?.description.contains("memory.g_max_s: give both g_min_s and g_max_s") == true, "\(String(describing: half))")
+        let inverted = #expect(throws: ConfigError.self) { try Self.chip(weights: "devices_per_weight: 2", memory: "g_min_s: 5.0e-5, g_max_s: 4.0e-5") }
+        #expect(inverted?.description.contains("memory.g_max_s: g_max_s (4e-05) must exceed g_min_s (5e-05)") == true, "\(String(describing: inverted))")
+    }
+}

@@ -80,15 +80,20 @@ struct ChipRunOptions: ParsableArguments {
     @Flag(help: "Use an identity MAC transfer curve.")
     var noTransfer = false
 
+    @Option(help: "Read the weights this many seconds after programming (chips with conductance drift, weights.drift).")
+    var readTime: Double?
+
     @Flag(help: "Print JSON.")
     var json = false
 
     /// The stages the flags leave on.
     var nonIdealities: NonIdealities {
-        NonIdealities(temporalNoise: !noNoise, adcStaticErrors: !noStaticErrors, cellMismatch: !noMismatch, transferCurve: !noTransfer)
+        NonIdealities(temporalNoise: !noNoise, adcStaticErrors: !noStaticErrors, cellMismatch: !noMismatch, transferCurve: !noTransfer,
+                      readTimeS: readTime)
     }
 
     func validate() throws {
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        if let readTime, !(readTime > 0 && readTime.isFinite) { throw ValidationError("--read-time must be a positive number of seconds") }
     }
 }

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import PIMQAT
 
 /// A child process run to its end, with both of its output streams captured.
 struct Subprocess {
@@ -26,7 +27,7 @@ struct Subprocess {
         process.standardError = err
         try process.run()
         let stderrReader = PipeReader(err)
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stdout = readToEnd(out.fileHandleForReading)
         let stderr = stderrReader.wait()
         process.waitUntilExit()
         return Result(status: process.terminationStatus, stdout: stdout, stderr: stderr)
@@ -41,7 +42,7 @@ final class PipeReader: @unchecked Sendable {
     init(_ pipe: Pipe) {
         let handle = pipe.fileHandleForReading
         Thread.detachNewThread { [self] in
-            data = handle.readDataToEndOfFile()
+            data = readToEnd(handle)
             done.signal()
         }
     }

@@ -72,4 +72,32 @@ struct ConductanceWeightTests {
         let inverted = #expect(throws: ConfigError.self) { try Self.chip(weights: "devices_per_weight: 2", memory: "g_min_s: 5.0e-5, g_max_s: 4.0e-5") }
         #expect(inverted?.description.contains("memory.g_max_s: g_max_s (4e-05) must exceed g_min_s (5e-05)") == true, "\(String(describing: inverted))")
     }
+
+    /// PCM-style drift: read 1000 s after programming with t0 = 10 s and ν = 0.05, every level
+    /// shrinks by 100^(−0.05) when ν has no spread; global compensation restores the levels,
+    /// leaving only the spread of ν; a chip without a drift model refuses a read time.
+    @Test func driftScalesLevelsByThePowerLaw() throws {
+        let weights: [Int32] = [-7, -1, 0, 3, 7, 2]
+        func levels(_ drift: String, readTime: Double) throws -> [Float] {
+            let chip = try Self.chip(weights: "drift: {\(drift)}")
+            let stages = NonIdealities(cellMismatch: false, readTimeS: readTime)
+            return try ProgrammedLayer(mapping: chip.mapping(inputBits: 4, weightBits: 4, nonIdealities: stages),
+                                       weights: weights, outputs: 2, fanIn: 3, chipSeed: 4).matrices[0]
+        }
+        let factor = pow(100.0, -0.05)
+        let drifted = try levels("nu: 0.05, t0_s: 10", readTime: 1000)
+        for (value, weight) in zip(drifted, weights) { #expect(abs(Double(value) - Double(weight) * factor) < 1e-5) }
+        #expect(try levels("nu: 0.05, t0_s: 10", readTime: 5) == weights.map(Float.init))   // before t0: as programmed
+        #expect(try levels("nu: 0.05, t0_s: 10, compensation: global", readTime: 1000) == weights.map(Float.init))
+        let spread = try levels("nu: 0.05, nu_sigma: 0.02, t0_s: 10, compensation: global", readTime: 1000)
+        #expect(spread != weights.map(Float.init))
+        #expect(zip(spread, weights).allSatisfy { abs(Double($0) - Double($1)) <= 0.5 * abs(Double($1)) })
+        let chip = try Self.chip(weights: "devices_per_weight: 2")
+        let error = #expect(throws: MappingError.self) {
+            try chip.mapping(inputBits: 4, weightBits: 4, nonIdealities: NonIdealities(readTimeS: 60))
+        }
+        #expect(error?.description.contains("has no drift model (weights.drift)") == true)
+        let bad = #expect(throws: ConfigError.self) { try Self.chip(weights: "drift: {nu: 0.05, t0_s: 0}") }
+        #expect(bad?.description.contains("weights.drift.t0_s: must be greater than 0") == true, "\(String(describing: bad))")
+    }
 }

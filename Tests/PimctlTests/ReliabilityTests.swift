@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import func PIMSim.readToEnd
 
 /// Bad input and hostile sizes: one error line naming the place, exit status 1, nothing
 /// half-written; never a trap, a heap corruption, an allocation of gigabytes or a hang.
@@ -152,7 +153,7 @@ struct ReliabilityTests {
         let err = Pipe()
         process.standardError = err
         try process.run()
-        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let message = String(decoding: readToEnd(err.fileHandleForReading), as: UTF8.self)
         process.waitUntilExit()
         #expect(process.terminationStatus == 1)
         #expect(message.contains("standard output: cannot be written"), "\(message)")

@@ -254,7 +254,17 @@ private struct ChipReader {
             devicesPerWeight: try m.optional("devices_per_weight").map { n throws(ConfigError) in try bounded(n, count(n), 1...64) } ?? 1,
             programmingNoiseSigmaS: try m.optional("programming_noise_sigma_s").map { n throws(ConfigError) in try nonNegative(n) } ?? 0,
             relaxationSigmaS: try m.optional("relaxation_sigma_s").map { n throws(ConfigError) in try nonNegative(n) } ?? 0,
-            programmingNoiseRel: try m.optional("programming_noise_rel").map { n throws(ConfigError) in try relativeSigma(n) } ?? 0)
+            programmingNoiseRel: try m.optional("programming_noise_rel").map { n throws(ConfigError) in try relativeSigma(n) } ?? 0,
+            drift: try m.optional("drift").map { n throws(ConfigError) in
+                let d = try n.mapping()
+                let drift = ChipConfig.Drift(
+                    nu: try bounded(d.required("nu"), d.required("nu").double(), 0...1),
+                    nuSigma: try d.optional("nu_sigma").map { n throws(ConfigError) in try sigma(n) } ?? 0,
+                    t0S: try positive(d.required("t0_s")),
+                    compensation: try d.optional("compensation")?.choice() ?? .none)
+                try d.finish()
+                return drift
+            })
         try m.finish()
         if weights.recombine == .analog, weights.bitsPerCell == .whole {
             throw (m.optional("bits_per_cell") ?? node).error("analog recombination combines cells of a given width; give bits_per_cell as a number (1 for bit cells)")

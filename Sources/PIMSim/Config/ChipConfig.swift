@@ -1,3 +1,5 @@
+import Foundation
+
 /// A processing-in-memory chip design, as described by a YAML file under `chips/`.
 ///
 /// The model follows the signal chain of one analog matrix multiply: inputs pass DACs
@@ -260,10 +262,36 @@ extension ChipConfig {
         /// Additive static error of a whole weight, σ as a fraction of its full scale, as
         /// measured end to end (devices included).
         public var programmingNoiseRel: Double = 0
+        /// Conductance drift after programming (PCM); `nil` = none.
+        public var drift: Drift? = nil
 
         /// The weight bits one conversion sees: all of them when the cells are combined in
         /// analog, else ``bitsPerCell``.
         public var bitsPerSlice: SliceWidth { recombine == .analog ? .whole : bitsPerCell }
+    }
+
+    /// Power-law conductance drift: a device read t seconds after programming conducts
+    /// G(t) = G(t0)·(t/t0)^(−ν), its exponent ν ~ N(``nu``, ``nuSigma``²) (at least 0) drawn
+    /// once per device and chip instance.
+    public struct Drift: Sendable, Hashable, Codable {
+        public var nu: Double
+        public var nuSigma: Double
+        /// Reference time t0 after programming, seconds, > 0.
+        public var t0S: Double
+        /// `global`: the periphery rescales every output by the mean drift (t/t0)^ν, so only
+        /// the spread of ν remains.
+        public var compensation: DriftCompensation
+
+        /// The conductance factor of a device with exponent ν read at `seconds`, compensated or not.
+        public func factor(nu deviceNu: Double, at seconds: Double) -> Double {
+            let ratio = max(seconds, t0S) / t0S
+            let raw = pow(ratio, -max(0, deviceNu))
+            return compensation == .global ? raw / pow(ratio, -nu) : raw
+        }
+    }
+
+    public enum DriftCompensation: String, Sendable, Hashable, Codable, CaseIterable {
+        case none, global
     }
 
     /// Where the cells of one weight are combined (see ``Weights/recombine``).

@@ -73,6 +73,7 @@ public struct ProgrammedLayer: Sendable {
         (matrices, factors) = ProgrammedLayer.program(weights, decomposition: d, fanIn: fanIn, count: outputs * fanIn,
                                                       mismatch: mapping.cellMismatch, analogCells: mapping.analogCells,
                                                       cellNoise: d.slices.map { mapping.cellNoiseSigma(levels: max(abs($0.minDigit), abs($0.maxDigit))) },
+                                                      drift: mapping.drift,
                                                       layer: layer, chipSeed: chipSeed)
         switch mapping.adc.range.policy {
         case .fixed, .max:
@@ -118,9 +119,11 @@ public struct ProgrammedLayer: Sendable {
     /// analog weights 2^(bits·g) carry a static relative error (σ `ratioMismatch`, one draw per
     /// output row, slice and cell position g); the top cell of a signed digit counts negative.
     /// `cellNoise[j]` is the σ (digits) of an additive static error of every cell of slice j,
-    /// zero digits included (a cleared device still carries its write error).
+    /// zero digits included (a cleared device still carries its write error). With `drift`,
+    /// every cell's value is then scaled by its device's drift factor at the read time.
     static func program(_ weights: [Int32], decomposition d: Decomposition, fanIn: Int, count: Int, mismatch: Double,
                         analogCells: (bits: Int, ratioMismatch: Double)? = nil, cellNoise: [Double] = [],
+                        drift: (model: ChipConfig.Drift, seconds: Double)? = nil,
                         layer: Int, chipSeed: UInt64) -> ([[Float]], [Double]) {
         let slices = d.slices
         let pairs = d.usesColumnPairs
@@ -193,6 +196,10 @@ public struct ProgrammedLayer: Sendable {
                     if mismatch > 0 { value *= 1 + mismatch * stream.normal(plane * UInt64(count) + UInt64(cell)) }
                 }
                 if additive > 0 { value += additive * stream.normal((64 + plane) * UInt64(count) + UInt64(cell)) }
+                if let drift {
+                    let nu = drift.model.nu + drift.model.nuSigma * stream.normal((128 + plane) * UInt64(count) + UInt64(cell))
+                    value *= drift.model.factor(nu: nu, at: drift.seconds)
+                }
                 return Float(value)
             }
             if digitalPairs {

@@ -43,6 +43,12 @@ public struct LayerMapping: Sendable {
         return variance.squareRoot()
     }
 
+    /// The chip's drift and the read time in force (`nil` without either).
+    public var drift: (model: ChipConfig.Drift, seconds: Double)? {
+        guard let model = chip.weights.drift, let seconds = nonIdealities.readTimeS else { return nil }
+        return (model, seconds)
+    }
+
     /// The width in bits of the physical cells an analog-recombined weight is built from, and
     /// the relative σ of their ratios in force (`nil` when weights are combined digitally).
     public var analogCells: (bits: Int, ratioMismatch: Double)? {
@@ -63,6 +69,9 @@ extension ChipConfig {
     ///   or a scheme that needs signed conversions on a chip without a signed converter.
     public func mapping(scheme: Scheme = .chip, mode modeName: String? = nil, inputBits: Int, weightBits: Int,
                         nonIdealities: NonIdealities = .all, rangePolicy: ADCConfig.RangePolicy? = nil) throws(MappingError) -> LayerMapping {
+        if let seconds = nonIdealities.readTimeS, weights.drift == nil {
+            throw MappingError("chip '\(meta.id)' has no drift model (weights.drift), so a read time of \(Format.number(seconds)) s changes nothing; drop it or describe the drift")
+        }
         let modes = resolvedModes
         var candidates = modes
         if let modeName {

@@ -10,12 +10,17 @@ public struct NonIdealities: Sendable, Hashable, Codable {
     public var cellMismatch: Bool
     /// The chip's MAC transfer curve (off = identity).
     public var transferCurve: Bool
+    /// Seconds after programming at which the weights are read, for a chip with conductance
+    /// drift (``ChipConfig/Drift``); `nil` = at the reference time, no drift.
+    public var readTimeS: Double?
 
-    public init(temporalNoise: Bool = true, adcStaticErrors: Bool = true, cellMismatch: Bool = true, transferCurve: Bool = true) {
+    public init(temporalNoise: Bool = true, adcStaticErrors: Bool = true, cellMismatch: Bool = true, transferCurve: Bool = true,
+                readTimeS: Double? = nil) {
         self.temporalNoise = temporalNoise
         self.adcStaticErrors = adcStaticErrors
         self.cellMismatch = cellMismatch
         self.transferCurve = transferCurve
+        self.readTimeS = readTimeS
     }
 
     /// Every stage on: the chip as described.

@@ -68,7 +68,7 @@ struct ChipRunOptions: ParsableArguments {
     @Option(help: "Worker threads (results do not depend on it).")
     var threads = 1
 
-    @Flag(help: "Switch temporal noise off.")
+    @Flag(help: "Switch temporal noise off (the converter's and the cells' read noise).")
     var noNoise = false
 
     @Flag(help: "Switch static ADC offset, gain, INL and DNL off.")

@@ -100,4 +100,32 @@ struct ConductanceWeightTests {
         let bad = #expect(throws: ConfigError.self) { try Self.chip(weights: "drift: {nu: 0.05, t0_s: 0}") }
         #expect(bad?.description.contains("weights.drift.t0_s: must be greater than 0") == true, "\(String(describing: bad))")
     }
+
+    /// Temporal read noise: a partial sum over inputs x gets σ_cell·√(Σ x²), σ_cell =
+    /// σ_read·L/(√D·Δg) per polarity and √2 of it for an analog-subtracted pair; fresh draws
+    /// per noise seed, none with temporal noise off, and identical at 1 and 2 threads.
+    @Test func readNoiseFollowsTheInputEnergy() throws {
+        let chip = try Self.chip(weights: "devices_per_weight: 2, read_noise_sigma_s: 1.0e-6")
+        let mapping = try chip.mapping(inputBits: 4, weightBits: 4)
+        let cell = 1e-6 * 8 / 40e-6
+        #expect(abs(mapping.readNoiseSigma(levels: 8) - cell) < 1e-12)
+        let fanIn = 16, columns = 4000
+        let layer = try ProgrammedLayer(mapping: mapping, weights: [Int32](repeating: 0, count: fanIn), outputs: 1, fanIn: fanIn, chipSeed: 2)
+        // Inputs 0…15 repeating along the rows: Σ x² over the 16 rows is the same for every column.
+        let inputs = (0..<(fanIn * columns)).map { Int32(($0 / columns) % 16) }
+        let energy = Double((0..<16).map { $0 * $0 }.reduce(0, +))
+        let result = try layer.run(inputs: inputs, columns: columns, options: RunOptions(noiseSeed: 1))
+        let mean = result.output.reduce(0, +) / Double(columns)
+        let sd = (result.output.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(columns - 1)).squareRoot()
+        let expected = cell * 2.0.squareRoot() * energy.squareRoot()
+        #expect(abs(sd / expected - 1) < 0.05, "σ \(sd) vs \(expected)")
+        #expect(abs(mean) < 4 * expected / Double(columns).squareRoot())
+        let other = try layer.run(inputs: inputs, columns: columns, options: RunOptions(noiseSeed: 2))
+        #expect(other.output != result.output)
+        let threaded = try layer.run(inputs: inputs, columns: columns, options: RunOptions(noiseSeed: 1, threads: 2, blockColumns: 96))
+        #expect(threaded.output == result.output)
+        let quiet = try ProgrammedLayer(mapping: chip.mapping(inputBits: 4, weightBits: 4, nonIdealities: NonIdealities(temporalNoise: false)),
+                                        weights: [Int32](repeating: 0, count: fanIn), outputs: 1, fanIn: fanIn, chipSeed: 2)
+        #expect(try quiet.run(inputs: inputs, columns: columns).output.allSatisfy { $0 == 0 })
+    }
 }

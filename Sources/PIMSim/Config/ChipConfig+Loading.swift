@@ -255,6 +255,7 @@ private struct ChipReader {
             programmingNoiseSigmaS: try m.optional("programming_noise_sigma_s").map { n throws(ConfigError) in try nonNegative(n) } ?? 0,
             relaxationSigmaS: try m.optional("relaxation_sigma_s").map { n throws(ConfigError) in try nonNegative(n) } ?? 0,
             programmingNoiseRel: try m.optional("programming_noise_rel").map { n throws(ConfigError) in try relativeSigma(n) } ?? 0,
+            readNoiseSigmaS: try m.optional("read_noise_sigma_s").map { n throws(ConfigError) in try nonNegative(n) } ?? 0,
             drift: try m.optional("drift").map { n throws(ConfigError) in
                 let d = try n.mapping()
                 let drift = ChipConfig.Drift(
@@ -469,8 +470,10 @@ private struct ChipReader {
             throw fail("weights.bits_per_cell", "\(perCell) bits per cell exceed memory.bits_per_device (\(perDevice))")
         }
         if chip.memory.gMinS == nil {
-            for field in ["programming_noise_sigma_s", "relaxation_sigma_s"] where context.locations["weights.\(field)"] != nil {
-                let value = field == "relaxation_sigma_s" ? chip.weights.relaxationSigmaS : chip.weights.programmingNoiseSigmaS
+            let values = ["programming_noise_sigma_s": chip.weights.programmingNoiseSigmaS,
+                          "relaxation_sigma_s": chip.weights.relaxationSigmaS, "read_noise_sigma_s": chip.weights.readNoiseSigmaS]
+            for field in ["programming_noise_sigma_s", "relaxation_sigma_s", "read_noise_sigma_s"] where context.locations["weights.\(field)"] != nil {
+                let value = values[field]!
                 if value > 0 { throw fail("weights.\(field)", "a conductance error in siemens needs the device range memory.g_min_s and memory.g_max_s") }
             }
         }

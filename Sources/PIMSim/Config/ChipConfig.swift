@@ -262,6 +262,8 @@ extension ChipConfig {
         /// Additive static error of a whole weight, σ as a fraction of its full scale, as
         /// measured end to end (devices included).
         public var programmingNoiseRel: Double = 0
+        /// Temporal read noise of each device, σ in siemens per read (needs the device range).
+        public var readNoiseSigmaS: Double = 0
         /// Conductance drift after programming (PCM); `nil` = none.
         public var drift: Drift? = nil
 

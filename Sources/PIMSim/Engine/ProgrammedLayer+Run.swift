@@ -118,6 +118,38 @@ extension ProgrammedLayer {
         return PIMResult(output: output, statistics: statistics, clipped: options.recordClips ? clipped : nil)
     }
 
+    /// Adds the cells' temporal read noise to one (pass, matrix, group)'s partial sums, before
+    /// the transfer curve and the converter: each cell's σ (digits) times its input level, so a
+    /// partial sum gets σ·√(Σ_k x_k²) over the group's inputs of that cycle and column. Draws
+    /// are addressed like conversion noise (pass, group, cycle, matrix, output, global column).
+    private func addReadNoise(_ stream: RandomStream, sigma: Double, plan: BlockPlan, pass: Int, passes: Int, matrix: Int,
+                              group: Int, width: Int, firstColumn: Int, vectorised: Bool, workspace: inout BlockPlan.Workspace) {
+        let k0 = group * plan.groupSize, k1 = min(fanIn, k0 + plan.groupSize)
+        let stride = plan.stride, blockColumns = plan.blockColumns
+        var scale = [Float](repeating: 0, count: stride)
+        workspace.stacked.withUnsafeBufferPointer { x in
+            for k in k0..<k1 {
+                let row = x.baseAddress! + k * stride
+                for i in 0..<stride { scale[i] += row[i] * row[i] }
+            }
+        }
+        for i in 0..<stride { scale[i] = Float(sigma) * scale[i].squareRoot() }
+        let indexing = ConversionKernel.Indexing(passes: passes, pass: pass, groups: plan.groups, group: group, cycles: plan.cycles,
+                                                 matrices: matrices.count, matrix: matrix, outputs: outputs, firstColumn: firstColumn)
+        workspace.noise.withUnsafeMutableBufferPointer { z in
+            workspace.partial.withUnsafeMutableBufferPointer { p in
+                for m in 0..<outputs {
+                    for c in 0..<plan.cycles {
+                        stream.conversionNormals(row: indexing.row(cycle: c, output: m), firstColumn: firstColumn, count: width,
+                                                 into: z.baseAddress!, vectorised: vectorised)
+                        let target = p.baseAddress! + m * stride + c * blockColumns
+                        for j in 0..<width { target[j] += scale[c * blockColumns + j] * z[j] }
+                    }
+                }
+            }
+        }
+    }
+
     /// Runs one block of columns: every pass, matrix and group, converted and shift-added
     /// into the block's output columns (written only by this block).
     private func runBlock(_ block: Int, plan: BlockPlan, inputs: [Int32], columns: Int, passes: Int, options: RunOptions,
@@ -132,8 +164,15 @@ extension ProgrammedLayer {
         if options.collectStatistics { statistics.codeHistogram = [Int](repeating: 0, count: adc.isIdeal ? 0 : adc.maxCode - adc.minCode + 1) }
         let noise = adc.noiseSigma > 0
             ? RandomStream(seed: options.noiseSeed, purpose: .conversionNoise, layer: layer, instance: chipSeed) : nil
+        let readStream = readNoise.isEmpty ? nil
+            : RandomStream(seed: options.noiseSeed, purpose: .readNoise, layer: layer, instance: chipSeed)
         forEachPartialSumMatrix(block: block, plan: plan, inputs: inputs, columns: columns, passes: passes,
                                 workspace: &workspace) { pass, matrix, group, workspace in
+            if let readStream, readNoise[matrix] > 0 {
+                addReadNoise(readStream, sigma: readNoise[matrix], plan: plan, pass: pass, passes: passes, matrix: matrix,
+                             group: group, width: width, firstColumn: options.columnOffset + firstColumn,
+                             vectorised: options.vectorised && CPUFeatures.avx2, workspace: &workspace)
+            }
             let sign: Double = pass == 0 ? 1 : -1
             let conversion = ConversionKernel(
                 adc: adc, transfer: mapping.transfer, transferScale: mapping.transferScale, noise: noise,

@@ -35,6 +35,9 @@ public struct ProgrammedLayer: Sendable {
     let matrices: [[Float]]
     /// Digital recombination factor of each matrix: slice weight × polarity sign.
     let factors: [Double]
+    /// σ of the temporal read noise of one cell of each matrix, in digits (the two polarities
+    /// of an analog-subtracted pair combined); empty when there is none.
+    let readNoise: [Double]
     /// The converter of this instance (range from the policy; replaced by range calibration).
     var adc: ADCModel
 
@@ -75,6 +78,13 @@ public struct ProgrammedLayer: Sendable {
                                                       cellNoise: d.slices.map { mapping.cellNoiseSigma(levels: max(abs($0.minDigit), abs($0.maxDigit))) },
                                                       drift: mapping.drift,
                                                       layer: layer, chipSeed: chipSeed)
+        var readNoise: [Double] = []
+        for slice in d.slices {
+            let sigma = mapping.readNoiseSigma(levels: max(abs(slice.minDigit), abs(slice.maxDigit)))
+            if d.usesColumnPairs && d.subtraction == .digital { readNoise += [sigma, sigma] }
+            else { readNoise.append(d.usesColumnPairs ? sigma * 2.0.squareRoot() : sigma) }
+        }
+        self.readNoise = readNoise.contains { $0 > 0 } ? readNoise : []
         switch mapping.adc.range.policy {
         case .fixed, .max:
             adc = ProgrammedLayer.converter(mapping, fullScale: mapping.adc.fullScale(reachable: bound) ?? -1...1, chipSeed: chipSeed)

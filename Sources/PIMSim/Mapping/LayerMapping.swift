@@ -43,6 +43,16 @@ public struct LayerMapping: Sendable {
         return variance.squareRoot()
     }
 
+    /// σ of one cell's temporal read noise (one polarity), in digits, for a slice whose digits
+    /// reach `levels`: σ_read·L / (√D·(g_max − g_min)); 0 when temporal noise is off or the
+    /// chip gives none.
+    public func readNoiseSigma(levels: Int) -> Double {
+        guard nonIdealities.temporalNoise, chip.weights.readNoiseSigmaS > 0,
+              let low = chip.memory.gMinS, let high = chip.memory.gMaxS else { return 0 }
+        let devices = Double(max(1, chip.weights.devicesPerWeight / (decomposition.usesColumnPairs ? 2 : 1)))
+        return chip.weights.readNoiseSigmaS * Double(levels) / (devices.squareRoot() * (high - low))
+    }
+
     /// The chip's drift and the read time in force (`nil` without either).
     public var drift: (model: ChipConfig.Drift, seconds: Double)? {
         guard let model = chip.weights.drift, let seconds = nonIdealities.readTimeS else { return nil }

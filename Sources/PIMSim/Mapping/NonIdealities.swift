@@ -1,7 +1,7 @@
 /// Which of the simulated stages are switched on. Each stage has an ideal setting, so any
 /// one can be isolated.
 public struct NonIdealities: Sendable, Hashable, Codable {
-    /// Temporal noise per conversion at the chip's σ.
+    /// Temporal noise per conversion at the chip's σ, and the cells' read noise.
     public var temporalNoise: Bool
     /// Static per-ADC offset, gain, INL and DNL (and their calibration).
     public var adcStaticErrors: Bool

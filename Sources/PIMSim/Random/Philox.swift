@@ -48,6 +48,8 @@ public enum RandomPurpose: Sendable, CaseIterable {
     case adcStatic
     /// Static ratio error of one analog cell weight (binary capacitors, C-2C ladder).
     case bitRatio
+    /// Temporal read noise of the cells behind one partial sum.
+    case readNoise
     /// Weights and inputs of generated workloads.
     case workload
     /// The order of a dataset's examples in one epoch.
@@ -64,6 +66,7 @@ public enum RandomPurpose: Sendable, CaseIterable {
         case .cellMismatch: 2
         case .adcStatic: 3
         case .bitRatio: 5
+        case .readNoise: 6
         case .workload, .shuffle, .augmentation, .initialisation: 4
         }
     }
@@ -71,7 +74,7 @@ public enum RandomPurpose: Sendable, CaseIterable {
     /// Where this purpose's streams start in the tag's 24-bit layer field.
     var layerBase: Int {
         switch self {
-        case .conversionNoise, .cellMismatch, .adcStatic, .bitRatio, .workload: 0
+        case .conversionNoise, .cellMismatch, .adcStatic, .bitRatio, .readNoise, .workload: 0
         case .shuffle: 0x5F00
         case .augmentation: 0xA06
         case .initialisation: 0xA11

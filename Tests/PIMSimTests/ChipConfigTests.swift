@@ -212,6 +212,8 @@ struct ChipValidationTests {
              line: 32, column: 17, path: "operating_points[0].clock", message: "unknown field 'clock'"),
         Case(name: "operating point reported at an unknown mode", edits: [30: "    adc: {bits: 6}\noperating_points:\n  - {name: low, reported: {conditions: {mode: x}}}"],
              line: 32, column: 47, path: "operating_points[0].reported.conditions.mode", message: "'x' is not one of the modes tc"),
+        Case(name: "misspelt converter reference", edits: [24: "  noise_sigma_lsb: 0.35\n  reference: share"],
+             line: 25, column: 14, path: "adc.reference", message: "'share' is not one of per_adc, shared"),
         Case(name: "a mapping where a number belongs", edits: [22: "  count: {n: 32}"],
              line: 22, column: 10, path: "adc.count", message: "expected an integer, got a mapping"),
     ]

@@ -128,4 +128,27 @@ struct ConductanceWeightTests {
                                         weights: [Int32](repeating: 0, count: fanIn), outputs: 1, fanIn: fanIn, chipSeed: 2)
         #expect(try quiet.run(inputs: inputs, columns: columns).output.allSatisfy { $0 == 0 })
     }
+
+    /// A shared converter reference: one gain error for every ADC instance, while offsets stay
+    /// per instance; a per-ADC reference draws each gain on its own.
+    @Test func aSharedReferenceGivesEveryADCTheSameGain() throws {
+        func instances(_ reference: String) throws -> [ADCModel.Instance] {
+            let chip = try ChipConfig(yaml: """
+                meta: {id: ref, title: Ref}
+                memory: {type: sram}
+                array: {rows: 16, cols: 64, inputs_per_conversion: 16}
+                inputs: {supported_bits: [4], dac: {type: pulse_count, bits: 4}, bits_per_cycle: all}
+                weights: {supported_bits: [4], encodings: [twos_complement], bits_per_cell: all}
+                adc: {type: sar, bits: 6, count: 8, signed: true, gain_sigma_rel: 0.05, offset_sigma_lsb: 1, reference: \(reference)}
+                timing: {clock_hz: 1.0e8}
+                """, file: "ref.yaml")
+            let mapping = try chip.mapping(inputBits: 4, weightBits: 4)
+            return ADCModel(config: mapping.adc, fullScale: -100...100, noise: false, staticErrors: true,
+                            transfer: .identity, transferScale: 1, chipSeed: 3).instances
+        }
+        let shared = try instances("shared"), separate = try instances("per_adc")
+        #expect(Set(shared.map(\.gain)).count == 1 && shared[0].gain != 1)
+        #expect(Set(separate.map(\.gain)).count == 8 && separate[0].gain == shared[0].gain)
+        #expect(Set(shared.map(\.offset)).count == 8)
+    }
 }

@@ -222,7 +222,7 @@ extension ADCModel {
             var errors = [Double](repeating: 0, count: codes)  // e_k for thresholds k = minCode+1…maxCode at index k − minCode
             if staticErrors {
                 offset = config.offsetSigmaLsb * stream.normal(base)
-                gain = 1 + config.gainSigmaRel * stream.normal(base + 1)
+                gain = 1 + config.gainSigmaRel * stream.normal(config.reference == .shared ? 1 : base + 1)
                 if let sigmaUnit = config.sarUnitCapMismatchRel {
                     let capacitors = (0..<bits).map { i in
                         Double(1 << i) * (1 + sigmaUnit / Double(1 << i).squareRoot() * stream.normal(base + UInt64(2 + 3 * codes + i)))

@@ -46,6 +46,15 @@ public struct ADCConfig: Sendable, Hashable, Codable {
         case linearMaster = "linear+master"
     }
 
+    /// Where the converters' reference (full scale) comes from.
+    public enum Reference: String, Sendable, Hashable, Codable, CaseIterable {
+        /// Each ADC its own: gain errors independent per instance.
+        case perADC = "per_adc"
+        /// One reference shared by all ADCs (NeuRRAM's common decrement voltage): a single gain
+        /// error common to every instance.
+        case shared
+    }
+
     /// How a +/− column pair is subtracted.
     public enum Subtraction: String, Sendable, Hashable, Codable, CaseIterable {
         /// Two conversions; the codes are subtracted.
@@ -74,8 +83,10 @@ public struct ADCConfig: Sendable, Hashable, Codable {
     public var noiseSigmaLsb: Double
     /// Static offset per ADC, σ in LSB (before calibration).
     public var offsetSigmaLsb: Double
-    /// Static relative gain error per ADC, σ (before calibration).
+    /// Static relative gain error per ADC, σ (before calibration); one draw for all ADCs with
+    /// a ``Reference/shared`` reference.
     public var gainSigmaRel: Double
+    public var reference: Reference = .perADC
     /// Static integral non-linearity per threshold, σ in LSB, capped at ``inlMaxLsb``.
     public var inlSigmaLsb: Double
     /// Cap on |INL| in LSB; `nil` = no cap.

@@ -300,6 +300,7 @@ private struct ChipReader {
             noiseSigmaLsb: try m.optional("noise_sigma_lsb").map { n throws(ConfigError) in try sigma(n) } ?? 0,
             offsetSigmaLsb: try m.optional("offset_sigma_lsb").map { n throws(ConfigError) in try sigma(n) } ?? 0,
             gainSigmaRel: try m.optional("gain_sigma_rel").map { n throws(ConfigError) in try relativeSigma(n) } ?? 0,
+            reference: try m.optional("reference")?.choice() ?? .perADC,
             inlSigmaLsb: try m.optional("inl_sigma_lsb").map { n throws(ConfigError) in try sigma(n) } ?? 0,
             inlMaxLsb: try m.optional("inl_max_lsb").map { n throws(ConfigError) in try nonNegative(n) },
             dnlSigmaLsb: try m.optional("dnl_sigma_lsb").map { n throws(ConfigError) in try sigma(n) } ?? 0,

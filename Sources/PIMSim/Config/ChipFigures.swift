@@ -93,7 +93,7 @@ extension ChipConfig {
         let n = Double(array.inputsPerConversion)
         let bits = inputBits ?? referenceInputBits
         let headlineMode = referenceMode
-        let reference = decomposition(inputBits: bits, weightBits: headlineMode.weightBits[0], mode: headlineMode)
+        let reference = decomposition(inputBits: bits, weightBits: headlineMode.weightBits.first ?? weights.supportedBits[0], mode: headlineMode)
         let meanCycles = headlineMode.timing.meanCyclesPerConversion(reference, adcBits: headlineMode.adc.bits)
         let adcs = Double(adc.count * array.count)
         let conversionsPerS = adcs * timing.clockHz / meanCycles

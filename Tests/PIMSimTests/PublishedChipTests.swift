@@ -187,6 +187,8 @@ struct PublishedChipTests {
         let chip = try Self.preset("sinangil-jssc2021")
         let point = try #require(chip.figures().operatingPoints.first { $0.name == "1.0V" })
         #expect(point.efficiencyOpsPerJ == nil && point.reportedEfficiencyOpsPerJ == 321e12)
+        let placed = try #require(chip.at(operatingPoint: "1.0V"))
+        #expect(placed.reported.areaMm2 == chip.reported.areaMm2 && placed.provenance["reported.area_mm2"] != nil)
         #expect(abs(point.peakThroughputOpsPerS / 455.1e9 - 1) < 0.001)
     }
 

@@ -17,8 +17,9 @@ extension ChipConfig {
     }
 
     /// The chip at operating point `name`: supply and clock replaced where the point gives
-    /// them, the point's energies (or none), and its own reported figures (accuracy and noise figures carry over when
-    /// the point gives none). `nil` for an unknown name.
+    /// them, the point's energies (or none), and its own reported figures; the accuracy, the
+    /// area and the figures' conditions carry over when the point gives none (they do not
+    /// depend on the supply). `nil` for an unknown name.
     public func at(operatingPoint name: String) -> ChipConfig? {
         guard let index = operatingPoints.firstIndex(where: { $0.name == name }) else { return nil }
         let point = operatingPoints[index]
@@ -33,6 +34,8 @@ extension ChipConfig {
         var reported = point.reported
         if reported.accuracy.isEmpty { reported.accuracy = self.reported.accuracy }
         if reported.conditions == nil { reported.conditions = self.reported.conditions }
+        let areaCarries = reported.areaMm2 == nil
+        if areaCarries { reported.areaMm2 = self.reported.areaMm2 }
         chip.reported = reported
         chip.operatingPoints = []
         // Sources follow the values: the point's own, under the paths of the fields they replace.
@@ -42,7 +45,8 @@ extension ChipConfig {
             "dac_energy_j": "inputs.dac.energy_j",
         ]
         let perPoint = Set(replaced.values).subtracting(["technology.supply_v", "timing.clock_hz"])
-        let figures = ["peak_throughput_ops_per_s", "energy_efficiency_ops_per_j", "power_w", "area_mm2", "sqnr_db", "csnr_db"]
+        let figures = ["peak_throughput_ops_per_s", "energy_efficiency_ops_per_j", "power_w", "sqnr_db", "csnr_db"]
+            + (areaCarries ? [] : ["area_mm2"])
         chip.provenance = provenance.filter { key, _ in
             !key.hasPrefix("operating_points[") && !perPoint.contains(key) && !figures.contains { key == "reported.\($0)" }
         }

@@ -63,11 +63,7 @@ struct ChipReport {
                     adc += ", \(Format.si(energy, "J")) per conversion"
                 }
                 if resolved.inputBitsPerCycle != chip.inputs.bitsPerCycle { adc += ", input bits per cycle \(resolved.inputBitsPerCycle)" }
-                if resolved.timing != chip.timing {
-                    adc += ", \(Format.number(resolved.timing.cyclesPerConversion)) cycle(s) per conversion"
-                    if resolved.timing.cyclesPerInputStep > 0 { adc += " + \(Format.number(resolved.timing.cyclesPerInputStep)) per input step" }
-                    if resolved.timing.cyclesPerADCBit > 0 { adc += " + \(Format.number(resolved.timing.cyclesPerADCBit)) per ADC bit" }
-                }
+                if resolved.timing != chip.timing { adc += ", \(resolved.timing.terms)" }
             }
             lines.append("Mode \(mode.name)\(isDefault ? " (default)" : ""): \(mode.encoding.rawValue), \(adc), \(figures.inputBits)-bit inputs")
             lines.append(Format.table(
@@ -123,9 +119,7 @@ struct ChipReport {
         }
         transfer += "; cell mismatch \(Format.percent(c.compute.cellMismatchRel))"
         rows.append(["compute", transfer])
-        var timing = "\(Format.si(c.timing.clockHz, "Hz")), \(Format.number(c.timing.cyclesPerConversion)) cycle(s) per conversion"
-        if c.timing.cyclesPerInputStep > 0 { timing += " + \(Format.number(c.timing.cyclesPerInputStep)) per input level step" }
-        if c.timing.cyclesPerADCBit > 0 { timing += " + \(Format.number(c.timing.cyclesPerADCBit)) per ADC bit" }
+        var timing = "\(Format.si(c.timing.clockHz, "Hz")), \(c.timing.terms)"
         if c.array.count > 1 { timing += "; \(c.array.count) arrays in parallel" }
         rows.append(["timing", timing])
         let defaults = c.provenance.filter { $0.value.status == .default }.keys.sorted()

@@ -214,6 +214,9 @@ struct ChipValidationTests {
              line: 32, column: 47, path: "operating_points[0].reported.conditions.mode", message: "'x' is not one of the modes tc"),
         Case(name: "misspelt converter reference", edits: [24: "  noise_sigma_lsb: 0.35\n  reference: share"],
              line: 25, column: 14, path: "adc.reference", message: "'share' is not one of per_adc, shared"),
+        Case(name: "more cells than can be counted", edits: [8: "  rows: 1048576", 9: "  cols: 1048576",
+                                                             10: "  inputs_per_conversion: 128\n  cells_shared: 1048576\n  count: 1048576"],
+             line: 12, column: 10, path: "array.count", message: "1048576 arrays of 1048576 × 1048576 × 1048576 cells exceed the 2^50 cells"),
         Case(name: "a mapping where a number belongs", edits: [22: "  count: {n: 32}"],
              line: 22, column: 10, path: "adc.count", message: "expected an integer, got a mapping"),
     ]

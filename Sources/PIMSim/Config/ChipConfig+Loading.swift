@@ -459,6 +459,11 @@ private struct ChipReader {
             throw fail("array.inputs_per_conversion",
                        "\(chip.array.inputsPerConversion) inputs per conversion exceed the \(chip.array.rows) rows of the array")
         }
+        let a = chip.array
+        if Double(a.rows) * Double(a.cols) * Double(a.cellsShared) * Double(a.count) > Double(1 << 50) {
+            throw fail(a.count > 1 ? "array.count" : "array.cells_shared",
+                       "\(a.count) arrays of \(a.rows) × \(a.cols) × \(a.cellsShared) cells exceed the 2^50 cells this simulator models")
+        }
         if let parallel = chip.array.parallelOutputs, parallel > chip.array.cols {
             throw fail("array.parallel_outputs", "\(parallel) parallel outputs exceed the \(chip.array.cols) columns")
         }

@@ -140,7 +140,7 @@ extension ChipConfig {
         if array.count > 1 { formula += "\(array.count) arrays × " }
         formula += "\(array.inputsPerConversion) inputs × 2 ops × \(Format.number(timing.clockHz / 1e6)) MHz / "
         if headlineMode.timing.dependsOnPrecision {
-            let steps = reference.inputSlices.map { max(abs($0.minDigit), abs($0.maxDigit)) }
+            let steps = reference.inputSlices.map(\.magnitude)
             let perCycle = steps.map { headlineMode.timing.describe(inputSteps: $0, adcBits: headlineMode.adc.bits) }
             formula += "\(Format.number(meanCycles)) cycle(s) per conversion: "
                 + (Set(steps).count == 1 ? perCycle[0] : "the mean of " + perCycle.joined(separator: ", "))

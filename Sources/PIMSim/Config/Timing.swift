@@ -30,14 +30,21 @@ extension ChipConfig {
         public func cyclesPerGroup(_ decomposition: Decomposition, adcBits: Int?) -> Double {
             let perInputCycle = decomposition.slices.count * decomposition.conversionsPerSlice
             return decomposition.inputSlices.reduce(0) { sum, slice in
-                let steps = max(abs(slice.minDigit), abs(slice.maxDigit))
-                return sum + Double(perInputCycle) * cycles(inputSteps: steps, adcBits: adcBits)
+                sum + Double(perInputCycle) * cycles(inputSteps: slice.magnitude, adcBits: adcBits)
             }
         }
 
         /// Mean clock cycles per conversion of `decomposition`.
         public func meanCyclesPerConversion(_ decomposition: Decomposition, adcBits: Int?) -> Double {
             cyclesPerGroup(decomposition, adcBits: adcBits) / Double(decomposition.conversionsPerGroup)
+        }
+
+        /// The terms in words: `30 cycle(s) per conversion + 27 per input level step + 30 per ADC bit`.
+        public var terms: String {
+            var text = "\(Format.number(cyclesPerConversion)) cycle(s) per conversion"
+            if cyclesPerInputStep > 0 { text += " + \(Format.number(cyclesPerInputStep)) per input level step" }
+            if cyclesPerADCBit > 0 { text += " + \(Format.number(cyclesPerADCBit)) per ADC bit" }
+            return text
         }
 
         /// The cycles of one conversion in words, e.g. `147 (30 + 27 × 1 input step + 30 × 3 ADC bits)`.

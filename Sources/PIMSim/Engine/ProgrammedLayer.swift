@@ -73,18 +73,13 @@ public struct ProgrammedLayer: Sendable {
         self.fanIn = fanIn
         self.layer = layer
         self.chipSeed = chipSeed
-        (matrices, factors) = ProgrammedLayer.program(weights, decomposition: d, fanIn: fanIn, count: outputs * fanIn,
-                                                      mismatch: mapping.cellMismatch, analogCells: mapping.analogCells,
-                                                      cellNoise: d.slices.map { mapping.cellNoiseSigma(levels: max(abs($0.minDigit), abs($0.maxDigit))) },
-                                                      drift: mapping.drift,
-                                                      layer: layer, chipSeed: chipSeed)
-        var readNoise: [Double] = []
-        for slice in d.slices {
-            let sigma = mapping.readNoiseSigma(levels: max(abs(slice.minDigit), abs(slice.maxDigit)))
-            if d.usesColumnPairs && d.subtraction == .digital { readNoise += [sigma, sigma] }
-            else { readNoise.append(d.usesColumnPairs ? sigma * 2.0.squareRoot() : sigma) }
-        }
-        self.readNoise = readNoise.contains { $0 > 0 } ? readNoise : []
+        let programmed = ProgrammedLayer.program(weights, decomposition: d, fanIn: fanIn, count: outputs * fanIn,
+                                                 mismatch: mapping.cellMismatch, analogCells: mapping.analogCells,
+                                                 cellNoise: d.slices.map { mapping.cellNoiseSigma(levels: $0.magnitude) },
+                                                 readNoise: d.slices.map { mapping.readNoiseSigma(levels: $0.magnitude) },
+                                                 drift: mapping.drift, layer: layer, chipSeed: chipSeed)
+        (matrices, factors) = (programmed.matrices, programmed.factors)
+        readNoise = programmed.readNoise.contains { $0 > 0 } ? programmed.readNoise : []
         switch mapping.adc.range.policy {
         case .fixed, .max:
             adc = ProgrammedLayer.converter(mapping, fullScale: mapping.adc.fullScale(reachable: bound) ?? -1...1, chipSeed: chipSeed)
@@ -131,16 +126,19 @@ public struct ProgrammedLayer: Sendable {
     /// `cellNoise[j]` is the σ (digits) of an additive static error of every cell of slice j,
     /// zero digits included (a cleared device still carries its write error). With `drift`,
     /// every cell's value is then scaled by its device's drift factor at the read time.
+    /// `readNoise[j]` is the temporal read-noise σ of one cell of slice j, per polarity; the
+    /// result gives it per matrix (√2 of it where a pair is subtracted in analog).
     static func program(_ weights: [Int32], decomposition d: Decomposition, fanIn: Int, count: Int, mismatch: Double,
-                        analogCells: (bits: Int, ratioMismatch: Double)? = nil, cellNoise: [Double] = [],
+                        analogCells: (bits: Int, ratioMismatch: Double)? = nil, cellNoise: [Double] = [], readNoise: [Double] = [],
                         drift: (model: ChipConfig.Drift, seconds: Double)? = nil,
-                        layer: Int, chipSeed: UInt64) -> ([[Float]], [Double]) {
+                        layer: Int, chipSeed: UInt64) -> (matrices: [[Float]], factors: [Double], readNoise: [Double]) {
         let slices = d.slices
         let pairs = d.usesColumnPairs
         let digitalPairs = pairs && d.subtraction == .digital
         let b = d.weightBits
         var matrices: [[Float]] = []
         var factors: [Double] = []
+        var matrixReadNoise: [Double] = []
         let stream = RandomStream(seed: chipSeed, purpose: .cellMismatch, layer: layer)
         let ratioStream = RandomStream(seed: chipSeed, purpose: .bitRatio, layer: layer)
         let outputs = count / max(1, fanIn)
@@ -197,6 +195,7 @@ public struct ProgrammedLayer: Sendable {
             }
             let polarities = pairs ? 2 : 1
             let additive = j < cellNoise.count ? cellNoise[j] : 0
+            let cellReadNoise = j < readNoise.count ? readNoise[j] : 0
             func cellValue(_ w: Int, polarity: Int, cell: Int) -> Float {
                 let digit = cellDigit(w, polarity: polarity)
                 let plane = UInt64(j * 2 + polarity)
@@ -216,6 +215,7 @@ public struct ProgrammedLayer: Sendable {
                 for polarity in 0..<2 {
                     matrices.append((0..<count).map { cellValue(Int(weights[$0]), polarity: polarity, cell: $0) })
                     factors.append(Double(slice.weight) * (polarity == 0 ? 1 : -1))
+                    matrixReadNoise.append(cellReadNoise)
                 }
             } else {
                 matrices.append((0..<count).map { cell in
@@ -226,8 +226,9 @@ public struct ProgrammedLayer: Sendable {
                     return value
                 })
                 factors.append(Double(slice.weight))
+                matrixReadNoise.append(cellReadNoise * Double(polarities).squareRoot())
             }
         }
-        return (matrices, factors)
+        return (matrices, factors, matrixReadNoise)
     }
 }

@@ -111,6 +111,10 @@ public struct Decomposition: Sendable, Hashable, Codable {
         /// Factor applied to this slice's code in the shift-add (negative for a two's-complement
         /// sign bit held as 0/1).
         public var weight: Int
+
+        /// The largest digit magnitude, max(|min|, |max|): a cell's level range, or the pulses
+        /// and integration steps of a DAC cycle.
+        public var magnitude: Int { max(abs(minDigit), abs(maxDigit)) }
     }
 
     /// The weight grid of the encoding: two's complement −2^(b−1)…2^(b−1)−1, except ternary

@@ -26,6 +26,14 @@ public struct LayerMapping: Sendable {
         nonIdealities.cellMismatch ? chip.compute.cellMismatchRel : 0
     }
 
+    /// Levels per siemens of one device error spread over a polarity's D devices, for a cell
+    /// whose digits reach `levels`: L / (√D·(g_max − g_min)); `nil` without a device range.
+    func levelsPerSiemens(levels: Int) -> Double? {
+        guard let low = chip.memory.gMinS, let high = chip.memory.gMaxS else { return nil }
+        let devices = Double(max(1, chip.weights.devicesPerWeight / (decomposition.usesColumnPairs ? 2 : 1)))
+        return Double(levels) / (devices.squareRoot() * (high - low))
+    }
+
     /// σ of the additive static error of one cell (one polarity of a pair), in digits, for a
     /// slice whose digits reach `levels` in magnitude: σ_g·L / (√D·(g_max − g_min)) for device
     /// errors σ_g = √(σ_programming² + σ_relaxation²) over the D devices of a polarity, and
@@ -33,24 +41,18 @@ public struct LayerMapping: Sendable {
     public func cellNoiseSigma(levels: Int) -> Double {
         guard nonIdealities.cellMismatch else { return 0 }
         let w = chip.weights
-        let level = Double(levels)
-        var variance = (w.programmingNoiseRel * level) * (w.programmingNoiseRel * level)
-        if let low = chip.memory.gMinS, let high = chip.memory.gMaxS {
-            let devices = Double(max(1, w.devicesPerWeight / (decomposition.usesColumnPairs ? 2 : 1)))
-            let deviceVariance = w.programmingNoiseSigmaS * w.programmingNoiseSigmaS + w.relaxationSigmaS * w.relaxationSigmaS
-            variance += deviceVariance * level * level / (devices * (high - low) * (high - low))
-        }
-        return variance.squareRoot()
+        let relative = w.programmingNoiseRel * Double(levels)
+        let device = (levelsPerSiemens(levels: levels) ?? 0)
+            * (w.programmingNoiseSigmaS * w.programmingNoiseSigmaS + w.relaxationSigmaS * w.relaxationSigmaS).squareRoot()
+        return (relative * relative + device * device).squareRoot()
     }
 
     /// σ of one cell's temporal read noise (one polarity), in digits, for a slice whose digits
     /// reach `levels`: σ_read·L / (√D·(g_max − g_min)); 0 when temporal noise is off or the
     /// chip gives none.
     public func readNoiseSigma(levels: Int) -> Double {
-        guard nonIdealities.temporalNoise, chip.weights.readNoiseSigmaS > 0,
-              let low = chip.memory.gMinS, let high = chip.memory.gMaxS else { return 0 }
-        let devices = Double(max(1, chip.weights.devicesPerWeight / (decomposition.usesColumnPairs ? 2 : 1)))
-        return chip.weights.readNoiseSigmaS * Double(levels) / (devices.squareRoot() * (high - low))
+        guard nonIdealities.temporalNoise else { return 0 }
+        return chip.weights.readNoiseSigmaS * (levelsPerSiemens(levels: levels) ?? 0)
     }
 
     /// The chip's drift and the read time in force (`nil` without either).

@@ -63,6 +63,7 @@ struct ChipReport {
                     adc += ", \(Format.si(energy, "J")) per conversion"
                 }
                 if resolved.inputBitsPerCycle != chip.inputs.bitsPerCycle { adc += ", input bits per cycle \(resolved.inputBitsPerCycle)" }
+                if resolved.inputEncoding != chip.inputs.encoding { adc += ", \(resolved.inputEncoding.rawValue) inputs" }
                 if resolved.timing != chip.timing { adc += ", \(resolved.timing.terms)" }
             }
             lines.append("Mode \(mode.name)\(isDefault ? " (default)" : ""): \(mode.encoding.rawValue), \(adc), \(figures.inputBits)-bit inputs")

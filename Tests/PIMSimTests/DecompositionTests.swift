@@ -34,6 +34,9 @@ struct DecompositionTests {
             // Balanced digits: binary of |w| with the sign of w.
             let sign = w < 0 ? -1 : 1
             return [slices.map { sign * ((abs(w) / $0.weight) % 2) }]
+        case .bipolarXNOR:
+            // ±1 per bit of the two's-complement pattern.
+            return [slices.indices.map { j in 2 * ((w >> j) & 1) - 1 }]
         }
     }
 
@@ -51,8 +54,7 @@ struct DecompositionTests {
                         value += (index == 0 ? 1 : -1) * slice.weight * digit
                     }
                 }
-                if encoding == .offsetBinary { value -= 1 << (bits - 1) }
-                #expect(value == w, "w=\(w) bits=\(bits) \(encoding) width \(width)")
+                #expect(value == d.weightScale * w + d.weightOffset, "w=\(w) bits=\(bits) \(encoding) width \(width)")
             }
         }
     }

@@ -108,6 +108,52 @@ struct EngineInvariantTests {
         }
     }
 
+    /// Bipolar (XNOR) operands: ±1 input bits with the constant −1 cycle, ±1 weight cells with
+    /// their offset removed digitally, alone or against every other encoding, reproduce the
+    /// exact product on a lossless converter, the inputs in one pass and B + 1 cycles.
+    @Test func bipolarOperandsRunExactly() throws {
+        let cases: [(input: String, cycle: String, weight: String, cell: String)] = [
+            ("bipolar_xnor", "1", "bipolar_xnor", "1"), ("bipolar_xnor", "1", "twos_complement", "1"),
+            ("bipolar_xnor", "1", "offset_binary", "all"), ("bipolar_xnor", "1", "differential", "2"),
+            ("unsigned", "2", "bipolar_xnor", "1"), ("twos_complement", "all", "bipolar_xnor", "1"),
+            ("sign_magnitude", "1", "bipolar_xnor", "1"),
+        ]
+        for c in cases {
+            for (inputBits, weightBits) in [(1, 1), (4, 5), (7, 2)] where !(c.input == "sign_magnitude" && inputBits < 2)
+                && !(c.weight == "differential" && weightBits < 2) {
+                let probe = try TestChips.chip(n: 8, bitsPerCycle: c.cycle, bitsPerCell: c.cell, encodings: [c.weight],
+                                               inputEncoding: c.input)
+                let d = try probe.mapping(inputBits: inputBits, weightBits: weightBits).decomposition
+                let r = d.partialSumRange, reach = max(abs(r.lowerBound), abs(r.upperBound))
+                let signed = d.needsSignedConversion
+                let bits = (Int.bitWidth - reach.leadingZeroBitCount) + (signed ? 1 : 0)
+                let top = signed ? Double((1 << (bits - 1)) - 1) : Double((1 << bits) - 1)
+                let chip = try TestChips.chip(n: 8, adcBits: bits, signed: signed, range: (signed ? -top : 0, top),
+                                              bitsPerCycle: c.cycle, bitsPerCell: c.cell, encodings: [c.weight],
+                                              inputEncoding: c.input)
+                let mapping = try chip.mapping(inputBits: inputBits, weightBits: weightBits)
+                var operands = Operands(m: 5, k: 21, n: 6, weightRange: d.weightRange, inputBits: inputBits)
+                let span = UInt32(d.inputRange.count)
+                operands.inputs = operands.inputs.indices.map { i in
+                    Int32(d.inputRange.lowerBound + Int(RandomStream(seed: 5, purpose: .workload).bits(UInt64(i)).0 % span))
+                }
+                operands.inputs[0] = Int32(d.inputRange.lowerBound)
+                operands.inputs[1] = Int32(d.inputRange.upperBound)
+                operands.inputs[2] = 0
+                let layer = try ProgrammedLayer(mapping: mapping, weights: operands.weights, outputs: 5, fanIn: 21)
+                let result = try layer.run(inputs: operands.inputs, columns: 6)
+                let label = "\(c) \(inputBits)×\(weightBits) bits"
+                #expect(result.output == operands.exact, "\(label)")
+                #expect(result.statistics.clippedLow + result.statistics.clippedHigh == 0, "\(label)")
+                let passes = d.inputPasses(lowest: d.inputRange.lowerBound)
+                #expect(result.statistics.conversions == passes * 5 * 6 * 3 * d.conversionsPerGroup, "\(label)")
+                if c.input == "bipolar_xnor" {
+                    #expect(d.inputCycles == inputBits + 1 && passes == 1, "\(label)")
+                }
+            }
+        }
+    }
+
     /// A level beyond a signed DAC's range is refused with its position, not wrapped.
     @Test func signedDACRefusesLevelsBeyondItsWord() throws {
         let chip = try TestChips.chip(n: 4, bitsPerCycle: "1", inputEncoding: "twos_complement")

@@ -6,7 +6,7 @@ enum TestChips {
     /// unless given.
     static func chip(n: Int, adcBits: Int? = nil, signed: Bool = false, range: (Double, Double)? = nil,
                      bitsPerCycle: String = "all", bitsPerCell: String = "all",
-                     encodings: [String] = ChipConfig.WeightEncoding.allCases.map(\.rawValue),
+                     encodings: [String] = ChipConfig.WeightEncoding.allCases.filter { $0 != .bipolarXNOR }.map(\.rawValue),
                      subtraction: String = "digital", extraADC: String = "", compute: String = "",
                      adcCount: Int = 4, inputEncoding: String = "unsigned") throws -> ChipConfig {
         var adc = adcBits.map { "  type: sar\n  bits: \($0)\n" } ?? "  type: ideal\n"

@@ -41,6 +41,14 @@ struct PresetEndToEndTests {
             }
         }
         #expect(ran >= 1, "\(id): no scheme runs")
+        // Every mode of the chip runs its own decomposition.
+        let shown = try #require(try JSONSerialization.jsonObject(with: Data(show.stdout.utf8)) as? [String: Any])
+        let modes = ((shown["derived"] as? [String: Any])?["modes"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
+        #expect(!modes.isEmpty, "\(id)")
+        for mode in modes {
+            let result = try PimctlRunner.run(["simulate", "matmul", "--chip", id, "--mode", mode, "--matmul", "8x96x4", "--json"])
+            #expect(result.status == 0, "\(id) mode \(mode): \(result.stderr)")
+        }
         let bits = try #require(Self.precisions[id])
         let qat = try PimctlRunner.run(["train", "--model", "small-cnn", "--epochs", "1", "--train-limit", "128", "--test-limit", "64",
                                         "--wbits", String(bits.weights), "--abits", String(bits.activations), "--out", "\(dir)/qat.safetensors"])

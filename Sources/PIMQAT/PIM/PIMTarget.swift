@@ -63,7 +63,7 @@ public final class PIMTarget {
             }
             guard let inputQuantizer = product.inputQuantizer else { continue }
             // A non-negative activation level needs a sign bit more on a signed DAC.
-            let pim = try attach(name: product.weight.name, inputBits: chip.inputs.wordBits(activationBits: inputQuantizer.bits),
+            let pim = try attach(name: product.weight.name, inputBits: chip.wordBits(activationBits: inputQuantizer.bits, scheme: settings.scheme, mode: settings.mode),
                                  weightBits: quantizer.bits)
             product.quantizer!.symmetric = pim.needsSymmetricWeights
             product.pim = pim

@@ -228,7 +228,7 @@ private struct ChipReader {
             energyJ: try d.optional("energy_j").map { n throws(ConfigError) in try nonNegative(n) })
         try d.finish()
         if let signedNode = m.optional("signed") {
-            throw signedNode.error("say how the DAC drives a sign with encoding: unsigned (signed inputs run as two passes), twos_complement or sign_magnitude")
+            throw signedNode.error("say how the DAC drives a sign with encoding: unsigned (signed inputs run as two passes), twos_complement, sign_magnitude or bipolar_xnor")
         }
         let inputs = ChipConfig.Inputs(
             supportedBits: try bitsList(m.required("supported_bits")),
@@ -375,7 +375,11 @@ private struct ChipReader {
             }
             if let inputsNode = m.optional("inputs") {
                 let i = try inputsNode.mapping()
-                mode.inputBitsPerCycle = try sliceWidth(i.required("bits_per_cycle"))
+                mode.inputBitsPerCycle = try i.optional("bits_per_cycle").map { n throws(ConfigError) in try sliceWidth(n) }
+                mode.inputEncoding = try i.optional("encoding")?.choice()
+                if mode.inputBitsPerCycle == nil && mode.inputEncoding == nil {
+                    throw inputsNode.error("give bits_per_cycle or encoding (or drop inputs)")
+                }
                 try i.finish()
             }
             if let timingNode = m.optional("timing") {
@@ -551,6 +555,22 @@ private struct ChipReader {
             if let modeBits = mode.adcBits, let bits = chip.adc.bits, modeBits > bits {
                 throw fail("\(base).adc.bits", "\(modeBits) effective bits exceed the \(bits)-bit ADC")
             }
+        }
+        if chip.weights.encodings.contains(.bipolarXNOR) {
+            if chip.weights.bitsPerCell != .bits(1) {
+                throw fail("weights.bits_per_cell", "bipolar_xnor weights hold one ±1 bit per cell; set bits_per_cell: 1")
+            }
+            if chip.weights.recombine == .analog {
+                throw fail("weights.recombine", "bipolar_xnor weight bits are shift-added digitally; analog recombination cannot hold them")
+            }
+        }
+        for (index, mode) in chip.resolvedModes.enumerated() where mode.inputEncoding == .bipolarXNOR && mode.inputBitsPerCycle != .bits(1) {
+            let path = chip.modes.isEmpty || chip.modes[index].inputBitsPerCycle == nil ? "inputs.bits_per_cycle" : "modes.\(mode.name).inputs.bits_per_cycle"
+            throw fail(path, "bipolar_xnor inputs are driven one ±1 bit per cycle; \(mode.name) drives \(mode.inputBitsPerCycle) bits per cycle")
+        }
+        for (index, mode) in chip.resolvedModes.enumerated() where mode.inputEncoding == .signMagnitude && chip.inputs.supportedBits.contains(1) {
+            let path = chip.modes.isEmpty || chip.modes[index].inputEncoding == nil ? "inputs.supported_bits" : "modes.\(mode.name).inputs.encoding"
+            throw fail(path, "a sign-magnitude input needs a sign and at least one magnitude bit, but the chip lists 1-bit inputs")
         }
         for (index, mode) in chip.resolvedModes.enumerated() where mode.timing.cycles(inputSteps: 1, adcBits: mode.adc.bits) <= 0 {
             throw fail(chip.modes.isEmpty ? "timing.cycles_per_conversion" : "modes.\(chip.modes[index].name).timing.cycles_per_conversion",

@@ -207,6 +207,11 @@ extension ChipConfig {
         /// A sign and b − 1 magnitude bits, ±(2^(b−1) − 1), in one pass: the magnitude cycles
         /// are driven with the input's polarity (± read voltage around a reference).
         case signMagnitude = "sign_magnitude"
+        /// A b-bit two's-complement word driven bit-serially as ±1 per bit (2·bit − 1; the
+        /// cell forms the XNOR of it with a bipolar weight bit), then one more cycle driving −1
+        /// on every row: b + 1 cycles in one pass whose sum is 2x, halved digitally. The extra
+        /// cycle is the "zero" bit that puts the bipolar levels on the two's-complement grid.
+        case bipolarXNOR = "bipolar_xnor"
     }
 
     public struct Inputs: Sendable, Hashable, Codable {
@@ -221,9 +226,6 @@ extension ChipConfig {
         /// Inputs wider than this take several cycles, shift-added digitally.
         public var bitsPerCycle: SliceWidth
 
-        /// The input word that carries a non-negative `activationBits`-bit level 0…2^a − 1:
-        /// the same width on an unsigned DAC, one bit more (the sign) on a signed one.
-        public func wordBits(activationBits: Int) -> Int { signed ? activationBits + 1 : activationBits }
     }
 
     /// How a signed weight is laid onto cells.
@@ -236,6 +238,10 @@ extension ChipConfig {
         case differential
         /// Binary-weighted digits in {−1, 0, +1} on a +/− cell pair; b bits take b−1 digits.
         case ternarySignedDigit = "ternary_signed_digit"
+        /// One cell per bit of the two's-complement pattern, holding ±1 (2·bit − 1, the
+        /// weight side of an XNOR product): the slices sum to 2w + 1; the +1 per input is
+        /// removed digitally and the result halved.
+        case bipolarXNOR = "bipolar_xnor"
     }
 
     public struct Weights: Sendable, Hashable, Codable {

@@ -2,8 +2,8 @@ import Foundation
 
 extension ChipConfig {
     /// A named way of operating the chip that overrides the weight encoding and, optionally,
-    /// the ADC's effective resolution, range, noise and energy, the input bits per DAC cycle
-    /// and the conversion timing (CAP-RAM: single-ended two's complement at 6 effective bits,
+    /// the ADC's effective resolution, range, noise and energy, the input bits per DAC cycle,
+    /// the DAC's sign convention and the conversion timing (CAP-RAM: single-ended two's complement at 6 effective bits,
     /// or ternary differential at the full 7 bits; CR-CIM: with or without majority voting).
     public struct OperatingMode: Sendable, Hashable, Codable {
         public var name: String
@@ -20,6 +20,8 @@ extension ChipConfig {
         public var adcConversionEnergyJ: Double?
         /// Input bits per DAC cycle in this mode (one phase or two, for example).
         public var inputBitsPerCycle: SliceWidth?
+        /// How the DAC drives a sign in this mode (Jia et al.'s XNOR mode: bipolar).
+        public var inputEncoding: InputEncoding?
         /// Timing terms this mode changes (clock cycles, see ``Timing``).
         public var cyclesPerConversion: Double?
         public var cyclesPerInputStep: Double?
@@ -36,8 +38,9 @@ extension ChipConfig {
         /// The ADC as this mode uses it (effective bits, signedness and range applied).
         public var adc: ADCConfig
         public var subtraction: ADCConfig.Subtraction
-        /// Input bits per DAC cycle and conversion timing in this mode.
+        /// Input bits per DAC cycle, the DAC's sign convention and conversion timing in this mode.
         public var inputBitsPerCycle: SliceWidth
+        public var inputEncoding: InputEncoding
         public var timing: Timing
     }
 
@@ -49,7 +52,7 @@ extension ChipConfig {
                 ResolvedMode(name: encoding.rawValue, encoding: encoding,
                              weightBits: weights.supportedBits.filter { !(encoding == .ternarySignedDigit && $0 < 2) },
                              adc: adc, subtraction: adc.subtraction,
-                             inputBitsPerCycle: inputs.bitsPerCycle, timing: timing)
+                             inputBitsPerCycle: inputs.bitsPerCycle, inputEncoding: inputs.encoding, timing: timing)
             }
         }
         return modes.map { mode in
@@ -68,7 +71,8 @@ extension ChipConfig {
             return ResolvedMode(name: mode.name, encoding: mode.encoding,
                                 weightBits: mode.weightBits ?? weights.supportedBits,
                                 adc: converter, subtraction: subtraction,
-                                inputBitsPerCycle: mode.inputBitsPerCycle ?? inputs.bitsPerCycle, timing: modeTiming)
+                                inputBitsPerCycle: mode.inputBitsPerCycle ?? inputs.bitsPerCycle,
+                                inputEncoding: mode.inputEncoding ?? inputs.encoding, timing: modeTiming)
         }
     }
 
@@ -78,11 +82,24 @@ extension ChipConfig {
         return all.first { $0.name == defaultMode } ?? all[0]
     }
 
+    /// How the DAC drives a sign in a run: the named (or default) mode's convention with
+    /// ``Scheme/chip``, the chip's own (``Inputs/encoding``) with the scheme presets.
+    public func inputEncoding(scheme: Scheme, mode name: String?) -> InputEncoding {
+        guard scheme == .chip else { return inputs.encoding }
+        return (name.flatMap { n in resolvedModes.first { $0.name == n } } ?? defaultResolvedMode).inputEncoding
+    }
+
+    /// The input word that carries a non-negative `activationBits`-bit level 0…2^a − 1 in a
+    /// run: the same width on an unsigned DAC, one bit more (the sign) on a signed one.
+    public func wordBits(activationBits: Int, scheme: Scheme, mode: String?) -> Int {
+        inputEncoding(scheme: scheme, mode: mode) == .unsigned ? activationBits : activationBits + 1
+    }
+
     /// The chip's own decomposition of an `inputBits` × `weightBits` multiply in `mode`.
     public func decomposition(inputBits: Int, weightBits: Int, mode: ResolvedMode) -> Decomposition {
         Decomposition(inputBits: inputBits, weightBits: weightBits,
                       inputBitsPerCycle: mode.inputBitsPerCycle, encoding: mode.encoding,
                       bitsPerCell: weights.bitsPerSlice, subtraction: mode.subtraction,
-                      inputsPerConversion: array.inputsPerConversion, inputEncoding: inputs.encoding)
+                      inputsPerConversion: array.inputsPerConversion, inputEncoding: mode.inputEncoding)
     }
 }

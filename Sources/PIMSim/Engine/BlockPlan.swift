@@ -57,7 +57,7 @@ struct BlockPlan {
     /// Writes each input's cycle digits for one pass: on an unsigned DAC the bits of the
     /// positive (pass 0) or negative (pass 1) parts; as two's complement the word's bits, the
     /// top slice signed if it is wider than a bit; as sign-magnitude the magnitude's bits with
-    /// the input's sign. Cycle-major inner loops over contiguous columns (32-bit integer
+    /// the input's sign; as bipolar ±1 per bit of the two's-complement word, then −1. Cycle-major inner loops over contiguous columns (32-bit integer
     /// arithmetic), so they vectorise; padding columns past the block's width are zero.
     func stackCycles(inputs: [Int32], columns: Int, block: Int, pass: Int, into stacked: inout [Float]) {
         let first = block * blockColumns, width = width(of: block)
@@ -84,6 +84,10 @@ struct BlockPlan {
                             while j < width { target[j] = Float(source[j] >> shift); j &+= 1 }
                         case .twosComplement:
                             while j < width { target[j] = Float((source[j] >> shift) & mask); j &+= 1 }
+                        case .bipolarXNOR where c == cycles - 1:
+                            while j < width { target[j] = -1; j &+= 1 }
+                        case .bipolarXNOR:
+                            while j < width { target[j] = Float(((source[j] >> shift) & 1) &* 2 &- 1); j &+= 1 }
                         case .signMagnitude:
                             while j < width {
                                 let v = source[j], digit = Float((abs(v) >> shift) & mask)

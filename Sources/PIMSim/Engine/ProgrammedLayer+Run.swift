@@ -75,6 +75,7 @@ extension ProgrammedLayer {
             let dac = switch d.inputEncoding {
             case .unsigned: "unsigned \(d.inputBits)-bit DAC's ±\(range.upperBound) (negative levels as a second pass)"
             case .twosComplement: "\(d.inputBits)-bit two's-complement DAC's \(range.lowerBound)…\(range.upperBound)"
+            case .bipolarXNOR: "\(d.inputBits)-bit bipolar DAC's \(range.lowerBound)…\(range.upperBound)"
             case .signMagnitude: "\(d.inputBits)-bit sign-magnitude DAC's ±\(range.upperBound)"
             }
             throw OperandRangeError(description: "input \(inputs[index]) at row \(index / columns), column \(index % columns) is beyond the \(dac)")
@@ -177,7 +178,7 @@ extension ProgrammedLayer {
             let conversion = ConversionKernel(
                 adc: adc, transfer: mapping.transfer, transferScale: mapping.transferScale, noise: noise,
                 instanceBase: matrix, matricesPerOutput: matrices.count, adcCount: mapping.adc.count,
-                cycleFactors: plan.inputSlices.map { sign * factors[matrix] * Double($0.weight) },
+                cycleFactors: plan.inputSlices.map { sign * factors[matrix] * Double($0.weight) / Double(d.inputScale) },
                 indexing: .init(passes: passes, pass: pass, groups: plan.groups, group: group, cycles: plan.cycles,
                                 matrices: matrices.count, matrix: matrix, outputs: outputs,
                                 firstColumn: options.columnOffset + firstColumn),
@@ -195,10 +196,11 @@ extension ProgrammedLayer {
                 }
             }
         } endPass: { pass in
-            guard d.encoding == .offsetBinary else { return }
-            // Remove the offset 2^(b−1)·Σ_k x_k of the levels this pass drove digitally, exactly.
+            guard d.weightOffset != 0 else { return }
+            // Remove the cells' offset (2^(b−1) or, bipolar, 1 per unit of input, over the weight
+            // scale) times Σ_k x_k of the levels this pass drove, digitally and exactly.
             let sign: Double = pass == 0 ? 1 : -1
-            let offset = Double(1 << (d.weightBits - 1))
+            let offset = Double(d.weightOffset) / Double(d.weightScale)
             for j in 0..<width {
                 var sum = 0.0
                 for k in 0..<fanIn {

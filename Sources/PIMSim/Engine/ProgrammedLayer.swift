@@ -33,7 +33,8 @@ public struct ProgrammedLayer: Sendable {
     public let chipSeed: UInt64
     /// Cell contents per conversion matrix, each M×K row-major.
     let matrices: [[Float]]
-    /// Digital recombination factor of each matrix: slice weight × polarity sign.
+    /// Digital recombination factor of each matrix: slice weight × polarity sign, divided by
+    /// ``Decomposition/weightScale``.
     let factors: [Double]
     /// σ of the temporal read noise of one cell of each matrix, in digits (the two polarities
     /// of an analog-subtracted pair combined); empty when there is none.
@@ -191,6 +192,8 @@ public struct ProgrammedLayer: Sendable {
                     let bit = (abs(w) >> j) & 1
                     let signedDigit = w < 0 ? -bit : bit
                     return polarity == 0 ? max(signedDigit, 0) : max(-signedDigit, 0)
+                case .bipolarXNOR:
+                    return 2 * ((w >> j) & 1) - 1
                 }
             }
             let polarities = pairs ? 2 : 1
@@ -214,7 +217,7 @@ public struct ProgrammedLayer: Sendable {
             if digitalPairs {
                 for polarity in 0..<2 {
                     matrices.append((0..<count).map { cellValue(Int(weights[$0]), polarity: polarity, cell: $0) })
-                    factors.append(Double(slice.weight) * (polarity == 0 ? 1 : -1))
+                    factors.append(Double(slice.weight) / Double(d.weightScale) * (polarity == 0 ? 1 : -1))
                     matrixReadNoise.append(cellReadNoise)
                 }
             } else {
@@ -225,7 +228,7 @@ public struct ProgrammedLayer: Sendable {
                     }
                     return value
                 })
-                factors.append(Double(slice.weight))
+                factors.append(Double(slice.weight) / Double(d.weightScale))
                 matrixReadNoise.append(cellReadNoise * Double(polarities).squareRoot())
             }
         }

@@ -5,7 +5,13 @@
 /// digit held by one cell or cell pair); each such pair is one analog partial sum and one
 /// conversion (two for digital subtraction of a +/− pair). Codes are recombined digitally:
 ///
-///     y = Σ_passes ± Σ_groups Σ_cycles Σ_slices inputSlice[cycle].weight · sliceWeight[slice] · code
+///     R = Σ_passes ± Σ_groups Σ_cycles Σ_slices inputSlice[cycle].weight · sliceWeight[slice] · code
+///       = inputScale · (weightScale · W + weightOffset) · X
+///     y = (R / inputScale − weightOffset · Σ_k x_k) / weightScale
+///
+/// The scales are 2 for bipolar (±1-per-bit) operands and 1 otherwise; the offset is that of
+/// offset-binary or bipolar weight cells, removed digitally and exactly. The scales are powers
+/// of two, so the division is exact in floating point.
 ///
 /// The digit ranges and weights here are exact for the integer grid of each encoding;
 /// they define what a lossless chip must reproduce bit for bit.
@@ -44,6 +50,21 @@ public struct Decomposition: Sendable, Hashable, Codable {
 
     // MARK: - Inputs
 
+    /// The recombined sum counts 2x for a bipolar input (its last cycle drives −1), else x.
+    public var inputScale: Int { inputEncoding == .bipolarXNOR ? 2 : 1 }
+    /// The slices of one weight sum to 2w + 1 for bipolar cells, else to w (w + 2^(b−1) for
+    /// offset binary).
+    public var weightScale: Int { encoding == .bipolarXNOR ? 2 : 1 }
+    /// What the cells hold on top of weightScale·w, per unit of input: 2^(b−1) for offset
+    /// binary, 1 for bipolar cells, 0 otherwise (removed digitally from Σ_k x_k).
+    public var weightOffset: Int {
+        switch encoding {
+        case .offsetBinary: 1 << (weightBits - 1)
+        case .bipolarXNOR: 1
+        case .twosComplement, .differential, .ternarySignedDigit: 0
+        }
+    }
+
     /// The bits the DAC cycles slice: the whole word, except the sign of a sign-magnitude
     /// drive, which is the polarity of every cycle.
     public var inputMagnitudeBits: Int { inputEncoding == .signMagnitude ? inputBits - 1 : inputBits }
@@ -55,7 +76,7 @@ public struct Decomposition: Sendable, Hashable, Codable {
         let b = inputBits
         switch inputEncoding {
         case .unsigned: return -((1 << b) - 1)...((1 << b) - 1)
-        case .twosComplement: return -(1 << (b - 1))...((1 << (b - 1)) - 1)
+        case .twosComplement, .bipolarXNOR: return -(1 << (b - 1))...((1 << (b - 1)) - 1)
         case .signMagnitude: return -((1 << (b - 1)) - 1)...((1 << (b - 1)) - 1)
         }
     }
@@ -76,6 +97,11 @@ public struct Decomposition: Sendable, Hashable, Codable {
     /// Least significant first; ``Slice/minDigit`` < 0 where the drive itself is signed.
     public var inputSlices: [Slice] {
         let b = inputMagnitudeBits, width = inputBitsPerCycle.width(of: b)
+        if inputEncoding == .bipolarXNOR {
+            // ±1 per bit (the sign bit counting negative), then the constant −1 cycle.
+            return (0..<b).map { j in Slice(minDigit: -1, maxDigit: 1, weight: j == b - 1 ? -(1 << j) : 1 << j) }
+                + [Slice(minDigit: -1, maxDigit: -1, weight: 1)]
+        }
         let count = (b + width - 1) / width
         return (0..<count).map { j in
             let low = j * width, w = min(width, b - low), top = (1 << w) - 1
@@ -84,7 +110,7 @@ public struct Decomposition: Sendable, Hashable, Codable {
                 return Slice(minDigit: 0, maxDigit: top, weight: 1 << low)
             case .signMagnitude:
                 return Slice(minDigit: -top, maxDigit: top, weight: 1 << low)
-            case .twosComplement:
+            case .twosComplement, .bipolarXNOR:
                 if j < count - 1 { return Slice(minDigit: 0, maxDigit: top, weight: 1 << low) }
                 // The sign slice: a 1-bit cycle drives 0/1 and counts negative digitally; a
                 // wider one drives a signed multi-level digit.
@@ -94,11 +120,15 @@ public struct Decomposition: Sendable, Hashable, Codable {
         }
     }
 
-    /// DAC cycles per input vector (per pass).
-    public var inputCycles: Int { inputBitsPerCycle.slices(of: inputMagnitudeBits) }
+    /// DAC cycles per input vector (per pass): one more than the bits for a bipolar input.
+    public var inputCycles: Int {
+        inputBitsPerCycle.slices(of: inputMagnitudeBits) + (inputEncoding == .bipolarXNOR ? 1 : 0)
+    }
 
-    /// Bits driven in one cycle (the last cycle may carry fewer).
-    public var bitsPerInputCycle: Int { min(inputBitsPerCycle.width(of: inputMagnitudeBits), inputMagnitudeBits) }
+    /// Bits driven in one cycle (the last cycle may carry fewer; 1 for a bipolar input).
+    public var bitsPerInputCycle: Int {
+        inputEncoding == .bipolarXNOR ? 1 : min(inputBitsPerCycle.width(of: inputMagnitudeBits), inputMagnitudeBits)
+    }
 
     // MARK: - Weights
 
@@ -117,7 +147,8 @@ public struct Decomposition: Sendable, Hashable, Codable {
         public var magnitude: Int { max(abs(minDigit), abs(maxDigit)) }
     }
 
-    /// The weight grid of the encoding: two's complement −2^(b−1)…2^(b−1)−1, except ternary
+    /// The weight grid of the encoding: two's complement −2^(b−1)…2^(b−1)−1 (bipolar cells
+    /// included: they hold the two's-complement bits as ±1), except ternary
     /// signed digits, whose b−1 digits reach only the symmetric −(2^(b−1)−1)…2^(b−1)−1.
     public var weightRange: ClosedRange<Int> {
         let half = 1 << (weightBits - 1)
@@ -155,6 +186,9 @@ public struct Decomposition: Sendable, Hashable, Codable {
         case .ternarySignedDigit:
             // One digit in {−1, 0, +1} per +/− cell pair, whatever the cell width.
             return (0..<(b - 1)).map { j in Slice(minDigit: -1, maxDigit: 1, weight: 1 << j) }
+        case .bipolarXNOR:
+            // One ±1 cell per bit, the sign bit counting negative.
+            return (0..<b).map { j in Slice(minDigit: -1, maxDigit: 1, weight: j == b - 1 ? -(1 << j) : 1 << j) }
         }
     }
 

@@ -96,7 +96,8 @@ extension ChipConfig {
             candidates = [preferred] + modes.filter { $0.name != preferred.name }
         }
         guard inputs.supportedBits.contains(inputBits) else {
-            let note = inputs.signed ? "; its DAC drives \(inputs.encoding.rawValue) words, so an unsigned b-bit activation takes b + 1 bits" : ""
+            let encoding = inputEncoding(scheme: scheme, mode: modeName)
+            let note = encoding != .unsigned ? "; its DAC drives \(encoding.rawValue) words, so an unsigned b-bit activation takes b + 1 bits" : ""
             throw MappingError("chip '\(meta.id)' does not take \(inputBits)-bit inputs (supported: \(inputs.supportedBits.map(String.init).joined(separator: ", "))\(note))")
         }
         func build(_ mode: ResolvedMode) -> Decomposition? {
@@ -117,6 +118,9 @@ extension ChipConfig {
                                      encoding: .twosComplement, bitsPerCell: .whole, subtraction: .digital,
                                      inputsPerConversion: array.inputsPerConversion, inputEncoding: inputs.encoding)
             }
+        }
+        if scheme != .chip, scheme != .bitSerial, inputs.encoding == .bipolarXNOR {
+            throw MappingError("chip '\(meta.id)' drives bipolar inputs one bit per cycle, so scheme \(scheme.rawValue) (all input bits in one cycle) cannot run on it; use chip or bit-serial")
         }
         if scheme != .chip, !weights.supportedBits.contains(weightBits) {
             throw MappingError("chip '\(meta.id)' does not take \(weightBits)-bit weights (supported: \(weights.supportedBits.map(String.init).joined(separator: ", ")))")

@@ -154,6 +154,38 @@ struct EngineInvariantTests {
         }
     }
 
+    /// A cycle converted at fewer bits is the same converter stopped early: with only the LSB
+    /// cycle driven, a 6-bit converter whose lower cycle drops the upper cycle's 2 bits gives
+    /// exactly a 4-bit converter's outputs over the same range; with only the upper cycle
+    /// driven it gives the 6-bit one's. Balanced phases split 5 bits at up to 4 per cycle 2 + 3.
+    @Test func reducedCycleBitsAreTheConverterStoppedEarly() throws {
+        let reduced = try TestChips.chip(n: 8, adcBits: 6, range: (0, 200), bitsPerCycle: "2", bitsPerCell: "all",
+                                         encodings: ["offset_binary"], phases: "{adc_bits: reduced}")
+        let mapping = try reduced.mapping(inputBits: 4, weightBits: 4)
+        #expect(mapping.decomposition.cycleADCBits(6) == [4, 6])
+        var operands = Operands(m: 6, k: 24, n: 10, weightRange: mapping.decomposition.weightRange, inputBits: 4)
+        let layer = try ProgrammedLayer(mapping: mapping, weights: operands.weights, outputs: 6, fanIn: 24)
+        for (bits, keep) in [(4, 0...3), (6, 4...15)] {
+            let plain = try TestChips.chip(n: 8, adcBits: bits, range: (0, 200), bitsPerCycle: "2", bitsPerCell: "all",
+                                           encodings: ["offset_binary"])
+            let reference = try ProgrammedLayer(mapping: plain.mapping(inputBits: 4, weightBits: 4), weights: operands.weights,
+                                                outputs: 6, fanIn: 24)
+            operands.inputs = operands.inputs.indices.map { i in
+                let v = Int32((i * 7 + 3) % 16)
+                return keep.contains(Int(v)) ? (keep.lowerBound == 4 ? v & ~3 : v) : 0
+            }
+            let ours = try layer.run(inputs: operands.inputs, columns: 10)
+            let theirs = try reference.run(inputs: operands.inputs, columns: 10)
+            #expect(ours.output == theirs.output, "\(bits)-bit cycle")
+            #expect(ours.statistics.conversions == theirs.statistics.conversions)
+            #expect(ours.statistics.codeHistogram.reduce(0, +) == ours.statistics.conversions)
+        }
+        let balanced = try TestChips.chip(n: 8, bitsPerCycle: "4", inputEncoding: "sign_magnitude", phases: "{split: balanced}")
+        #expect(try balanced.mapping(inputBits: 6, weightBits: 4).decomposition.inputCycleWidths == [2, 3])
+        #expect(try TestChips.chip(n: 8, bitsPerCycle: "4", inputEncoding: "sign_magnitude")
+            .mapping(inputBits: 6, weightBits: 4).decomposition.inputCycleWidths == [4, 1])
+    }
+
     /// A level beyond a signed DAC's range is refused with its position, not wrapped.
     @Test func signedDACRefusesLevelsBeyondItsWord() throws {
         let chip = try TestChips.chip(n: 4, bitsPerCycle: "1", inputEncoding: "twos_complement")

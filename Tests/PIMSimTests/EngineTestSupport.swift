@@ -8,7 +8,7 @@ enum TestChips {
                      bitsPerCycle: String = "all", bitsPerCell: String = "all",
                      encodings: [String] = ChipConfig.WeightEncoding.allCases.filter { $0 != .bipolarXNOR }.map(\.rawValue),
                      subtraction: String = "digital", extraADC: String = "", compute: String = "",
-                     adcCount: Int = 4, inputEncoding: String = "unsigned") throws -> ChipConfig {
+                     adcCount: Int = 4, inputEncoding: String = "unsigned", phases: String? = nil) throws -> ChipConfig {
         var adc = adcBits.map { "  type: sar\n  bits: \($0)\n" } ?? "  type: ideal\n"
         adc += "  count: \(adcCount)\n  signed: \(signed)\n  subtraction: \(subtraction)\n"
         if let range { adc += "  range: {policy: fixed, min: \(range.0), max: \(range.1)}\n" }
@@ -18,7 +18,7 @@ enum TestChips {
             memory: {type: sram}
             array: {rows: \(max(n, 1)), cols: 64, inputs_per_conversion: \(n)}
             \(compute.isEmpty ? "" : "compute:\n" + compute)
-            inputs: {supported_bits: [\(inputEncoding == "sign_magnitude" ? "" : "1, ")2, 3, 4, 5, 6, 7, 8], encoding: \(inputEncoding), dac: {type: ideal, bits: 8}, bits_per_cycle: \(bitsPerCycle)}
+            inputs: {supported_bits: [\(inputEncoding == "sign_magnitude" ? "" : "1, ")2, 3, 4, 5, 6, 7, 8], encoding: \(inputEncoding), dac: {type: ideal, bits: 8}, bits_per_cycle: \(bitsPerCycle)\(phases.map { ", phases: \($0)" } ?? "")}
             weights: {supported_bits: [\(encodings == ["ternary_signed_digit"] ? "" : "1, ")2, 3, 4, 5, 6, 7, 8], encodings: [\(encodings.joined(separator: ", "))], bits_per_cell: \(bitsPerCell)}
             adc:
             \(adc)

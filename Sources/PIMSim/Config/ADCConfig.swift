@@ -104,6 +104,23 @@ public struct ADCConfig: Sendable, Hashable, Codable {
 }
 
 extension ADCConfig {
+    /// The same converter stopped after `bits` of its decisions (a SAR or binary search cut
+    /// short): the same full scale with a coarser step, its errors in volts unchanged, so
+    /// every figure in LSB scales by the ratio of the code counts. Needs no ``codeSteps``.
+    public func truncated(toBits bits: Int) -> ADCConfig {
+        guard let full = maxCode, bits < self.bits ?? 0 else { return self }
+        var copy = self
+        copy.bits = bits
+        copy.codeSteps = nil
+        let ratio = Double(copy.maxCode!) / Double(full)
+        copy.noiseSigmaLsb *= ratio
+        copy.offsetSigmaLsb *= ratio
+        copy.inlSigmaLsb *= ratio
+        copy.inlMaxLsb = inlMaxLsb.map { $0 * ratio }
+        copy.dnlSigmaLsb *= ratio
+        return copy
+    }
+
     /// The largest code magnitude: 2^b − 1 codes above zero for an unsigned converter,
     /// 2^(b−1) − 1 on each side of zero for a signed one, or ``codeSteps`` when given.
     public var maxCode: Int? {

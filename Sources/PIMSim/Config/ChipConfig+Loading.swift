@@ -230,11 +230,17 @@ private struct ChipReader {
         if let signedNode = m.optional("signed") {
             throw signedNode.error("say how the DAC drives a sign with encoding: unsigned (signed inputs run as two passes), twos_complement, sign_magnitude or bipolar_xnor")
         }
-        let inputs = ChipConfig.Inputs(
+        var inputs = ChipConfig.Inputs(
             supportedBits: try bitsList(m.required("supported_bits")),
             encoding: try m.optional("encoding")?.choice() ?? .unsigned,
             dac: dac,
             bitsPerCycle: try sliceWidth(m.required("bits_per_cycle")))
+        if let phasesNode = m.optional("phases") {
+            let p = try phasesNode.mapping()
+            inputs.phases = ChipConfig.InputPhases(split: try p.optional("split")?.choice() ?? .lsbFirst,
+                                                   adcBits: try p.optional("adc_bits")?.choice() ?? .full)
+            try p.finish()
+        }
         try m.finish()
         return inputs
     }
@@ -506,6 +512,9 @@ private struct ChipReader {
             }
             if chip.modes.contains(where: { $0.adcBits != nil }) {
                 throw fail("adc.code_steps", "modes that change the ADC's bits cannot be combined with code_steps")
+            }
+            if chip.inputs.phases.adcBits == .reduced {
+                throw fail("inputs.phases.adc_bits", "cycles converted at fewer bits cannot be combined with adc.code_steps")
             }
         }
         if let enob = chip.adc.enob, let bits = chip.adc.bits, enob > Double(bits) {

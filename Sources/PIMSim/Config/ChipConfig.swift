@@ -214,6 +214,35 @@ extension ChipConfig {
         case bipolarXNOR = "bipolar_xnor"
     }
 
+    /// How an input word wider than one DAC cycle is cut into cycles (phases) and converted.
+    public struct InputPhases: Sendable, Hashable, Codable {
+        /// How the magnitude bits are divided among the cycles.
+        public enum Split: String, Sendable, Hashable, Codable, CaseIterable {
+            /// Full cycles of `bits_per_cycle` from the least significant bit; the top cycle
+            /// takes the rest (7 bits at 4 per cycle: 4 + 3, LSB first).
+            case lsbFirst = "lsb_first"
+            /// The fewest cycles of at most `bits_per_cycle`, as equal as possible, the upper
+            /// ones one bit wider where they differ (5 bits at 4 per cycle: 2 + 3, LSB first).
+            case balanced
+        }
+        /// The converter's resolution in each cycle.
+        public enum ADCBits: String, Sendable, Hashable, Codable, CaseIterable {
+            /// Every cycle converts at the mode's bits.
+            case full
+            /// A cycle below others converts at the mode's bits minus the widths of the cycles
+            /// above it (at least 1 bit): the same full scale, a coarser step, since its code is
+            /// shifted down by those widths in the recombination (NeuRRAM's LSB phase).
+            case reduced
+        }
+        public var split: Split = .lsbFirst
+        public var adcBits: ADCBits = .full
+
+        public init(split: Split = .lsbFirst, adcBits: ADCBits = .full) {
+            self.split = split
+            self.adcBits = adcBits
+        }
+    }
+
     public struct Inputs: Sendable, Hashable, Codable {
         /// Input word widths the chip accepts, each ≥ 1 (sign included on a signed DAC).
         public var supportedBits: [Int]
@@ -225,6 +254,8 @@ extension ChipConfig {
         /// Input bits driven per DAC cycle: `1` = bit-serial; `all` = one multi-level cycle.
         /// Inputs wider than this take several cycles, shift-added digitally.
         public var bitsPerCycle: SliceWidth
+        /// How those cycles divide the word and at what resolution each is converted.
+        public var phases = InputPhases()
 
     }
 

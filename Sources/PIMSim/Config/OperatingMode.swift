@@ -100,6 +100,7 @@ extension ChipConfig {
         Decomposition(inputBits: inputBits, weightBits: weightBits,
                       inputBitsPerCycle: mode.inputBitsPerCycle, encoding: mode.encoding,
                       bitsPerCell: weights.bitsPerSlice, subtraction: mode.subtraction,
-                      inputsPerConversion: array.inputsPerConversion, inputEncoding: mode.inputEncoding)
+                      inputsPerConversion: array.inputsPerConversion, inputEncoding: mode.inputEncoding,
+                      inputPhases: inputs.phases)
     }
 }

@@ -26,11 +26,12 @@ extension ChipConfig {
         }
 
         /// Clock cycles the conversions of one group of `decomposition` (every input cycle ×
-        /// every weight slice × conversions per slice, one pass) take on one ADC, summed.
+        /// every weight slice × conversions per slice, one pass) take on one ADC, summed; a
+        /// cycle converted at fewer bits (``Decomposition/cycleADCBits(_:)``) takes fewer.
         public func cyclesPerGroup(_ decomposition: Decomposition, adcBits: Int?) -> Double {
             let perInputCycle = decomposition.slices.count * decomposition.conversionsPerSlice
-            return decomposition.inputSlices.reduce(0) { sum, slice in
-                sum + Double(perInputCycle) * cycles(inputSteps: slice.magnitude, adcBits: adcBits)
+            return zip(decomposition.inputSlices, decomposition.cycleADCBits(adcBits)).reduce(0) { sum, cycle in
+                sum + Double(perInputCycle) * cycles(inputSteps: cycle.0.magnitude, adcBits: cycle.1)
             }
         }
 

@@ -11,8 +11,6 @@ struct BlockPlan {
     /// The DAC cycles' digits and weights (``Decomposition/inputSlices``).
     let inputSlices: [Decomposition.Slice]
     let inputEncoding: ChipConfig.InputEncoding
-    /// Bits per full cycle (the shift between cycles).
-    let bitsPerCycle: Int
     let groupSize: Int
     let groups: Int
     /// Row stride of the stacked inputs and the partial sums: cycles × block columns.
@@ -24,7 +22,6 @@ struct BlockPlan {
         outputs = layer.outputs
         self.columns = columns
         cycles = d.inputCycles
-        bitsPerCycle = d.bitsPerInputCycle
         inputSlices = d.inputSlices
         inputEncoding = d.inputEncoding
         groupSize = d.inputsPerConversion
@@ -61,7 +58,9 @@ struct BlockPlan {
     /// arithmetic), so they vectorise; padding columns past the block's width are zero.
     func stackCycles(inputs: [Int32], columns: Int, block: Int, pass: Int, into stacked: inout [Float]) {
         let first = block * blockColumns, width = width(of: block)
-        let (cycles, bitsPerCycle, blockColumns, stride) = (self.cycles, self.bitsPerCycle, self.blockColumns, self.stride)
+        let (cycles, blockColumns, stride) = (self.cycles, self.blockColumns, self.stride)
+        // Each cycle's lowest bit: the shift that brings its digit down.
+        let shifts = inputSlices.map { Int32(Int($0.weight.magnitude).trailingZeroBitCount) }
         // Each cycle's own width: a narrower last cycle must not see a two's-complement word's sign bits.
         let masks = inputSlices.map { Int32($0.maxDigit) }
         let encoding = inputEncoding
@@ -73,7 +72,7 @@ struct BlockPlan {
                     let source = x.baseAddress! + k * columns + first
                     for c in 0..<cycles {
                         let target = s.baseAddress! + k * stride + c * blockColumns
-                        let shift = Int32(c * bitsPerCycle), mask = masks[c]
+                        let shift = shifts[c], mask = masks[c]
                         var j = 0
                         switch encoding {
                         case .unsigned where pass == 0:

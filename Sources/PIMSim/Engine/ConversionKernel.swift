@@ -15,6 +15,8 @@ struct ConversionKernel {
     let adcCount: Int
     /// Digital weight of each input cycle's code: ±slice weight × 2^(cycle · bits per cycle).
     let cycleFactors: [Double]
+    /// The input cycles this kernel converts (all of them unless cycles differ in resolution).
+    let cycleRange: Range<Int>
     let indexing: Indexing
     /// Run the C kernels where they apply (AVX2 noise draws and static-error conversion; the
     /// static-error conversion with statistics or clip flags in scalar C); the portable Swift
@@ -42,12 +44,13 @@ struct ConversionKernel {
     ///   - scratch: at least `width` floats for the noise of one row.
     ///   - clips: if given, M × width flags in the accumulator's layout, set to 1 where a
     ///     conversion of that output clipped.
-    /// - Complexity: one conversion per (output, cycle, column): M · cycles · width.
+    /// - Complexity: one conversion per (output, converted cycle, column): M · cycles · width.
     func run(partial: UnsafePointer<Float>, stride: Int, outputs: Int, width: Int, accumulator: UnsafeMutablePointer<Double>,
              scratch: UnsafeMutablePointer<Float>, collect: Bool, clips: UnsafeMutablePointer<UInt8>? = nil,
              statistics: inout ConversionStatistics) {
         let cycles = cycleFactors.count
         let blockColumns = stride / cycles
+        precondition(cycleRange.lowerBound >= 0 && cycleRange.upperBound <= cycles, "ConversionKernel: cycles \(cycleRange) of \(cycles)")
         var tally = Tally()
         adc.thresholdTable.withUnsafeBufferPointer { thresholds in
             adc.valueTable.withUnsafeBufferPointer { values in
@@ -55,7 +58,7 @@ struct ConversionKernel {
                 statistics.codeHistogram.withUnsafeMutableBufferPointer { histogram in
                     for m in 0..<outputs {
                         let instance = (m * matricesPerOutput + instanceBase) % adcCount
-                        for c in 0..<cycles {
+                        for c in cycleRange {
                             let row = RowContext(
                                 input: partial + m * stride + c * blockColumns, output: accumulator + m * width,
                                 width: width, factor: cycleFactors[c], clips: clips.map { $0 + m * width },
@@ -80,7 +83,7 @@ struct ConversionKernel {
             }
         }
         if collect {
-            statistics.conversions += outputs * cycles * width
+            statistics.conversions += outputs * cycleRange.count * width
             statistics.clippedLow += tally.clippedLow
             statistics.clippedHigh += tally.clippedHigh
             statistics.sumSignalSquared += tally.sumSignal

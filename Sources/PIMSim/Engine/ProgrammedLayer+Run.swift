@@ -175,24 +175,42 @@ extension ProgrammedLayer {
                              vectorised: options.vectorised && CPUFeatures.avx2, workspace: &workspace)
             }
             let sign: Double = pass == 0 ? 1 : -1
-            let conversion = ConversionKernel(
-                adc: adc, transfer: mapping.transfer, transferScale: mapping.transferScale, noise: noise,
-                instanceBase: matrix, matricesPerOutput: matrices.count, adcCount: mapping.adc.count,
-                cycleFactors: plan.inputSlices.map { sign * factors[matrix] * Double($0.weight) / Double(d.inputScale) },
-                indexing: .init(passes: passes, pass: pass, groups: plan.groups, group: group, cycles: plan.cycles,
-                                matrices: matrices.count, matrix: matrix, outputs: outputs,
-                                firstColumn: options.columnOffset + firstColumn),
-                vectorised: options.vectorised && CPUFeatures.avx2)
-            workspace.partial.withUnsafeBufferPointer { partial in
-                accumulator.withUnsafeMutableBufferPointer { acc in
-                    workspace.noise.withUnsafeMutableBufferPointer { scratch in
-                        clipFlags.withUnsafeMutableBufferPointer { flags in
-                            conversion.run(partial: partial.baseAddress!, stride: plan.stride, outputs: outputs, width: width,
-                                           accumulator: acc.baseAddress!, scratch: scratch.baseAddress!,
-                                           collect: options.collectStatistics, clips: clipped == nil ? nil : flags.baseAddress,
-                                           statistics: &statistics)
+            let cycleFactors = plan.inputSlices.map { sign * factors[matrix] * Double($0.weight) / Double(d.inputScale) }
+            // One kernel over all cycles, or one per cycle where their converters differ.
+            for cycles in cycleADCs.isEmpty ? [0..<plan.cycles] : (0..<plan.cycles).map({ $0..<($0 + 1) }) {
+                let converter = converter(cycle: cycles.lowerBound)
+                let conversion = ConversionKernel(
+                    adc: converter, transfer: mapping.transfer, transferScale: mapping.transferScale, noise: noise,
+                    instanceBase: matrix, matricesPerOutput: matrices.count, adcCount: mapping.adc.count,
+                    cycleFactors: cycleFactors, cycleRange: cycles,
+                    indexing: .init(passes: passes, pass: pass, groups: plan.groups, group: group, cycles: plan.cycles,
+                                    matrices: matrices.count, matrix: matrix, outputs: outputs,
+                                    firstColumn: options.columnOffset + firstColumn),
+                    vectorised: options.vectorised && CPUFeatures.avx2)
+                let own = converter.maxCode == adc.maxCode
+                var local = ConversionStatistics()
+                if options.collectStatistics && !own {
+                    local.codeHistogram = [Int](repeating: 0, count: converter.maxCode - converter.minCode + 1)
+                }
+                func convert(_ target: inout ConversionStatistics) {
+                    workspace.partial.withUnsafeBufferPointer { partial in
+                        accumulator.withUnsafeMutableBufferPointer { acc in
+                            workspace.noise.withUnsafeMutableBufferPointer { scratch in
+                                clipFlags.withUnsafeMutableBufferPointer { flags in
+                                    conversion.run(partial: partial.baseAddress!, stride: plan.stride, outputs: outputs, width: width,
+                                                   accumulator: acc.baseAddress!, scratch: scratch.baseAddress!,
+                                                   collect: options.collectStatistics, clips: clipped == nil ? nil : flags.baseAddress,
+                                                   statistics: &target)
+                                }
+                            }
                         }
                     }
+                }
+                if own {
+                    convert(&statistics)
+                } else {
+                    convert(&local)
+                    statistics.merge(local, codesOf: converter, onto: adc)
                 }
             }
         } endPass: { pass in

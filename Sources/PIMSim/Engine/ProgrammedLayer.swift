@@ -40,7 +40,10 @@ public struct ProgrammedLayer: Sendable {
     /// of an analog-subtracted pair combined); empty when there is none.
     let readNoise: [Double]
     /// The converter of this instance (range from the policy; replaced by range calibration).
-    var adc: ADCModel
+    private(set) var adc: ADCModel
+    /// The converter of each input cycle where some cycle converts at fewer bits
+    /// (``Decomposition/cycleADCBits(_:)``): the same full scale, truncated; empty otherwise.
+    private(set) var cycleADCs: [ADCModel] = []
 
     /// The converter's full-scale range (MAC units) as programmed (or calibrated); nil for a
     /// lossless converter.
@@ -81,15 +84,34 @@ public struct ProgrammedLayer: Sendable {
                                                  drift: mapping.drift, layer: layer, chipSeed: chipSeed)
         (matrices, factors) = (programmed.matrices, programmed.factors)
         readNoise = programmed.readNoise.contains { $0 > 0 } ? programmed.readNoise : []
+        adc = .ideal
         switch mapping.adc.range.policy {
         case .fixed, .max:
-            adc = ProgrammedLayer.converter(mapping, fullScale: mapping.adc.fullScale(reachable: bound) ?? -1...1, chipSeed: chipSeed)
+            setConverters(fullScale: mapping.adc.fullScale(reachable: bound) ?? -1...1)
         case .calibrated, .oracle:
-            adc = mapping.adc.type == .ideal ? .ideal
-                : ProgrammedLayer.converter(mapping, fullScale: mapping.adc.fullScale(reachable: bound)
-                                            ?? ProgrammedLayer.reachableScale(mapping), chipSeed: chipSeed)
+            if mapping.adc.type != .ideal {
+                setConverters(fullScale: mapping.adc.fullScale(reachable: bound) ?? ProgrammedLayer.reachableScale(mapping))
+            }
         }
     }
+
+    /// Builds this instance's converter over `fullScale` (MAC units), and each input cycle's
+    /// where some cycle converts at fewer bits.
+    private mutating func setConverters(fullScale: ClosedRange<Double>) {
+        adc = ProgrammedLayer.converter(mapping, config: mapping.adc, fullScale: fullScale, chipSeed: chipSeed)
+        let cycleBits = mapping.decomposition.cycleADCBits(mapping.adc.bits)
+        if mapping.adc.type != .ideal, cycleBits.contains(where: { $0 != mapping.adc.bits }) {
+            cycleADCs = cycleBits.map { bits in
+                bits == mapping.adc.bits ? adc
+                    : ProgrammedLayer.converter(mapping, config: mapping.adc.truncated(toBits: bits!), fullScale: fullScale, chipSeed: chipSeed)
+            }
+        } else {
+            cycleADCs = []
+        }
+    }
+
+    /// The converter of input cycle `c`.
+    func converter(cycle c: Int) -> ADCModel { cycleADCs.isEmpty ? adc : cycleADCs[c] }
 
     static func reachableScale(_ mapping: LayerMapping) -> ClosedRange<Double> {
         let r = mapping.decomposition.partialSumRange
@@ -100,8 +122,8 @@ public struct ProgrammedLayer: Sendable {
         return Double(r.lowerBound)...Double(max(r.upperBound, r.lowerBound + 1))
     }
 
-    static func converter(_ mapping: LayerMapping, fullScale: ClosedRange<Double>, chipSeed: UInt64) -> ADCModel {
-        ADCModel(config: mapping.adc, fullScale: fullScale, noise: mapping.nonIdealities.temporalNoise,
+    static func converter(_ mapping: LayerMapping, config: ADCConfig, fullScale: ClosedRange<Double>, chipSeed: UInt64) -> ADCModel {
+        ADCModel(config: config, fullScale: fullScale, noise: mapping.nonIdealities.temporalNoise,
                  staticErrors: mapping.nonIdealities.adcStaticErrors, transfer: mapping.transfer,
                  transferScale: mapping.transferScale, chipSeed: chipSeed)
     }
@@ -112,7 +134,7 @@ public struct ProgrammedLayer: Sendable {
         if mapping.adc.type != .ideal {
             let span = fullScale.upperBound - fullScale.lowerBound
             let safe = span > 0 ? fullScale : fullScale.lowerBound...(fullScale.lowerBound + 1)
-            copy.adc = ProgrammedLayer.converter(mapping, fullScale: safe, chipSeed: chipSeed)
+            copy.setConverters(fullScale: safe)
         }
         return copy
     }

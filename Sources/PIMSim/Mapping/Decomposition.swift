@@ -28,13 +28,15 @@ public struct Decomposition: Sendable, Hashable, Codable {
     /// Products summed into one conversion, n ≥ 1.
     public var inputsPerConversion: Int
     /// How the DAC drives a sign: not at all (signed inputs take two passes), as a two's-
-    /// complement word, or as a ± drive of the magnitude.
+    /// complement word, as a ± drive of the magnitude, or as ±1 per bit.
     public var inputEncoding: ChipConfig.InputEncoding
+    /// How a word wider than one cycle is split, and each cycle's converter resolution.
+    public var inputPhases: ChipConfig.InputPhases
 
     public init(inputBits: Int, weightBits: Int, inputBitsPerCycle: ChipConfig.SliceWidth,
                 encoding: ChipConfig.WeightEncoding, bitsPerCell: ChipConfig.SliceWidth,
                 subtraction: ADCConfig.Subtraction, inputsPerConversion: Int,
-                inputEncoding: ChipConfig.InputEncoding = .unsigned) {
+                inputEncoding: ChipConfig.InputEncoding = .unsigned, inputPhases: ChipConfig.InputPhases = .init()) {
         precondition(inputBits >= 1 && weightBits >= 1 && inputsPerConversion >= 1, "Decomposition: sizes must be positive")
         precondition(!(encoding == .ternarySignedDigit && weightBits < 2), "Decomposition: ternary digits need at least 2 weight bits")
         precondition(!(inputEncoding == .signMagnitude && inputBits < 2), "Decomposition: a sign-magnitude input needs a sign and a magnitude bit")
@@ -46,6 +48,7 @@ public struct Decomposition: Sendable, Hashable, Codable {
         self.subtraction = subtraction
         self.inputsPerConversion = inputsPerConversion
         self.inputEncoding = inputEncoding
+        self.inputPhases = inputPhases
     }
 
     // MARK: - Inputs
@@ -93,25 +96,41 @@ public struct Decomposition: Sendable, Hashable, Codable {
     /// DAC when a level is negative (positive and negative parts, subtracted digitally), else one.
     public func inputPasses(lowest: Int) -> Int { inputEncoding == .unsigned && lowest < 0 ? 2 : 1 }
 
+    /// Widths of the DAC cycles over the magnitude bits, least significant first, as
+    /// ``inputPhases`` splits them (one bit each for a bipolar input).
+    public var inputCycleWidths: [Int] {
+        let b = inputMagnitudeBits
+        if inputEncoding == .bipolarXNOR { return Array(repeating: 1, count: b) }
+        let width = inputBitsPerCycle.width(of: b), count = (b + width - 1) / width
+        switch inputPhases.split {
+        case .lsbFirst:
+            return (0..<count).map { j in min(width, b - j * width) }
+        case .balanced:
+            let base = b / count, wider = b % count
+            return (0..<count).map { j in base + (j >= count - wider ? 1 : 0) }
+        }
+    }
+
     /// One DAC cycle: the digit range it drives and the digital weight of its partial sums.
     /// Least significant first; ``Slice/minDigit`` < 0 where the drive itself is signed.
     public var inputSlices: [Slice] {
-        let b = inputMagnitudeBits, width = inputBitsPerCycle.width(of: b)
+        let b = inputMagnitudeBits, widths = inputCycleWidths
         if inputEncoding == .bipolarXNOR {
             // ±1 per bit (the sign bit counting negative), then the constant −1 cycle.
             return (0..<b).map { j in Slice(minDigit: -1, maxDigit: 1, weight: j == b - 1 ? -(1 << j) : 1 << j) }
                 + [Slice(minDigit: -1, maxDigit: -1, weight: 1)]
         }
-        let count = (b + width - 1) / width
-        return (0..<count).map { j in
-            let low = j * width, w = min(width, b - low), top = (1 << w) - 1
+        var low = 0
+        return widths.enumerated().map { j, w in
+            defer { low += w }
+            let top = (1 << w) - 1
             switch inputEncoding {
             case .unsigned:
                 return Slice(minDigit: 0, maxDigit: top, weight: 1 << low)
             case .signMagnitude:
                 return Slice(minDigit: -top, maxDigit: top, weight: 1 << low)
             case .twosComplement, .bipolarXNOR:
-                if j < count - 1 { return Slice(minDigit: 0, maxDigit: top, weight: 1 << low) }
+                if j < widths.count - 1 { return Slice(minDigit: 0, maxDigit: top, weight: 1 << low) }
                 // The sign slice: a 1-bit cycle drives 0/1 and counts negative digitally; a
                 // wider one drives a signed multi-level digit.
                 if w == 1 { return Slice(minDigit: 0, maxDigit: 1, weight: -(1 << low)) }
@@ -121,13 +140,27 @@ public struct Decomposition: Sendable, Hashable, Codable {
     }
 
     /// DAC cycles per input vector (per pass): one more than the bits for a bipolar input.
-    public var inputCycles: Int {
-        inputBitsPerCycle.slices(of: inputMagnitudeBits) + (inputEncoding == .bipolarXNOR ? 1 : 0)
+    public var inputCycles: Int { inputCycleWidths.count + (inputEncoding == .bipolarXNOR ? 1 : 0) }
+
+    /// The bits each DAC cycle's converter drops from the mode's resolution: with
+    /// ``ChipConfig/InputPhases/ADCBits/reduced``, the magnitude bits above that cycle (a
+    /// bipolar input's constant cycle counts as its lowest bit); otherwise 0.
+    public var adcBitReductions: [Int] {
+        guard inputPhases.adcBits == .reduced else { return Array(repeating: 0, count: inputCycles) }
+        let b = inputMagnitudeBits
+        var low = 0
+        var reductions = inputCycleWidths.map { w in
+            defer { low += w }
+            return b - (low + w)
+        }
+        if inputEncoding == .bipolarXNOR { reductions.append(b - 1) }
+        return reductions
     }
 
-    /// Bits driven in one cycle (the last cycle may carry fewer; 1 for a bipolar input).
-    public var bitsPerInputCycle: Int {
-        inputEncoding == .bipolarXNOR ? 1 : min(inputBitsPerCycle.width(of: inputMagnitudeBits), inputMagnitudeBits)
+    /// The converter's bits in each DAC cycle for a mode resolution of `bits` (`nil`: lossless):
+    /// `bits` less ``adcBitReductions``, at least 1.
+    public func cycleADCBits(_ bits: Int?) -> [Int?] {
+        adcBitReductions.map { reduction in bits.map { max(1, $0 - reduction) } }
     }
 
     // MARK: - Weights

@@ -57,3 +57,20 @@ public struct ConversionStatistics: Sendable, Codable {
     /// Distinct codes emitted.
     public var distinctCodes: Int { codeHistogram.filter { $0 > 0 }.count }
 }
+
+extension ConversionStatistics {
+    /// Adds counts taken on `converter`, a coarser converter of the same full scale as `main`
+    /// (an input cycle converted at fewer bits): its codes are counted at the nearest code of
+    /// `main` with the same value.
+    mutating func merge(_ other: ConversionStatistics, codesOf converter: ADCModel, onto main: ADCModel) {
+        var mapped = other
+        mapped.codeHistogram = []
+        merge(mapped)
+        guard !other.codeHistogram.isEmpty, !codeHistogram.isEmpty else { return }
+        for (index, count) in other.codeHistogram.enumerated() where count > 0 {
+            let value = converter.zero + converter.lsb * Double(converter.minCode + index)
+            let code = min(max(Int(((value - main.zero) / main.lsb).rounded()), main.minCode), main.maxCode)
+            codeHistogram[code - main.minCode] += count
+        }
+    }
+}

@@ -510,11 +510,11 @@ private struct ChipReader {
             if steps > most {
                 throw fail("adc.code_steps", "\(steps) code steps do not fit a \(bits)-bit \(chip.adc.signed ? "signed" : "unsigned") ADC (at most \(most))")
             }
+            if chip.inputs.phases.adcBits == .reduced {
+                throw fail("adc.code_steps", "cycles converted at fewer bits cannot be combined with adc.code_steps")
+            }
             if chip.modes.contains(where: { $0.adcBits != nil }) {
                 throw fail("adc.code_steps", "modes that change the ADC's bits cannot be combined with code_steps")
-            }
-            if chip.inputs.phases.adcBits == .reduced {
-                throw fail("inputs.phases.adc_bits", "cycles converted at fewer bits cannot be combined with adc.code_steps")
             }
         }
         if let enob = chip.adc.enob, let bits = chip.adc.bits, enob > Double(bits) {

@@ -186,6 +186,40 @@ struct EngineInvariantTests {
             .mapping(inputBits: 6, weightBits: 4).decomposition.inputCycleWidths == [4, 1])
     }
 
+    /// Conductance-sum normalisation: each column's sum is divided by its summed conductance
+    /// S = Σ_k (2c + l⁺ + l⁻), c = L·g_min/(g_max − g_min), relative to a column at full
+    /// conductance, and multiplied back after the converter, so a column's step in MAC units is
+    /// the LSB · S / S_full. Worked case: L = 4, g 1…41 µS (c = 0.1), weights 3, −1, 0, 2:
+    /// S = 4·0.2 + 6 = 6.8 against S_full = 4·(0.2 + 4) = 16.8. A lossless converter skips it.
+    @Test func conductanceSumNormalisationScalesEachColumnsStep() throws {
+        let memory = "{type: rram, g_min_s: 1.0e-6, g_max_s: 41.0e-6}"
+        let compute = "  normalization: conductance_sum\n"
+        let chip = try TestChips.chip(n: 4, adcBits: 9, signed: true, range: (-255, 255), encodings: ["differential"],
+                                      subtraction: "analog", compute: compute, memory: memory)
+        let mapping = try chip.mapping(inputBits: 3, weightBits: 3)
+        #expect(abs(try #require(mapping.conductanceFloorRatio) - 1.0 / 40) < 1e-12)
+        let weights: [Int32] = [3, -1, 0, 2, -4, -4, -4, -4]
+        let layer = try ProgrammedLayer(mapping: mapping, weights: weights, outputs: 2, fanIn: 4)
+        #expect(abs(Double(layer.normalisation[0][0]) - 16.8 / 6.8) < 1e-6)
+        #expect(abs(Double(layer.normalisation[0][1]) - 16.8 / 16.8) < 1e-6)
+        let inputs: [Int32] = (0..<(4 * 16)).map { Int32(($0 * 5 + 1) % 8) }
+        let result = try layer.run(inputs: inputs, columns: 16)
+        let lsb = layer.adc.lsb
+        for m in 0..<2 {
+            let step = lsb * (m == 0 ? 6.8 / 16.8 : 1)
+            for j in 0..<16 {
+                let exact = (0..<4).reduce(0.0) { $0 + Double(weights[m * 4 + $1]) * Double(inputs[$1 * 16 + j]) }
+                let y = result.output[m * 16 + j]
+                #expect(abs(y / step - (y / step).rounded()) < 1e-4, "column \(m): \(y) off the step \(step)")
+                #expect(abs(y - exact) <= step / 2 + 1e-9, "column \(m): \(y) vs \(exact)")
+            }
+        }
+        // A lossless converter sees the sums themselves.
+        let ideal = try TestChips.chip(n: 4, encodings: ["differential"], subtraction: "analog", compute: compute, memory: memory)
+        let exactLayer = try ProgrammedLayer(mapping: ideal.mapping(inputBits: 3, weightBits: 3), weights: weights, outputs: 2, fanIn: 4)
+        #expect(exactLayer.normalisation.isEmpty)
+    }
+
     /// A level beyond a signed DAC's range is refused with its position, not wrapped.
     @Test func signedDACRefusesLevelsBeyondItsWord() throws {
         let chip = try TestChips.chip(n: 4, bitsPerCycle: "1", inputEncoding: "twos_complement")

@@ -8,14 +8,15 @@ enum TestChips {
                      bitsPerCycle: String = "all", bitsPerCell: String = "all",
                      encodings: [String] = ChipConfig.WeightEncoding.allCases.filter { $0 != .bipolarXNOR }.map(\.rawValue),
                      subtraction: String = "digital", extraADC: String = "", compute: String = "",
-                     adcCount: Int = 4, inputEncoding: String = "unsigned", phases: String? = nil) throws -> ChipConfig {
+                     adcCount: Int = 4, inputEncoding: String = "unsigned", phases: String? = nil,
+                     memory: String = "{type: sram}") throws -> ChipConfig {
         var adc = adcBits.map { "  type: sar\n  bits: \($0)\n" } ?? "  type: ideal\n"
         adc += "  count: \(adcCount)\n  signed: \(signed)\n  subtraction: \(subtraction)\n"
         if let range { adc += "  range: {policy: fixed, min: \(range.0), max: \(range.1)}\n" }
         adc += extraADC
         let yaml = """
             meta: {id: test, title: Test}
-            memory: {type: sram}
+            memory: \(memory)
             array: {rows: \(max(n, 1)), cols: 64, inputs_per_conversion: \(n)}
             \(compute.isEmpty ? "" : "compute:\n" + compute)
             inputs: {supported_bits: [\(inputEncoding == "sign_magnitude" ? "" : "1, ")2, 3, 4, 5, 6, 7, 8], encoding: \(inputEncoding), dac: {type: ideal, bits: 8}, bits_per_cycle: \(bitsPerCycle)\(phases.map { ", phases: \($0)" } ?? "")}

@@ -60,7 +60,8 @@ extension ProgrammedLayer {
         for block in 0..<plan.blockCount {
             let width = plan.width(of: block)
             forEachPartialSumMatrix(block: block, plan: plan, inputs: inputs, columns: columns, passes: passes,
-                                    workspace: &workspace) { _, _, _, workspace in
+                                    workspace: &workspace) { _, matrix, group, workspace in
+                _ = normalise(matrix: matrix, group: group, plan: plan, workspace: &workspace)
                 for m in 0..<outputs {
                     for c in 0..<plan.cycles {
                         // Cycle c of column j sits at c · blockColumns + j; columns past `width` are padding.

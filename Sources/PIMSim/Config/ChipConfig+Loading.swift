@@ -140,11 +140,12 @@ private struct ChipReader {
             return ChipConfig.Compute(domain: .charge, transfer: .identity, cellMismatchRel: 0, macEnergyJ: nil)
         }
         let m = try node.mapping()
-        let compute = ChipConfig.Compute(
+        var compute = ChipConfig.Compute(
             domain: try m.optional("domain")?.choice() ?? .charge,
             transfer: try transfer(m.optional("transfer")),
             cellMismatchRel: try m.optional("cell_mismatch_rel").map { n throws(ConfigError) in try relativeSigma(n) } ?? 0,
             macEnergyJ: try m.optional("mac_energy_j").map { n throws(ConfigError) in try nonNegative(n) })
+        compute.normalization = try m.optional("normalization")?.choice() ?? .none
         try m.finish()
         return compute
     }
@@ -563,6 +564,14 @@ private struct ChipReader {
             }
             if let modeBits = mode.adcBits, let bits = chip.adc.bits, modeBits > bits {
                 throw fail("\(base).adc.bits", "\(modeBits) effective bits exceed the \(bits)-bit ADC")
+            }
+        }
+        if chip.compute.normalization == .conductanceSum {
+            if chip.memory.gMinS == nil || chip.memory.gMaxS == nil {
+                throw fail("compute.normalization", "dividing by the summed conductance needs the device range memory.g_min_s and memory.g_max_s")
+            }
+            if let other = chip.weights.encodings.first(where: { $0 != .differential }) {
+                throw fail("compute.normalization", "dividing by the summed conductance needs conductance levels on +/- device pairs (weights.encodings: differential), not \(other.rawValue)")
             }
         }
         if chip.weights.encodings.contains(.bipolarXNOR) {

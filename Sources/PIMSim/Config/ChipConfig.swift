@@ -117,9 +117,21 @@ extension ChipConfig {
         case charge, current, voltage, time, digital, ideal
     }
 
+    /// What a column's analog sum is divided by before the converter.
+    public enum Normalization: String, Sendable, Hashable, Codable, CaseIterable {
+        /// Nothing: the converter sees the sum itself.
+        case none
+        /// The column's summed conductance, as in a voltage-mode array whose output settles at
+        /// ΣV·G / ΣG (NeuRRAM); the known ΣG of the programmed targets is multiplied back
+        /// digitally after the conversion.
+        case conductanceSum = "conductance_sum"
+    }
+
     public struct Compute: Sendable, Hashable, Codable {
         public var domain: ComputeDomain
         public var transfer: TransferCurve
+        /// What each column's sum is divided by before conversion (needs a device range).
+        public var normalization: Normalization = .none
         /// Relative σ of each cell's contribution (static, per cell), ≥ 0. 0.006 = 0.6 %.
         public var cellMismatchRel: Double
         /// Energy of one multiply-accumulate in the array, joules; `nil` when folded into the conversion energy.

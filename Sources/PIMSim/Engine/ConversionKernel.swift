@@ -17,6 +17,9 @@ struct ConversionKernel {
     let cycleFactors: [Double]
     /// The input cycles this kernel converts (all of them unless cycles differ in resolution).
     let cycleRange: Range<Int>
+    /// A further digital factor per output row (the multiply-back of a conductance-sum
+    /// normalisation); `nil` = 1.
+    let rowFactors: [Double]?
     let indexing: Indexing
     /// Run the C kernels where they apply (AVX2 noise draws and static-error conversion; the
     /// static-error conversion with statistics or clip flags in scalar C); the portable Swift
@@ -61,7 +64,7 @@ struct ConversionKernel {
                         for c in cycleRange {
                             let row = RowContext(
                                 input: partial + m * stride + c * blockColumns, output: accumulator + m * width,
-                                width: width, factor: cycleFactors[c], clips: clips.map { $0 + m * width },
+                                width: width, factor: cycleFactors[c] * (rowFactors?[m] ?? 1), clips: clips.map { $0 + m * width },
                                 noise: noise.map { stream in
                                     stream.conversionNormals(row: indexing.row(cycle: c, output: m),
                                                              firstColumn: indexing.firstColumn, count: width, into: scratch,

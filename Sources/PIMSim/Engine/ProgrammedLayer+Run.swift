@@ -151,6 +151,21 @@ extension ProgrammedLayer {
         }
     }
 
+    /// Divides one (matrix, group)'s partial sums by their columns' summed conductance (as the
+    /// gain S_full/S of ``normalisation``) and returns the factors that multiply it back after
+    /// the conversion, per output; `nil` where the chip does not normalise.
+    func normalise(matrix: Int, group: Int, plan: BlockPlan, workspace: inout BlockPlan.Workspace) -> [Double]? {
+        guard !normalisation.isEmpty else { return nil }
+        let gains = normalisation[matrix], groups = plan.groups, stride = plan.stride
+        workspace.partial.withUnsafeMutableBufferPointer { p in
+            for m in 0..<outputs {
+                let gain = gains[m * groups + group], row = p.baseAddress! + m * stride
+                for i in 0..<stride { row[i] *= gain }
+            }
+        }
+        return (0..<outputs).map { 1 / Double(gains[$0 * groups + group]) }
+    }
+
     /// Runs one block of columns: every pass, matrix and group, converted and shift-added
     /// into the block's output columns (written only by this block).
     private func runBlock(_ block: Int, plan: BlockPlan, inputs: [Int32], columns: Int, passes: Int, options: RunOptions,
@@ -174,6 +189,7 @@ extension ProgrammedLayer {
                              group: group, width: width, firstColumn: options.columnOffset + firstColumn,
                              vectorised: options.vectorised && CPUFeatures.avx2, workspace: &workspace)
             }
+            let rowFactors = normalise(matrix: matrix, group: group, plan: plan, workspace: &workspace)
             let sign: Double = pass == 0 ? 1 : -1
             let cycleFactors = plan.inputSlices.map { sign * factors[matrix] * Double($0.weight) / Double(d.inputScale) }
             // One kernel over all cycles, or one per cycle where their converters differ.
@@ -182,7 +198,7 @@ extension ProgrammedLayer {
                 let conversion = ConversionKernel(
                     adc: converter, transfer: mapping.transfer, transferScale: mapping.transferScale, noise: noise,
                     instanceBase: matrix, matricesPerOutput: matrices.count, adcCount: mapping.adc.count,
-                    cycleFactors: cycleFactors, cycleRange: cycles,
+                    cycleFactors: cycleFactors, cycleRange: cycles, rowFactors: rowFactors,
                     indexing: .init(passes: passes, pass: pass, groups: plan.groups, group: group, cycles: plan.cycles,
                                     matrices: matrices.count, matrix: matrix, outputs: outputs,
                                     firstColumn: options.columnOffset + firstColumn),

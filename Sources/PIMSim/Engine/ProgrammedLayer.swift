@@ -39,6 +39,10 @@ public struct ProgrammedLayer: Sendable {
     /// σ of the temporal read noise of one cell of each matrix, in digits (the two polarities
     /// of an analog-subtracted pair combined); empty when there is none.
     let readNoise: [Double]
+    /// Per conversion matrix, the gain S_full/S applied to each (output, row group)'s partial
+    /// sums before the converter where the chip divides by the summed conductance
+    /// (index m·groups + group), undone after it; empty otherwise.
+    let normalisation: [[Float]]
     /// The converter of this instance (range from the policy; replaced by range calibration).
     private(set) var adc: ADCModel
     /// The converter of each input cycle where some cycle converts at fewer bits
@@ -77,12 +81,15 @@ public struct ProgrammedLayer: Sendable {
         self.fanIn = fanIn
         self.layer = layer
         self.chipSeed = chipSeed
+        // A lossless converter sees the sum itself: the division and multiply-back cancel.
+        let adcIsIdeal = mapping.adc.type == .ideal
         let programmed = ProgrammedLayer.program(weights, decomposition: d, fanIn: fanIn, count: outputs * fanIn,
                                                  mismatch: mapping.cellMismatch, analogCells: mapping.analogCells,
                                                  cellNoise: d.slices.map { mapping.cellNoiseSigma(levels: $0.magnitude) },
                                                  readNoise: d.slices.map { mapping.readNoiseSigma(levels: $0.magnitude) },
-                                                 drift: mapping.drift, layer: layer, chipSeed: chipSeed)
-        (matrices, factors) = (programmed.matrices, programmed.factors)
+                                                 drift: mapping.drift, gMinRatio: adcIsIdeal ? nil : mapping.conductanceFloorRatio,
+                                                 layer: layer, chipSeed: chipSeed)
+        (matrices, factors, normalisation) = (programmed.matrices, programmed.factors, programmed.gains)
         readNoise = programmed.readNoise.contains { $0 > 0 } ? programmed.readNoise : []
         adc = .ideal
         switch mapping.adc.range.policy {
@@ -150,11 +157,13 @@ public struct ProgrammedLayer: Sendable {
     /// zero digits included (a cleared device still carries its write error). With `drift`,
     /// every cell's value is then scaled by its device's drift factor at the read time.
     /// `readNoise[j]` is the temporal read-noise σ of one cell of slice j, per polarity; the
-    /// result gives it per matrix (√2 of it where a pair is subtracted in analog).
+    /// result gives it per matrix (√2 of it where a pair is subtracted in analog). With
+    /// `gMinRatio` (g_min/(g_max − g_min)), the result holds each matrix's normalisation gains
+    /// from the target levels (the digital multiply-back knows only those).
     static func program(_ weights: [Int32], decomposition d: Decomposition, fanIn: Int, count: Int, mismatch: Double,
                         analogCells: (bits: Int, ratioMismatch: Double)? = nil, cellNoise: [Double] = [], readNoise: [Double] = [],
-                        drift: (model: ChipConfig.Drift, seconds: Double)? = nil,
-                        layer: Int, chipSeed: UInt64) -> (matrices: [[Float]], factors: [Double], readNoise: [Double]) {
+                        drift: (model: ChipConfig.Drift, seconds: Double)? = nil, gMinRatio: Double? = nil,
+                        layer: Int, chipSeed: UInt64) -> (matrices: [[Float]], factors: [Double], readNoise: [Double], gains: [[Float]]) {
         let slices = d.slices
         let pairs = d.usesColumnPairs
         let digitalPairs = pairs && d.subtraction == .digital
@@ -162,6 +171,8 @@ public struct ProgrammedLayer: Sendable {
         var matrices: [[Float]] = []
         var factors: [Double] = []
         var matrixReadNoise: [Double] = []
+        var gains: [[Float]] = []
+        let groupSize = d.inputsPerConversion, groups = max(1, (fanIn + groupSize - 1) / groupSize)
         let stream = RandomStream(seed: chipSeed, purpose: .cellMismatch, layer: layer)
         let ratioStream = RandomStream(seed: chipSeed, purpose: .bitRatio, layer: layer)
         let outputs = count / max(1, fanIn)
@@ -236,13 +247,32 @@ public struct ProgrammedLayer: Sendable {
                 }
                 return Float(value)
             }
+            /// The normalisation gain S_full / S of each (output, row group) for the given
+            /// polarities on one column: S = Σ_k (P·c + Σ_p level_p), c = L·g_min/(g_max − g_min)
+            /// the device floor in levels, S_full = n·(P·c + L) (a column at full conductance).
+            func normalisationGains(_ columnPolarities: [Int]) -> [Float] {
+                guard let gMinRatio else { return [] }
+                let floor = Double(slice.magnitude) * gMinRatio, onColumn = Double(columnPolarities.count)
+                let full = Double(groupSize) * (onColumn * floor + Double(slice.magnitude))
+                return (0..<(outputs * groups)).map { index in
+                    let row = index / groups, k0 = (index % groups) * groupSize, k1 = min(fanIn, k0 + groupSize)
+                    var sum = 0.0
+                    for k in k0..<k1 {
+                        let w = Int(weights[row * fanIn + k])
+                        sum += onColumn * floor + columnPolarities.reduce(0.0) { $0 + Double(cellDigit(w, polarity: $1)) }
+                    }
+                    return Float(full / sum)
+                }
+            }
             if digitalPairs {
                 for polarity in 0..<2 {
+                    gains.append(normalisationGains([polarity]))
                     matrices.append((0..<count).map { cellValue(Int(weights[$0]), polarity: polarity, cell: $0) })
                     factors.append(Double(slice.weight) / Double(d.weightScale) * (polarity == 0 ? 1 : -1))
                     matrixReadNoise.append(cellReadNoise)
                 }
             } else {
+                gains.append(normalisationGains(Array(0..<polarities)))
                 matrices.append((0..<count).map { cell in
                     var value: Float = 0
                     for polarity in 0..<polarities {
@@ -254,6 +284,6 @@ public struct ProgrammedLayer: Sendable {
                 matrixReadNoise.append(cellReadNoise * Double(polarities).squareRoot())
             }
         }
-        return (matrices, factors, matrixReadNoise)
+        return (matrices, factors, matrixReadNoise, gMinRatio == nil ? [] : gains)
     }
 }

@@ -55,6 +55,13 @@ public struct LayerMapping: Sendable {
         return chip.weights.readNoiseSigmaS * (levelsPerSiemens(levels: levels) ?? 0)
     }
 
+    /// g_min/(g_max − g_min) where the chip divides each column's sum by its summed
+    /// conductance (``ChipConfig/Normalization/conductanceSum``); `nil` otherwise.
+    public var conductanceFloorRatio: Double? {
+        guard chip.compute.normalization == .conductanceSum, let low = chip.memory.gMinS, let high = chip.memory.gMaxS else { return nil }
+        return low / (high - low)
+    }
+
     /// The chip's drift and the read time in force (`nil` without either).
     public var drift: (model: ChipConfig.Drift, seconds: Double)? {
         guard let model = chip.weights.drift, let seconds = nonIdealities.readTimeS else { return nil }

@@ -12,6 +12,7 @@ struct EngineInvariantTests {
         ("offset_binary", "1", "1", "digital"), ("offset_binary", "all", "2", "digital"),
         ("differential", "all", "all", "digital"), ("differential", "2", "1", "analog"), ("differential", "1", "all", "analog"),
         ("ternary_signed_digit", "4", "1", "analog"), ("ternary_signed_digit", "1", "1", "digital"),
+        ("bipolar_xnor", "1", "1", "digital"), ("bipolar_xnor", "all", "1", "digital"),
     ]
 
     /// Invariant 1 with a finite converter: an ADC whose LSB is exactly one MAC unit and whose

@@ -21,15 +21,8 @@ struct EngineInvariantTests {
     func losslessADCReproducesTheIntegerProductForEveryEncoding(_ index: Int) throws {
         let (encoding, cycle, cell, subtraction) = Self.encodingCases[index]
         for (inputBits, weightBits) in [(4, 4), (3, 5), (8, 2)] {
-            let probe = try TestChips.chip(n: 8, bitsPerCycle: cycle, bitsPerCell: cell, encodings: [encoding], subtraction: subtraction)
-            let d = try probe.mapping(inputBits: inputBits, weightBits: weightBits).decomposition
-            let r = d.partialSumRange
-            let signed = d.needsSignedConversion
-            let reach = max(abs(r.lowerBound), abs(r.upperBound))
-            let bits = signed ? (Int.bitWidth - reach.leadingZeroBitCount) + 1 : Int.bitWidth - reach.leadingZeroBitCount
-            let top = signed ? Double((1 << (bits - 1)) - 1) : Double((1 << bits) - 1)
-            let chip = try TestChips.chip(n: 8, adcBits: bits, signed: signed, range: (signed ? -top : 0, top),
-                                          bitsPerCycle: cycle, bitsPerCell: cell, encodings: [encoding], subtraction: subtraction)
+            let (chip, d) = try TestChips.lossless(inputBits: inputBits, weightBits: weightBits, bitsPerCycle: cycle, bitsPerCell: cell,
+                                                   encoding: encoding, subtraction: subtraction)
             let mapping = try chip.mapping(inputBits: inputBits, weightBits: weightBits)
             let operands = Operands(m: 5, k: 21, n: 6, weightRange: d.weightRange, inputBits: inputBits)
             let layer = try ProgrammedLayer(mapping: mapping, weights: operands.weights, outputs: 5, fanIn: 21)
@@ -72,16 +65,8 @@ struct EngineInvariantTests {
         for (cycle, cell, encoding) in [("1", "1", "twos_complement"), ("2", "all", "offset_binary"),
                                         ("3", "2", "differential"), ("all", "all", "twos_complement")] {
             for inputBits in [4, 7] {
-                let probe = try TestChips.chip(n: 8, bitsPerCycle: cycle, bitsPerCell: cell, encodings: [encoding],
-                                               inputEncoding: inputEncoding)
-                let d = try probe.mapping(inputBits: inputBits, weightBits: 5).decomposition
-                let r = d.partialSumRange, reach = max(abs(r.lowerBound), abs(r.upperBound))
-                let signed = d.needsSignedConversion
-                let bits = (Int.bitWidth - reach.leadingZeroBitCount) + (signed ? 1 : 0)
-                let top = signed ? Double((1 << (bits - 1)) - 1) : Double((1 << bits) - 1)
-                let chip = try TestChips.chip(n: 8, adcBits: bits, signed: signed, range: (signed ? -top : 0, top),
-                                              bitsPerCycle: cycle, bitsPerCell: cell, encodings: [encoding],
-                                              inputEncoding: inputEncoding)
+                let (chip, d) = try TestChips.lossless(inputBits: inputBits, weightBits: 5, bitsPerCycle: cycle, bitsPerCell: cell,
+                                                       encoding: encoding, inputEncoding: inputEncoding)
                 let mapping = try chip.mapping(inputBits: inputBits, weightBits: 5)
                 var operands = Operands(m: 4, k: 19, n: 7, weightRange: d.weightRange, inputBits: inputBits)
                 let span = UInt32(d.inputRange.count)
@@ -122,16 +107,8 @@ struct EngineInvariantTests {
         for c in cases {
             for (inputBits, weightBits) in [(1, 1), (4, 5), (7, 2)] where !(c.input == "sign_magnitude" && inputBits < 2)
                 && !(c.weight == "differential" && weightBits < 2) {
-                let probe = try TestChips.chip(n: 8, bitsPerCycle: c.cycle, bitsPerCell: c.cell, encodings: [c.weight],
-                                               inputEncoding: c.input)
-                let d = try probe.mapping(inputBits: inputBits, weightBits: weightBits).decomposition
-                let r = d.partialSumRange, reach = max(abs(r.lowerBound), abs(r.upperBound))
-                let signed = d.needsSignedConversion
-                let bits = (Int.bitWidth - reach.leadingZeroBitCount) + (signed ? 1 : 0)
-                let top = signed ? Double((1 << (bits - 1)) - 1) : Double((1 << bits) - 1)
-                let chip = try TestChips.chip(n: 8, adcBits: bits, signed: signed, range: (signed ? -top : 0, top),
-                                              bitsPerCycle: c.cycle, bitsPerCell: c.cell, encodings: [c.weight],
-                                              inputEncoding: c.input)
+                let (chip, d) = try TestChips.lossless(inputBits: inputBits, weightBits: weightBits, bitsPerCycle: c.cycle,
+                                                       bitsPerCell: c.cell, encoding: c.weight, inputEncoding: c.input)
                 let mapping = try chip.mapping(inputBits: inputBits, weightBits: weightBits)
                 var operands = Operands(m: 5, k: 21, n: 6, weightRange: d.weightRange, inputBits: inputBits)
                 let span = UInt32(d.inputRange.count)

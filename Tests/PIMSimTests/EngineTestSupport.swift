@@ -28,6 +28,23 @@ enum TestChips {
         return try ChipConfig(yaml: yaml, file: "test.yaml")
     }
 
+    /// A chip whose converter is lossless for `inputBits` × `weightBits` (a unit LSB over a
+    /// range covering every reachable partial sum), with its decomposition.
+    static func lossless(n: Int = 8, inputBits: Int, weightBits: Int, bitsPerCycle: String, bitsPerCell: String,
+                         encoding: String, subtraction: String = "digital",
+                         inputEncoding: String = "unsigned") throws -> (chip: ChipConfig, decomposition: Decomposition) {
+        let probe = try chip(n: n, bitsPerCycle: bitsPerCycle, bitsPerCell: bitsPerCell, encodings: [encoding],
+                             subtraction: subtraction, inputEncoding: inputEncoding)
+        let d = try probe.mapping(inputBits: inputBits, weightBits: weightBits).decomposition
+        let r = d.partialSumRange, reach = max(abs(r.lowerBound), abs(r.upperBound))
+        let signed = d.needsSignedConversion
+        let bits = (Int.bitWidth - reach.leadingZeroBitCount) + (signed ? 1 : 0)
+        let top = signed ? Double((1 << (bits - 1)) - 1) : Double((1 << bits) - 1)
+        let lossless = try chip(n: n, adcBits: bits, signed: signed, range: (signed ? -top : 0, top), bitsPerCycle: bitsPerCycle,
+                                bitsPerCell: bitsPerCell, encodings: [encoding], subtraction: subtraction, inputEncoding: inputEncoding)
+        return (lossless, d)
+    }
+
     static func capRAM() throws -> ChipConfig {
         try ChipConfig(contentsOf: "\(packageRoot)/chips/cap-ram.yaml")
     }

@@ -252,7 +252,7 @@ private struct ChipReader {
         let encodings: [ChipConfig.WeightEncoding] = try encodingsNode.list().map { n throws(ConfigError) in try n.choice() }
         guard !encodings.isEmpty else { throw encodingsNode.error("list at least one encoding") }
         guard Set(encodings).count == encodings.count else { throw encodingsNode.error("lists an encoding twice") }
-        let weights = ChipConfig.Weights(
+        var weights = ChipConfig.Weights(
             supportedBits: try bitsList(m.required("supported_bits")),
             encodings: encodings,
             bitsPerCell: try sliceWidth(m.required("bits_per_cell")),
@@ -273,6 +273,7 @@ private struct ChipReader {
                 try d.finish()
                 return drift
             })
+        weights.pairLayout = try m.optional("pair_layout")?.choice() ?? .columns
         try m.finish()
         if weights.recombine == .analog, weights.bitsPerCell == .whole {
             throw (m.optional("bits_per_cell") ?? node).error("analog recombination combines cells of a given width; give bits_per_cell as a number (1 for bit cells)")

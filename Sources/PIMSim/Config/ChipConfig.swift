@@ -298,6 +298,9 @@ extension ChipConfig {
         /// or in the analog domain before one conversion (binary-weighted capacitors, a C-2C
         /// ladder).
         public var recombine: WeightRecombination = .digital
+        /// Where the two polarities of a ± weight sit: in two columns (each its own line), in
+        /// two rows of one column (NeuRRAM), or inside one cell (HERMES's 8T4R).
+        public var pairLayout: PairLayout = .columns
         /// Relative σ of each cell's analog weight 2^(c·g) when ``recombine`` is analog: a
         /// static error per output column and cell position, drawn per chip instance.
         public var bitRatioMismatchRel: Double = 0
@@ -346,6 +349,10 @@ extension ChipConfig {
     }
 
     /// Where the cells of one weight are combined (see ``Weights/recombine``).
+    public enum PairLayout: String, Sendable, Hashable, Codable, CaseIterable {
+        case columns, rows, cell
+    }
+
     public enum WeightRecombination: String, Sendable, Hashable, Codable, CaseIterable {
         case digital
         case analog

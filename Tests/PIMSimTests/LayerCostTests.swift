@@ -1,0 +1,106 @@
+import Testing
+@testable import PIMSim
+
+@Suite("Layer placement and cost")
+struct LayerCostTests {
+    static func capRAM(weightBits: Int, inputBits: Int) throws -> LayerMapping {
+        try TestChips.capRAM().mapping(inputBits: inputBits, weightBits: weightBits)
+    }
+
+    /// CAP-RAM's peak identities, counted from the placement of a layer that fills the macro
+    /// (K = 128, N = 64, 1000 vectors): 573.44 GOPS in the chip's own ops (4-bit input × 1-bit
+    /// slice), 143.36 GOPS W×A at W4A4 and 35.84 at W8A8, to 1e-9; the efficiency follows
+    /// from 5.1875 pJ per conversion (49.35, 12.34 and 3.08 TOPS/W).
+    @Test func capRAMPeakIdentitiesHoldExactly() throws {
+        let clock = 70e6
+        for (weightBits, inputBits, opsPerS, lines) in [(1, 4, 573.44e9, 1), (4, 4, 143.36e9, 4), (8, 8, 35.84e9, 8)] {
+            let mapping = try Self.capRAM(weightBits: weightBits, inputBits: inputBits)
+            let shape = LayerShape(name: "peak", fanIn: 128, outputs: 64, vectors: 1000)
+            let p = try mapping.place(shape)
+            #expect(p.rowGroups == 1 && p.linesPerOutput == lines && p.columnTiles == lines)
+            let seconds = p.serialCycles / clock
+            // The chip's own ops count every product of a conversion; W×A ops count MACs.
+            let ops = Double(weightBits == 1 ? 2 * p.analogProducts : 2 * shape.macs)
+            #expect(abs(ops / seconds / opsPerS - 1) < 1e-9, "W\(weightBits)A\(inputBits): \(ops / seconds)")
+            let energy = try #require(p.conversionEnergyJ)
+            #expect(abs(energy - Double(p.conversions) * 5.1875e-12) < 1e-18)
+            let efficiency = ops / energy
+            let expected = 2 * 128 / 5.1875e-12 / Double(mapping.decomposition.conversionsPerGroup)
+            #expect(abs(efficiency / expected - 1) < 1e-9, "W\(weightBits)A\(inputBits): \(efficiency)")
+        }
+    }
+
+    /// The cross-check against NeuroSim's conventional mapping (128 × 128 sub-arrays, one page
+    /// each, 8-bit weights one bit per cell): VGG-8's layers take 8, 72, 144, 288, 576, 1152,
+    /// 4096 and 8 sub-arrays (6,344 in all).
+    @Test func vgg8SubArraysMatchTheConventionalMapping() throws {
+        let yaml = """
+            meta: {id: neurosim-128, title: 128 x 128 sub-arrays}
+            memory: {type: sram}
+            array: {rows: 128, cols: 128, inputs_per_conversion: 128}
+            inputs: {supported_bits: [8], dac: {type: binary, bits: 1}, bits_per_cycle: 1}
+            weights: {supported_bits: [8], encodings: [twos_complement], bits_per_cell: 1}
+            adc: {type: sar, bits: 4, count: 16, signed: false}
+            timing: {clock_hz: 1.0e8}
+            """
+        let mapping = try ChipConfig(yaml: yaml, file: "neurosim.yaml").mapping(inputBits: 8, weightBits: 8)
+        let layers = [(3 * 9, 128), (128 * 9, 128), (128 * 9, 256), (256 * 9, 256), (256 * 9, 512), (512 * 9, 512),
+                      (8192, 1024), (1024, 10)]
+        let pages = try layers.enumerated().map { index, layer in
+            try mapping.place(LayerShape(name: "layer\(index + 1)", fanIn: layer.0, outputs: layer.1, vectors: 1)).pages
+        }
+        #expect(pages == [8, 72, 144, 288, 576, 1152, 4096, 8])
+        #expect(pages.reduce(0, +) == 6344)
+    }
+
+    /// ResNet-20 (CIFAR-10, 32 × 32, option-A shortcuts) at W4A4 on CAP-RAM, layer by layer
+    /// on one macro: 160 pages (20 macros to hold it all), 58,370 converter rounds of 32
+    /// conversions (0.834 ms at 70 MHz), and 162,204,160 analog products against the
+    /// 58,370 × 32 × 128 the converters could sum (utilisation 0.678).
+    @Test func resNet20OnCapRAMCountsAsWorkedByHand() throws {
+        let mapping = try Self.capRAM(weightBits: 4, inputBits: 4)
+        var shapes = [LayerShape(name: "conv1", fanIn: 27, outputs: 16, vectors: 1024)]
+        for (stage, (channels, size)) in [(16, 32), (32, 16), (64, 8)].enumerated() {
+            for layer in 0..<6 {
+                let inputs = layer == 0 && stage > 0 ? channels / 2 : channels
+                shapes.append(LayerShape(name: "s\(stage + 1).\(layer)", fanIn: 9 * inputs, outputs: channels, vectors: size * size))
+            }
+        }
+        shapes.append(LayerShape(name: "fc", fanIn: 64, outputs: 10, vectors: 1))
+        let placements = try shapes.map { try mapping.place($0) }
+        #expect(placements.map(\.pages).reduce(0, +) == 160)
+        let rounds = placements.map(\.rounds).reduce(0, +)
+        #expect(rounds == 58_370)
+        #expect(placements.map(\.serialCycles).reduce(0, +) == 58_370)
+        #expect(placements.map(\.conversions).reduce(0, +) == 1_867_816)  // 24 ADC slots of the classifier's last round idle
+        let products = placements.map(\.analogProducts).reduce(0, +)
+        #expect(products == 162_204_160)
+        #expect(abs(Double(products) / Double(rounds * 32 * 128) - 0.6784) < 1e-4)
+        #expect(shapes.map { $0.fanIn * $0.outputs }.reduce(0, +) == 268_336)
+    }
+
+    /// A ± pair in two columns doubles an output's lines; in two rows or inside one cell it
+    /// does not. A weight wider than the array is refused with the layer's name.
+    @Test func pairLayoutDecidesTheLinesOfAnOutput() throws {
+        let capRAM = try TestChips.capRAM()
+        let ternary = try capRAM.mapping(mode: "ternary", inputBits: 4, weightBits: 3)
+        #expect(try ternary.place(LayerShape(name: "t", fanIn: 128, outputs: 64, vectors: 1)).linesPerOutput == 4)
+        let neurram = try ChipConfig(contentsOf: "\(packageRoot)/chips/neurram-nature2022.yaml")
+        #expect(try neurram.mapping(inputBits: 4, weightBits: 4).place(LayerShape(name: "n", fanIn: 128, outputs: 256, vectors: 1)).pages == 1)
+        let narrow = try ChipConfig(yaml: """
+            meta: {id: narrow, title: Narrow}
+            memory: {type: sram}
+            array: {rows: 8, cols: 8, inputs_per_conversion: 8}
+            inputs: {supported_bits: [4], dac: {type: binary, bits: 1}, bits_per_cycle: 1}
+            weights: {supported_bits: [8], encodings: [differential], bits_per_cell: 1}
+            adc: {type: sar, bits: 6, count: 8, signed: false}
+            timing: {clock_hz: 1.0e8}
+            """, file: "narrow.yaml")
+        do {
+            _ = try narrow.mapping(inputBits: 4, weightBits: 8).place(LayerShape(name: "wide", fanIn: 8, outputs: 1, vectors: 1))
+            Issue.record("a 16-line output placed on 8 columns")
+        } catch let error as PlacementError {
+            #expect(error.description.hasPrefix("wide: one output takes 16 column lines"), "\(error.description)")
+        }
+    }
+}

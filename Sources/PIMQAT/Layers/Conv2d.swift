@@ -46,6 +46,7 @@ public final class Conv2d: IntegerProductLayer {
         let geometry = geometry(h: h, w: w)
         let (ho, wo, rows, pixels) = (geometry.ho, geometry.wo, geometry.rows, geometry.pixels)
         let operands = product.forwardOperands()
+        product.columnsPerExample = pixels
         let (weights, grid, outputScale) = (operands.weights, operands.grid, operands.outputScale)
         let perImage = outChannels * pixels
         // On integers, the input becomes its levels once (not once per patch position).

@@ -29,6 +29,9 @@ public final class IntegerProduct {
     public private(set) var quantized: WeightQuantizer.Quantized?
     /// Outputs M and the number of weights per scale group the quantizer sees (its `fan`).
     let outputs: Int, quantizationFan: Int
+    /// Engine columns per example of the last forward pass: a convolution's output pixels,
+    /// 1 for a fully connected layer; nil before the first.
+    public internal(set) var columnsPerExample: Int?
 
     init(weight: Parameter, outputs: Int, quantizationFan: Int) {
         (self.weight, self.outputs, self.quantizationFan) = (weight, outputs, quantizationFan)

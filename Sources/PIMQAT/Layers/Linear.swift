@@ -27,6 +27,7 @@ public final class Linear: IntegerProductLayer {
         self.input = input
         let n = input.shape[0]
         let operands = product.forwardOperands()
+        product.columnsPerExample = 1
         let grid = operands.grid
         let x = grid.map { $0.levels(of: input.data) } ?? input.data
         var output = [Float](repeating: 0, count: n * outFeatures)

@@ -77,6 +77,19 @@ public struct LayerPlacement: Sendable, Codable {
 
     /// Storage utilisation: cells holding weights over the cells of the layer's pages.
     public var storageUtilization: Double { Double(weightCells) / Double(allocatedCells) }
+
+    /// Clock cycles of one inference on `arrays` arrays computing side by side: page p (row
+    /// group p / T_c, column tile p mod T_c) runs on array p mod `arrays`, each array's pages
+    /// in turn; the layer takes as long as its busiest array.
+    public func cycles(arrays: Int) -> Double {
+        let count = max(1, min(arrays, pages))
+        var busy = [Double](repeating: 0, count: count)
+        for page in 0..<pages { busy[page % count] += cyclesPerPage[page % columnTiles] }
+        return busy.max() ?? 0
+    }
+
+    /// Energy per inference over the components the chip file prices, joules.
+    public var energyJ: Double { (conversionEnergyJ ?? 0) + (arrayEnergyJ ?? 0) + (dacEnergyJ ?? 0) }
 }
 
 extension LayerMapping {

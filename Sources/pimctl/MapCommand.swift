@@ -1,0 +1,80 @@
+import ArgumentParser
+import Foundation
+import PIMQAT
+
+/// `pimctl map`: a trained network placed on a chip, with the conversions, time and energy of
+/// one inference per layer.
+struct MapCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "map",
+        abstract: "Place a trained network on a chip: per-layer pages, conversions, latency and energy of one inference.",
+        discussion: """
+            Every layer that runs on the chip is cut into row groups of the chip's inputs per \
+            conversion and column tiles of whole outputs (a page each); its conversions run in \
+            rounds of the chip's parallel converters, one inference at a time, layer by layer, \
+            on all of the chip's arrays (times --macros). Energy counts only what the chip file \
+            prices (per conversion, per analog product, per DAC drive); the report names the \
+            terms it does not model. Ops are counted both ways: full-precision W×A ops (2 per \
+            MAC) and the chip's own (2 per analog product of one conversion).
+
+            Examples:
+              pimctl map --chip cap-ram --model pim.safetensors
+              pimctl map --chip neurram-nature2022 --model qat-w8a7.safetensors --json
+            """)
+
+    @Option(help: "Chip: a preset id or a YAML file.") var chip = "cap-ram"
+    @Option(help: "Checkpoint (safetensors) of a QAT or PIM-QAT network.") var model: String
+    @Option(help: "Decomposition: chip (the chip's own), native, differential, bit-serial (default chip, or a PIM-QAT checkpoint's).")
+    var scheme: Scheme?
+    @Option(help: "The chip's operating mode (default: the chip's default mode, or a PIM-QAT checkpoint's).") var mode: String?
+    @Option(help: "Copies of the chip file's arrays computing side by side.") var macros = 1
+    @Flag(help: "Print JSON.") var json = false
+
+    func validate() throws {
+        guard macros >= 1 else { throw ValidationError("--macros must be at least 1") }
+    }
+
+    func run() throws {
+        let (chipConfig, _) = try ChipCatalog.standard().load(chip)
+        let (loaded, target, _, _) = try DeployedModel.load(model, chip: chipConfig, chipName: chip, scheme: scheme, mode: mode)
+        let layers = try target.costLayers(model: loaded.model, channels: loaded.channels, size: loaded.size)
+        let cost = try NetworkCost(chip: chipConfig, layers: layers, macros: macros, offChip: target.offChipLayers(model: loaded.model))
+        if json {
+            print(try Terminal.json(cost))
+            return
+        }
+        print(Self.describe(cost, model: model, architecture: loaded.architecture.description))
+    }
+
+    static func describe(_ cost: NetworkCost, model: String, architecture: String) -> String {
+        var lines = ["\(architecture) (\(model)) on \(cost.chip): one inference, layer by layer on \(cost.arrays) array(s) at \(Format.si(cost.clockHz, "Hz"))"]
+        let total = max(cost.energyJ, .leastNonzeroMagnitude)
+        lines.append(Format.table(
+            ["layer", "K×N×V", "A/W bits", "mode", "pages", "arrays", "storage", "compute", "conversions", "cycles", "latency", "energy", "share"],
+            cost.layers.map { l in
+                let p = l.placement
+                return [l.name, "\(p.shape.fanIn)×\(p.shape.outputs)×\(p.shape.vectors)", "\(l.inputBits)/\(l.weightBits)", l.mode,
+                        String(p.pages), String(p.arrays), Format.percent(p.storageUtilization), Format.percent(l.computeUtilization),
+                        String(p.conversions), Format.number(l.cycles), Format.si(l.latencyS, "s"),
+                        cost.energyJ > 0 ? Format.si(p.energyJ, "J") : "–",
+                        cost.energyJ > 0 ? Format.percent(p.energyJ / total) : "–"]
+            }))
+        lines.append("totals")
+        var totals: [[String]] = []
+        totals.append(["latency", "\(Format.si(cost.latencyS, "s")) layer by layer (\(Format.number(1 / cost.latencyS, digits: 4)) inferences/s)"])
+        if let pipelined = cost.pipelinedInferencesPerS {
+            totals.append(["pipelined", "\(Format.number(pipelined, digits: 4)) inferences/s with every layer resident, one per slowest layer"])
+        }
+        totals.append(["weights", "\(cost.layers.map(\.placement.pages).reduce(0, +)) pages on \(cost.arraysToHoldAll) array(s) at once"
+                       + (cost.resident ? " (resident)" : "; only \(cost.arrays) available, so weights are rewritten between layers (not priced)")])
+        totals.append(["energy", cost.energyJ > 0 ? "\(Format.si(cost.energyJ, "J")) per inference" : "not modelled (the chip file gives no energy figure)"])
+        totals.append(["ops", "\(cost.ops) W×A ops, \(cost.chipOps) chip ops (per analog product) per inference"])
+        if let efficiency = cost.opsPerJ {
+            totals.append(["efficiency", "\(Format.si(efficiency, "OPS/W")) in W×A ops, \(Format.si(Double(cost.chipOps) / cost.energyJ, "OPS/W")) in chip ops"])
+        }
+        if !cost.offChip.isEmpty { totals.append(["off the chip", cost.offChip.joined(separator: ", ") + " (computed digitally, not priced)"]) }
+        totals.append(["not modelled", cost.notModelled.joined(separator: "; ")])
+        lines.append(contentsOf: Format.table(["", ""], totals, indent: "  ").split(separator: "\n").dropFirst().map(String.init))
+        return lines.joined(separator: "\n")
+    }
+}

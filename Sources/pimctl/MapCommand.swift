@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PIMExperiments
 import PIMQAT
 
 /// `pimctl map`: a trained network placed on a chip, with the conversions, time and energy of
@@ -20,6 +21,7 @@ struct MapCommand: ParsableCommand {
             Examples:
               pimctl map --chip cap-ram --model pim.safetensors
               pimctl map --chip neurram-nature2022 --model qat-w8a7.safetensors --json
+              pimctl map --chip cap-ram --model r20-pim.safetensors --macros 20 --svg r20-cost.svg
             """)
 
     @Option(help: "Chip: a preset id or a YAML file.") var chip = "cap-ram"
@@ -28,6 +30,7 @@ struct MapCommand: ParsableCommand {
     var scheme: Scheme?
     @Option(help: "The chip's operating mode (default: the chip's default mode, or a PIM-QAT checkpoint's).") var mode: String?
     @Option(help: "Copies of the chip file's arrays computing side by side.") var macros = 1
+    @Option(help: "SVG file to write: each layer's latency and energy per inference as bars.") var svg: String?
     @Flag(help: "Print JSON.") var json = false
 
     func validate() throws {
@@ -39,6 +42,10 @@ struct MapCommand: ParsableCommand {
         let (loaded, target, _, _) = try DeployedModel.load(model, chip: chipConfig, chipName: chip, scheme: scheme, mode: mode)
         let layers = try target.costLayers(model: loaded.model, channels: loaded.channels, size: loaded.size)
         let cost = try NetworkCost(chip: chipConfig, layers: layers, macros: macros, offChip: target.offChipLayers(model: loaded.model))
+        if let svg {
+            let chart = CostChart(cost: cost, title: "\(loaded.architecture.description) on \(cost.chip): one inference per layer")
+            try OutputFile.write(Data(chart.svg.utf8), to: svg)
+        }
         if json {
             print(try Terminal.json(cost))
             return

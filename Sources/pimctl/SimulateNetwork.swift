@@ -45,6 +45,10 @@ struct NetworkSimulationReport: Encodable {
     var runs: [ChipDeployment.Run]
     /// Per PIM layer, over the first run (first chip instance, first noise seed).
     var layers: [PIMLayerReport]
+    /// One inference's placement, time and energy on the chip (`pimctl map`); nil, with the
+    /// reason, when a layer cannot be placed.
+    var cost: NetworkCost?
+    var costProblem: String?
     var seconds: Double
 }
 
@@ -58,6 +62,13 @@ extension NetworkSimulationOptions {
         let dataset = data ?? loaded.settings?.dataset ?? .fashionMNIST
         let directory = dataDir ?? loaded.settings?.dataDirectory
         let test = try DeployedModel.data(for: loaded, path: path, dataset: dataset, directory: directory, train: false, limit: testLimit)
+        var cost: NetworkCost?, costProblem: String?
+        do {
+            cost = try NetworkCost(chip: chip, layers: target.costLayers(model: loaded.model, channels: loaded.channels, size: loaded.size),
+                                   offChip: target.offChipLayers(model: loaded.model))
+        } catch let error as PlacementError {
+            costProblem = error.description
+        }
         let deployment = ChipDeployment(model: loaded.model, target: target)
         deployment.nonIdealities = idealPim ? .none : run.nonIdealities
         if bnCalibrate > 0 || deployment.needsRangeCalibration {
@@ -81,7 +92,8 @@ extension NetworkSimulationOptions {
             checkpoint: path, architecture: loaded.architecture.description, chip: chip.meta.id, scheme: settings.scheme.rawValue,
             mode: mapping.mode.name, dataset: dataset.rawValue, examples: test.count, nonIdealities: deployment.nonIdealities,
             bnCalibrationBatches: runs.first?.calibrationBatches ?? 0, digitalAccuracy: digital.accuracy,
-            accuracyMean: mean, accuracyStd: std, runs: runs, layers: layers, seconds: Date().timeIntervalSince(start))
+            accuracyMean: mean, accuracyStd: std, runs: runs, layers: layers, cost: cost, costProblem: costProblem,
+            seconds: Date().timeIntervalSince(start))
         if run.json {
             print(try Terminal.json(report))
             return
@@ -91,6 +103,13 @@ extension NetworkSimulationOptions {
         lines.append("digital (exact integer products): \(Format.percent(report.digitalAccuracy))")
         let calibration = report.bnCalibrationBatches > 0 ? "; BN calibrated on \(report.bnCalibrationBatches) batches per instance" : ""
         lines.append("on the chip model: \(Format.percent(mean)) ± \(Format.percent(std)) over \(chipSeeds) chip instance(s) × \(noiseSeeds) noise seed(s)\(calibration)")
+        if let cost {
+            let efficiency = cost.opsPerJ.map { ", \(Format.si($0, "OPS/W")) in W×A ops" } ?? ", energy not modelled"
+            let energy = cost.energyJ > 0 ? "\(Format.si(cost.energyJ, "J")), " : ""
+            lines.append("cost of one inference on the chip's layers: \(energy)\(Format.si(cost.latencyS, "s")) layer by layer\(efficiency) (pimctl map: per layer)")
+        } else if let costProblem {
+            lines.append("cost not placed: \(costProblem)")
+        }
         lines.append("per layer (first instance and noise seed):")
         lines.append(Format.table(["layer", "conversions", "clip low", "clip high", "signal RMS (LSB)", "σ error (LSB)", "eff. bits", "SQNR (dB)"], layers.map { l in
             [l.layer, String(l.conversions), Format.percent(l.clipRateLow), Format.percent(l.clipRateHigh),

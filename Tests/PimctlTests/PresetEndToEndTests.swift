@@ -63,5 +63,11 @@ struct PresetEndToEndTests {
         #expect(deployed.status == 0, "\(id): \(deployed.stderr)")
         let record = try #require(try JSONSerialization.jsonObject(with: Data(deployed.stdout.utf8)) as? [String: Any])
         #expect((record["accuracy_mean"] as? Double).map { (0...1).contains($0) } == true, "\(id)")
+        // The same run places the network: every chip layer has pages and conversions.
+        let cost = try #require(record["cost"] as? [String: Any], "\(id): \(record["cost_problem"] ?? "no cost")")
+        let layers = try #require(cost["layers"] as? [[String: Any]])
+        #expect(!layers.isEmpty && layers.allSatisfy {
+            (($0["placement"] as? [String: Any])?["conversions"] as? Int ?? 0) > 0 && ($0["latency_s"] as? Double ?? 0) > 0
+        }, "\(id)")
     }
 }

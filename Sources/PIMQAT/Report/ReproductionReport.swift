@@ -21,6 +21,9 @@ public struct ReproductionReport: Sendable, Encodable {
         public var adjustedCalibrated: ChipAccuracy
         public var pimQATNetwork: Network
         public var adjustedNetwork: Network
+        /// One inference of the PIM-QAT network on the chip's layers (`pimctl map`); nil when
+        /// a layer cannot be placed.
+        public var cost: NetworkCost?
     }
 
     /// A PIM-QAT network the report deployed, trained by the report or given, with what its
@@ -174,6 +177,15 @@ public struct ReproductionReport: Sendable, Encodable {
         lines += ["", "Networks:", ""]
         for r in rows {
             lines.append("- \(r.scheme): PIM-QAT \(r.pimQATNetwork.summary); adjusted precision \(r.adjustedNetwork.summary)")
+        }
+        let costs = rows.compactMap { r in r.cost.map { (r.scheme, $0) } }
+        if !costs.isEmpty {
+            lines += ["", "Cost of one inference on the chip's layers (the chip file's figures only; `pimctl map` gives each layer):", ""]
+            for (scheme, cost) in costs {
+                let energy = cost.energyJ > 0 ? "\(Format.si(cost.energyJ, "J")), " : "energy not modelled, "
+                let efficiency = cost.opsPerJ.map { ", \(Format.si($0, "OPS/W")) in W×A ops" } ?? ""
+                lines.append("- \(scheme): \(energy)\(Format.si(cost.latencyS, "s")) layer by layer\(efficiency)")
+            }
         }
         if !ablations.isEmpty {
             lines += ["", "Ablations (the PIM-QAT recipe with one technique changed; on the chip, without and with BN calibration):", "",

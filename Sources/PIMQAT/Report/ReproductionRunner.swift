@@ -77,7 +77,8 @@ public final class ReproductionRunner {
             rows.append(ReproductionReport.Row(
                 scheme: tag, float: floatAccuracy, digitalQAT: qatAccuracy, qatOnChip: qatOnChip, qatOnChipCalibrated: qatCalibrated,
                 pimQATIdeal: ideal, pimQATChip: onChip, pimQATCalibrated: calibrated, adjustedCalibrated: adjusted,
-                pimQATNetwork: plainNetwork, adjustedNetwork: adjustedNetwork))
+                pimQATNetwork: plainNetwork, adjustedNetwork: adjustedNetwork,
+                cost: try cost(plainNetwork.checkpoint, scheme: scheme)))
             guard plan.ablations else { continue }
             var variants: [(String, String)] = []
             for rescale in [Rescale.backward, .forward, .none] {
@@ -162,6 +163,14 @@ public final class ReproductionRunner {
             checkpoint: path, given: given, epochs: loaded.completedEpochs, trainingBits: loaded.target?.trainingBits,
             trainingNoise: loaded.settings?.pim?.trainingNoise, pactAlpha: loaded.settings?.pactAlpha,
             weightClip: loaded.settings?.quantization?.weightClip, initialization: loaded.settings?.initialization)
+    }
+
+    /// One inference of a checkpoint on the chip's layers with `scheme`; nil when a layer
+    /// cannot be placed.
+    func cost(_ path: String, scheme: Scheme) throws -> NetworkCost? {
+        let (loaded, target, _, _) = try DeployedModel.load(path, chip: chip, chipName: plan.chip, scheme: scheme, mode: nil)
+        let layers = try target.costLayers(model: loaded.model, channels: loaded.channels, size: loaded.size)
+        return try? NetworkCost(chip: chip, layers: layers, offChip: target.offChipLayers(model: loaded.model))
     }
 
     /// Accuracy of a checkpoint on the chip with `scheme` (its own rescaling if it is a

@@ -18,14 +18,23 @@ struct MapCommand: ParsableCommand {
             terms it does not model. Ops are counted both ways: full-precision W×A ops (2 per \
             MAC) and the chip's own (2 per analog product of one conversion).
 
+            --model takes a trained checkpoint, or a network of the zoo at --wbits/--abits \
+            for --data's image size (its first convolution, on unquantized pixels, and its \
+            classifier stay digital, as in PIM-QAT).
+
             Examples:
               pimctl map --chip cap-ram --model pim.safetensors
+              pimctl map --chip cap-ram --model resnet20 --wbits 4 --abits 4 --data cifar10
               pimctl map --chip neurram-nature2022 --model qat-w8a7.safetensors --json
               pimctl map --chip cap-ram --model r20-pim.safetensors --macros 20 --svg r20-cost.svg
             """)
 
     @Option(help: "Chip: a preset id or a YAML file.") var chip = "cap-ram"
-    @Option(help: "Checkpoint (safetensors) of a QAT or PIM-QAT network.") var model: String
+    @Option(help: "Checkpoint (safetensors) of a QAT or PIM-QAT network, or a network of the zoo (small-cnn, resnet20, resnet32, resnet44, resnet56) at --wbits/--abits.")
+    var model: String
+    @Option(help: "Weight bits of a zoo network's inner layers.") var wbits = 4
+    @Option(help: "Activation bits of a zoo network.") var abits = 4
+    @Option(help: "Dataset whose image size a zoo network is built for.") var data: DatasetName = .fashionMNIST
     @Option(help: "Decomposition: chip (the chip's own), native, differential, bit-serial (default chip, or a PIM-QAT checkpoint's).")
     var scheme: Scheme?
     @Option(help: "The chip's operating mode (default: the chip's default mode, or a PIM-QAT checkpoint's).") var mode: String?
@@ -35,22 +44,37 @@ struct MapCommand: ParsableCommand {
 
     func validate() throws {
         guard macros >= 1 else { throw ValidationError("--macros must be at least 1") }
+        guard (2...16).contains(wbits), (1...16).contains(abits) else { throw ValidationError("--wbits takes 2…16 and --abits 1…16 bits") }
     }
 
     func run() throws {
+        if !FileManager.default.fileExists(atPath: model) && ModelArchitecture(name: model) == nil {
+            throw CommandLineError("\(model): no such checkpoint, and not a network of the zoo (small-cnn, resnet20, resnet32, resnet44, resnet56)")
+        }
         let (chipConfig, _) = try ChipCatalog.standard().load(chip)
-        let (loaded, target, _, _) = try DeployedModel.load(model, chip: chipConfig, chipName: chip, scheme: scheme, mode: mode)
-        let layers = try target.costLayers(model: loaded.model, channels: loaded.channels, size: loaded.size)
-        let cost = try NetworkCost(chip: chipConfig, layers: layers, macros: macros, offChip: target.offChipLayers(model: loaded.model))
+        let network: Sequential, target: PIMTarget, architecture: String, channels: Int, size: Int
+        if let zoo = ModelArchitecture(name: model), !FileManager.default.fileExists(atPath: model) {
+            let shape = data.shape
+            network = zoo.build(channels: shape.channels, size: shape.size, classes: shape.classes, seed: 0,
+                                quantization: Quantization(weightBits: wbits, activationBits: abits))
+            target = try PIMTarget(chip: chipConfig, settings: PIMSettings(chip: chip, scheme: scheme ?? .chip, mode: mode), model: network)
+            (architecture, channels, size) = ("\(zoo.description) W\(wbits)/A\(abits) for \(data.rawValue)", shape.channels, shape.size)
+        } else {
+            let loaded = try DeployedModel.load(model, chip: chipConfig, chipName: chip, scheme: scheme, mode: mode)
+            (network, target) = (loaded.model.model, loaded.target)
+            (architecture, channels, size) = (loaded.model.architecture.description, loaded.model.channels, loaded.model.size)
+        }
+        let layers = try target.costLayers(model: network, channels: channels, size: size)
+        let cost = try NetworkCost(chip: chipConfig, layers: layers, macros: macros, offChip: target.offChipLayers(model: network))
         if let svg {
-            let chart = CostChart(cost: cost, title: "\(loaded.architecture.description) on \(cost.chip): one inference per layer")
+            let chart = CostChart(cost: cost, title: "\(architecture) on \(cost.chip): one inference per layer")
             try OutputFile.write(Data(chart.svg.utf8), to: svg)
         }
         if json {
             print(try Terminal.json(cost))
             return
         }
-        print(Self.describe(cost, model: model, architecture: loaded.architecture.description))
+        print(Self.describe(cost, model: model, architecture: architecture))
     }
 
     static func describe(_ cost: NetworkCost, model: String, architecture: String) -> String {

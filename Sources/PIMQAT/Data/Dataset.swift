@@ -39,6 +39,15 @@ public enum DatasetName: String, Sendable, CaseIterable, Codable {
 
     /// The default directory: the Debian package's for Fashion-MNIST (`dataset-fashion-mnist`);
     /// Debian packages no other, so the rest need `--data-dir`.
+    /// The images' channels and side, and the class count, as published for the dataset.
+    public var shape: (channels: Int, size: Int, classes: Int) {
+        switch self {
+        case .fashionMNIST, .mnist: (1, 28, 10)
+        case .cifar10: (3, 32, 10)
+        case .cifar100: (3, 32, 100)
+        }
+    }
+
     public var defaultDirectory: String? {
         self == .fashionMNIST ? "/usr/share/datasets/fashion-mnist" : nil
     }

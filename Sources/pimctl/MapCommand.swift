@@ -27,6 +27,7 @@ struct MapCommand: ParsableCommand {
               pimctl map --chip cap-ram --model resnet20 --wbits 4 --abits 4 --data cifar10
               pimctl map --chip neurram-nature2022 --model qat-w8a7.safetensors --json
               pimctl map --chip cap-ram --model r20-pim.safetensors --macros 20 --svg r20-cost.svg
+              pimctl map --chip neurram-nature2022 --model resnet20 --abits 7 --replicate
             """)
 
     @Option(help: "Chip: a preset id or a YAML file.") var chip = "cap-ram"
@@ -39,6 +40,7 @@ struct MapCommand: ParsableCommand {
     var scheme: Scheme?
     @Option(help: "The chip's operating mode (default: the chip's default mode, or a PIM-QAT checkpoint's).") var mode: String?
     @Option(help: "Copies of the chip file's arrays computing side by side.") var macros = 1
+    @Flag(help: "Copy each layer onto as many sets of arrays as fit, the copies sharing its input vectors.") var replicate = false
     @Option(help: "SVG file to write: each layer's latency and energy per inference as bars.") var svg: String?
     @Flag(help: "Print JSON.") var json = false
 
@@ -65,7 +67,8 @@ struct MapCommand: ParsableCommand {
             (architecture, channels, size) = (loaded.model.architecture.description, loaded.model.channels, loaded.model.size)
         }
         let layers = try target.costLayers(model: network, channels: channels, size: size)
-        let cost = try NetworkCost(chip: chipConfig, layers: layers, macros: macros, offChip: target.offChipLayers(model: network))
+        let cost = try NetworkCost(chip: chipConfig, layers: layers, macros: macros, offChip: target.offChipLayers(model: network),
+                                   replicate: replicate)
         if let svg {
             let chart = CostChart(cost: cost, title: "\(architecture) on \(cost.chip): one inference per layer")
             try OutputFile.write(Data(chart.svg.utf8), to: svg)
@@ -81,11 +84,11 @@ struct MapCommand: ParsableCommand {
         var lines = ["\(architecture) (\(model)) on \(cost.chip): one inference, layer by layer on \(cost.arrays) array(s) at \(Format.si(cost.clockHz, "Hz"))"]
         let total = max(cost.energyJ, .leastNonzeroMagnitude)
         lines.append(Format.table(
-            ["layer", "K×N×V", "A/W bits", "mode", "pages", "arrays", "storage", "compute", "conversions", "cycles", "latency", "energy", "share"],
+            ["layer", "K×N×V", "A/W bits", "mode", "pages", "arrays", "copies", "storage", "compute", "conversions", "cycles", "latency", "energy", "share"],
             cost.layers.map { l in
                 let p = l.placement
                 return [l.name, "\(p.shape.fanIn)×\(p.shape.outputs)×\(p.shape.vectors)", "\(l.inputBits)/\(l.weightBits)", l.mode,
-                        String(p.pages), String(p.arrays), Format.percent(p.storageUtilization), Format.percent(l.computeUtilization),
+                        String(p.pages), String(p.arrays), String(l.replicas), Format.percent(p.storageUtilization), Format.percent(l.computeUtilization),
                         String(p.conversions), Format.number(l.cycles), Format.si(l.latencyS, "s"),
                         cost.energyJ > 0 ? Format.si(p.energyJ, "J") : "–",
                         cost.energyJ > 0 ? Format.percent(p.energyJ / total) : "–"]

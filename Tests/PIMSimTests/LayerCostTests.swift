@@ -79,6 +79,22 @@ struct LayerCostTests {
         #expect(shapes.map { $0.fanIn * $0.outputs }.reduce(0, +) == 268_336)
     }
 
+    /// On 4 CAP-RAM macros a 144 × 16 × 784 layer (2 pages, one macro's worth) spreads its 2
+    /// pages over 2 macros (1,568 cycles), or, replicated, runs 4 copies on 196 vectors each
+    /// (784 cycles); the energy is the same either way, and 4 such layers fit the 4 macros.
+    @Test func replicationSharesTheVectorsAmongCopies() throws {
+        let mapping = try Self.capRAM(weightBits: 4, inputBits: 4)
+        let layers = (0..<4).map { (name: "l\($0)", mapping: mapping, shape: LayerShape(name: "l\($0)", fanIn: 144, outputs: 16, vectors: 784)) }
+        let chip = try TestChips.capRAM()
+        let spread = try NetworkCost(chip: chip, layers: layers, macros: 4)
+        let copies = try NetworkCost(chip: chip, layers: layers, macros: 4, replicate: true)
+        #expect(spread.layers.map(\.cycles) == [1568, 1568, 1568, 1568] && spread.layers.allSatisfy { $0.replicas == 1 })
+        #expect(copies.layers.map(\.cycles) == [784, 784, 784, 784] && copies.layers.allSatisfy { $0.replicas == 4 })
+        #expect(spread.energyJ == copies.energyJ && spread.arraysToHoldAll == 1 && spread.resident)
+        #expect(abs(spread.latencyS - 4 * 1568 / 70e6) < 1e-15)
+        #expect(try NetworkCost(chip: chip, layers: layers, macros: 1).layers[0].cycles == 3136)
+    }
+
     /// A ± pair in two columns doubles an output's lines; in two rows or inside one cell it
     /// does not. A weight wider than the array is refused with the layer's name.
     @Test func pairLayoutDecidesTheLinesOfAnOutput() throws {

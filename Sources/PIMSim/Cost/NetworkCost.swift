@@ -12,6 +12,9 @@ public struct NetworkCost: Sendable, Codable {
         public var weightBits: Int
         public var mode: String
         public var placement: LayerPlacement
+        /// Copies of the layer's weights working on separate input vectors (1 without
+        /// replication).
+        public var replicas: Int
         /// Clock cycles and seconds of one inference on the chip's arrays.
         public var cycles: Double
         public var latencyS: Double
@@ -55,19 +58,25 @@ public struct NetworkCost: Sendable, Codable {
     ///   - macros: copies of the chip file's arrays available, ≥ 1.
     /// - Throws: ``PlacementError`` for a layer that cannot be placed.
     ///   - offChip: names of the network's layers that stay digital.
+    ///   - replicate: copy each layer onto ⌊arrays / the arrays it needs⌋ sets of arrays, each
+    ///     copy taking ⌈V / copies⌉ of its input vectors (NeuroSim's rule), instead of spreading
+    ///     one copy's pages over all arrays. Energy is unchanged; writing the copies is not priced.
     public init(chip: ChipConfig, layers: [(name: String, mapping: LayerMapping, shape: LayerShape)], macros: Int = 1,
-                offChip: [String] = []) throws(PlacementError) {
+                offChip: [String] = [], replicate: Bool = false) throws(PlacementError) {
         let arrays = chip.array.count * max(1, macros)
         let clock = chip.timing.clockHz
         var placed: [Layer] = []
         for layer in layers {
             let p = try layer.mapping.place(layer.shape)
-            let cycles = p.cycles(arrays: arrays)
+            let replicas = replicate ? max(1, arrays / p.arrays) : 1
+            let vectors = layer.shape.vectors, share = (vectors + replicas - 1) / replicas
+            // A page's cycles are proportional to its vectors.
+            let cycles = replicas > 1 ? p.cycles(arrays: p.arrays) * Double(share) / Double(vectors) : p.cycles(arrays: arrays)
             let parallel = chip.array.parallelOutputs ?? layer.mapping.adc.count
             let capacity = Double(p.rounds) * Double(parallel) * Double(chip.array.inputsPerConversion)
             placed.append(Layer(name: layer.name, inputBits: layer.mapping.decomposition.inputBits,
                                 weightBits: layer.mapping.decomposition.weightBits, mode: layer.mapping.mode.name,
-                                placement: p, cycles: cycles, latencyS: cycles / clock,
+                                placement: p, replicas: replicas, cycles: cycles, latencyS: cycles / clock,
                                 ops: 2 * layer.shape.macs, chipOps: 2 * p.analogProducts,
                                 computeUtilization: capacity > 0 ? Double(p.analogProducts) / capacity : 0))
         }

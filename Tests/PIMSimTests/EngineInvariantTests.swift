@@ -69,12 +69,7 @@ struct EngineInvariantTests {
                                                        encoding: encoding, inputEncoding: inputEncoding)
                 let mapping = try chip.mapping(inputBits: inputBits, weightBits: 5)
                 var operands = Operands(m: 4, k: 19, n: 7, weightRange: d.weightRange, inputBits: inputBits)
-                let span = UInt32(d.inputRange.count)
-                operands.inputs = operands.inputs.indices.map { i in
-                    Int32(d.inputRange.lowerBound + Int(RandomStream(seed: 3, purpose: .workload).bits(UInt64(i)).0 % span))
-                }
-                operands.inputs[0] = Int32(d.inputRange.lowerBound)
-                operands.inputs[1] = Int32(d.inputRange.upperBound)
+                operands.spreadInputs(over: d.inputRange, seed: 3)
                 let layer = try ProgrammedLayer(mapping: mapping, weights: operands.weights, outputs: 4, fanIn: 19)
                 let result = try layer.run(inputs: operands.inputs, columns: 7)
                 let label = "\(inputEncoding) cycle \(cycle) cell \(cell) \(encoding) \(inputBits) bits"
@@ -111,12 +106,7 @@ struct EngineInvariantTests {
                                                        bitsPerCell: c.cell, encoding: c.weight, inputEncoding: c.input)
                 let mapping = try chip.mapping(inputBits: inputBits, weightBits: weightBits)
                 var operands = Operands(m: 5, k: 21, n: 6, weightRange: d.weightRange, inputBits: inputBits)
-                let span = UInt32(d.inputRange.count)
-                operands.inputs = operands.inputs.indices.map { i in
-                    Int32(d.inputRange.lowerBound + Int(RandomStream(seed: 5, purpose: .workload).bits(UInt64(i)).0 % span))
-                }
-                operands.inputs[0] = Int32(d.inputRange.lowerBound)
-                operands.inputs[1] = Int32(d.inputRange.upperBound)
+                operands.spreadInputs(over: d.inputRange, seed: 5)
                 operands.inputs[2] = 0
                 let layer = try ProgrammedLayer(mapping: mapping, weights: operands.weights, outputs: 5, fanIn: 21)
                 let result = try layer.run(inputs: operands.inputs, columns: 6)
@@ -140,7 +130,7 @@ struct EngineInvariantTests {
         let reduced = try TestChips.chip(n: 8, adcBits: 6, range: (0, 200), bitsPerCycle: "2", bitsPerCell: "all",
                                          encodings: ["offset_binary"], phases: "{adc_bits: reduced}")
         let mapping = try reduced.mapping(inputBits: 4, weightBits: 4)
-        #expect(mapping.decomposition.cycleADCBits(6) == [4, 6])
+        #expect(mapping.decomposition.cycleADCBits(mapping.adc) == [4, 6])
         var operands = Operands(m: 6, k: 24, n: 10, weightRange: mapping.decomposition.weightRange, inputBits: 4)
         let layer = try ProgrammedLayer(mapping: mapping, weights: operands.weights, outputs: 6, fanIn: 24)
         for (bits, keep) in [(4, 0...3), (6, 4...15)] {
@@ -158,6 +148,13 @@ struct EngineInvariantTests {
             #expect(ours.statistics.conversions == theirs.statistics.conversions)
             #expect(ours.statistics.codeHistogram.reduce(0, +) == ours.statistics.conversions)
         }
+        // A signed converter keeps a sign and one bit: NeuRRAM's 3-bit mode at 8-bit inputs
+        // converts its LSB phase at 2 bits, not at 3 − 4.
+        let neurram = try ChipConfig(contentsOf: "\(packageRoot)/chips/neurram-nature2022.yaml").mapping(mode: "out3", inputBits: 8, weightBits: 4)
+        #expect(neurram.decomposition.cycleADCBits(neurram.adc) == [2, 3])
+        let few = Operands(m: 2, k: 16, n: 3, weightRange: neurram.decomposition.weightRange, inputBits: 7)
+        let run = try ProgrammedLayer(mapping: neurram, weights: few.weights, outputs: 2, fanIn: 16).run(inputs: few.inputs, columns: 3)
+        #expect(run.output.allSatisfy(\.isFinite) && run.statistics.codeHistogram.reduce(0, +) == run.statistics.conversions)
         let balanced = try TestChips.chip(n: 8, bitsPerCycle: "4", inputEncoding: "sign_magnitude", phases: "{split: balanced}")
         #expect(try balanced.mapping(inputBits: 6, weightBits: 4).decomposition.inputCycleWidths == [2, 3])
         #expect(try TestChips.chip(n: 8, bitsPerCycle: "4", inputEncoding: "sign_magnitude")

@@ -66,6 +66,14 @@ struct Operands {
     }
 
     /// W·X exactly.
+    /// Inputs drawn evenly from `range` (its two ends first), for DACs that drive signed levels.
+    mutating func spreadInputs(over range: ClosedRange<Int>, seed: UInt64) {
+        let span = UInt32(range.count), stream = RandomStream(seed: seed, purpose: .workload)
+        inputs = inputs.indices.map { i in Int32(range.lowerBound + Int(stream.bits(UInt64(i)).0 % span)) }
+        inputs[0] = Int32(range.lowerBound)
+        inputs[1] = Int32(range.upperBound)
+    }
+
     var exact: [Double] {
         BLAS.multiply(weights.map(Double.init), inputs.map(Double.init), m: m, n: n, k: k)
     }

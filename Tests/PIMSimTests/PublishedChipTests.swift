@@ -133,8 +133,8 @@ struct PublishedChipTests {
             let resolved = try #require(chip.resolvedModes.first { $0.name == mode })
             let d = chip.decomposition(inputBits: inputBits, weightBits: 4, mode: resolved)
             #expect(d.inputCycleWidths == widths, "\(inputBits)-bit")
-            #expect(d.cycleADCBits(resolved.adc.bits) == bits.map { Optional($0) }, "\(inputBits)-bit")
-            let cycles = resolved.timing.cyclesPerGroup(d, adcBits: resolved.adc.bits)
+            #expect(d.cycleADCBits(resolved.adc) == bits.map { Optional($0) }, "\(inputBits)-bit")
+            let cycles = resolved.timing.cyclesPerGroup(d, adc: resolved.adc)
             #expect(abs(cycles / chip.timing.clockHz * 1e6 - microseconds) < 1e-9, "\(inputBits)-bit")
             let throughput = 48 * 256 * 128 * 2 * chip.timing.clockHz / cycles
             #expect(abs(throughput / reported - 1) < 0.06, "\(inputBits)-bit: \(throughput) vs \(reported)")

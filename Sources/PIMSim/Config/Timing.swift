@@ -28,16 +28,16 @@ extension ChipConfig {
         /// Clock cycles the conversions of one group of `decomposition` (every input cycle ×
         /// every weight slice × conversions per slice, one pass) take on one ADC, summed; a
         /// cycle converted at fewer bits (``Decomposition/cycleADCBits(_:)``) takes fewer.
-        public func cyclesPerGroup(_ decomposition: Decomposition, adcBits: Int?) -> Double {
+        public func cyclesPerGroup(_ decomposition: Decomposition, adc: ADCConfig) -> Double {
             let perInputCycle = decomposition.slices.count * decomposition.conversionsPerSlice
-            return zip(decomposition.inputSlices, decomposition.cycleADCBits(adcBits)).reduce(0) { sum, cycle in
+            return zip(decomposition.inputSlices, decomposition.cycleADCBits(adc)).reduce(0) { sum, cycle in
                 sum + Double(perInputCycle) * cycles(inputSteps: cycle.0.magnitude, adcBits: cycle.1)
             }
         }
 
         /// Mean clock cycles per conversion of `decomposition`.
-        public func meanCyclesPerConversion(_ decomposition: Decomposition, adcBits: Int?) -> Double {
-            cyclesPerGroup(decomposition, adcBits: adcBits) / Double(decomposition.conversionsPerGroup)
+        public func meanCyclesPerConversion(_ decomposition: Decomposition, adc: ADCConfig) -> Double {
+            cyclesPerGroup(decomposition, adc: adc) / Double(decomposition.conversionsPerGroup)
         }
 
         /// The terms in words: `30 cycle(s) per conversion + 27 per input level step + 30 per ADC bit`.

@@ -106,7 +106,7 @@ public struct ProgrammedLayer: Sendable {
     /// where some cycle converts at fewer bits.
     private mutating func setConverters(fullScale: ClosedRange<Double>) {
         adc = ProgrammedLayer.converter(mapping, config: mapping.adc, fullScale: fullScale, chipSeed: chipSeed)
-        let cycleBits = mapping.decomposition.cycleADCBits(mapping.adc.bits)
+        let cycleBits = mapping.decomposition.cycleADCBits(mapping.adc)
         if mapping.adc.type != .ideal, cycleBits.contains(where: { $0 != mapping.adc.bits }) {
             cycleADCs = cycleBits.map { bits in
                 bits == mapping.adc.bits ? adc

@@ -157,10 +157,11 @@ public struct Decomposition: Sendable, Hashable, Codable {
         return reductions
     }
 
-    /// The converter's bits in each DAC cycle for a mode resolution of `bits` (`nil`: lossless):
-    /// `bits` less ``adcBitReductions``, at least 1.
-    public func cycleADCBits(_ bits: Int?) -> [Int?] {
-        adcBitReductions.map { reduction in bits.map { max(1, $0 - reduction) } }
+    /// The bits of `adc` in each DAC cycle (`nil`: lossless): its bits less
+    /// ``adcBitReductions``, at least 1 (2 for a signed converter, whose codes need a sign).
+    public func cycleADCBits(_ adc: ADCConfig) -> [Int?] {
+        let floor = adc.signed ? 2 : 1
+        return adcBitReductions.map { reduction in adc.bits.map { max(floor, $0 - reduction) } }
     }
 
     // MARK: - Weights

@@ -95,7 +95,7 @@ public struct MatmulReport: Sendable, Codable {
         } else {
             energyJ = nil
         }
-        let cycles = mapping.mode.timing.meanCyclesPerConversion(d, adcBits: mapping.adc.bits)
+        let cycles = mapping.mode.timing.meanCyclesPerConversion(d, adc: mapping.adc)
         latencyS = Double(conversions) / Double(chip.adc.count * chip.array.count) * cycles / chip.timing.clockHz
         self.seconds = seconds
     }

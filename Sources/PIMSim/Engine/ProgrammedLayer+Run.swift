@@ -178,6 +178,15 @@ extension ProgrammedLayer {
         var clipFlags = [UInt8](repeating: 0, count: clipped == nil ? 0 : outputs * width)
         var statistics = ConversionStatistics()
         if options.collectStatistics { statistics.codeHistogram = [Int](repeating: 0, count: adc.isIdeal ? 0 : adc.maxCode - adc.minCode + 1) }
+        // The counts of input cycles converted at fewer bits, on their own code grids, folded
+        // into the block's at its end.
+        var cycleStatistics: [ConversionStatistics] = cycleADCs.map { converter in
+            var counts = ConversionStatistics()
+            if options.collectStatistics && converter.maxCode != adc.maxCode {
+                counts.codeHistogram = [Int](repeating: 0, count: converter.maxCode - converter.minCode + 1)
+            }
+            return counts
+        }
         let noise = adc.noiseSigma > 0
             ? RandomStream(seed: options.noiseSeed, purpose: .conversionNoise, layer: layer, instance: chipSeed) : nil
         let readStream = readNoise.isEmpty ? nil
@@ -203,11 +212,6 @@ extension ProgrammedLayer {
                                     matrices: matrices.count, matrix: matrix, outputs: outputs,
                                     firstColumn: options.columnOffset + firstColumn),
                     vectorised: options.vectorised && CPUFeatures.avx2)
-                let own = converter.maxCode == adc.maxCode
-                var local = ConversionStatistics()
-                if options.collectStatistics && !own {
-                    local.codeHistogram = [Int](repeating: 0, count: converter.maxCode - converter.minCode + 1)
-                }
                 func convert(_ target: inout ConversionStatistics) {
                     workspace.partial.withUnsafeBufferPointer { partial in
                         accumulator.withUnsafeMutableBufferPointer { acc in
@@ -222,11 +226,10 @@ extension ProgrammedLayer {
                         }
                     }
                 }
-                if own {
+                if converter.maxCode == adc.maxCode {
                     convert(&statistics)
                 } else {
-                    convert(&local)
-                    statistics.merge(local, codesOf: converter, onto: adc)
+                    convert(&cycleStatistics[cycles.lowerBound])
                 }
             }
         } endPass: { pass in
@@ -243,6 +246,9 @@ extension ProgrammedLayer {
                 }
                 for m in 0..<outputs { accumulator[m * width + j] -= sign * offset * sum }
             }
+        }
+        for (cycle, counts) in cycleStatistics.enumerated() where cycleADCs[cycle].maxCode != adc.maxCode {
+            statistics.merge(counts, codesOf: cycleADCs[cycle], onto: adc)
         }
         for m in 0..<outputs {
             for j in 0..<width { output[m * columns + firstColumn + j] = accumulator[m * width + j] }

@@ -45,7 +45,7 @@ struct MapCommand: ParsableCommand {
     @Flag(help: "Print JSON.") var json = false
 
     func validate() throws {
-        guard macros >= 1 else { throw ValidationError("--macros must be at least 1") }
+        guard (1...(1 << 20)).contains(macros) else { throw ValidationError("--macros must be 1…1048576") }
         guard (2...16).contains(wbits), (1...16).contains(abits) else { throw ValidationError("--wbits takes 2…16 and --abits 1…16 bits") }
     }
 
@@ -66,9 +66,7 @@ struct MapCommand: ParsableCommand {
             (network, target) = (loaded.model.model, loaded.target)
             (architecture, channels, size) = (loaded.model.architecture.description, loaded.model.channels, loaded.model.size)
         }
-        let layers = try target.costLayers(model: network, channels: channels, size: size)
-        let cost = try NetworkCost(chip: chipConfig, layers: layers, macros: macros, offChip: target.offChipLayers(model: network),
-                                   replicate: replicate)
+        let cost = try target.networkCost(model: network, channels: channels, size: size, macros: macros, replicate: replicate)
         if let svg {
             let chart = CostChart(cost: cost, title: "\(architecture) on \(cost.chip): one inference per layer")
             try OutputFile.write(Data(chart.svg.utf8), to: svg)

@@ -64,8 +64,7 @@ extension NetworkSimulationOptions {
         let test = try DeployedModel.data(for: loaded, path: path, dataset: dataset, directory: directory, train: false, limit: testLimit)
         var cost: NetworkCost?, costProblem: String?
         do {
-            cost = try NetworkCost(chip: chip, layers: target.costLayers(model: loaded.model, channels: loaded.channels, size: loaded.size),
-                                   offChip: target.offChipLayers(model: loaded.model))
+            cost = try target.networkCost(model: loaded.model, channels: loaded.channels, size: loaded.size)
         } catch let error as PlacementError {
             costProblem = error.description
         }

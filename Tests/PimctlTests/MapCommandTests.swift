@@ -32,14 +32,15 @@ struct MapCommandTests {
         let svg = try String(contentsOfFile: "\(dir)/cost.svg", encoding: .utf8)
         #expect(svg.hasPrefix("<svg") && svg.contains(">conv2<") && svg.contains("260.3 nJ (100 %)"), "\(svg)")
         let bad = try PimctlRunner.run(["map", "--model", "\(dir)/qat.safetensors", "--macros", "0"])
-        #expect(bad.status != 0 && bad.stderr.contains("--macros must be at least 1"))
+        #expect(bad.status != 0 && bad.stderr.contains("--macros must be 1…1048576"))
         let missing = try PimctlRunner.run(["map", "--model", "/nonexistent/m.safetensors"])
         #expect(missing.status == 1 && missing.stderr.contains("/nonexistent/m.safetensors: no such checkpoint"), "\(missing.stderr)")
     }
 
     /// A zoo network maps without training: ResNet-20 for CIFAR-10 at W4A4 puts its 18 inner
-    /// convolutions on CAP-RAM in 158 pages (the hand count's 160 with the first convolution
-    /// and the classifier, which stay digital); a precision the chip lacks is one error line.
+    /// convolutions on CAP-RAM in 158 pages (the 160 of `LayerCostTests` less the first
+    /// convolution and the classifier, which stay digital); a precision the chip lacks is one
+    /// error line.
     @Test func zooNetworksMapWithoutACheckpoint() throws {
         let result = try PimctlRunner.run(["map", "--chip", "cap-ram", "--model", "resnet20", "--data", "cifar10", "--json"])
         #expect(result.status == 0, "\(result.stderr)")

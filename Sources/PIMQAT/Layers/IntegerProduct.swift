@@ -16,6 +16,10 @@
 public final class IntegerProduct {
     /// The weights (M × K, row-major).
     public let weight: Parameter
+    /// The layer's name: its weight's without the `.weight` suffix.
+    public var layerName: String {
+        weight.name.hasSuffix(".weight") ? String(weight.name.dropLast(7)) : weight.name
+    }
     /// Quantization of the weights (conventional QAT); nil = float weights.
     public var quantizer: WeightQuantizer?
     /// The activation whose integer levels the inputs are: set by conventional QAT for every

@@ -135,12 +135,7 @@ public final class ChipDeployment {
 
     /// Accuracy of the same network with every layer digital (its integer products exact).
     public func evaluateDigitally(_ test: Dataset) -> Evaluation {
-        var detached: [(IntegerProduct, PIMExecution)] = []
-        for case let layer as any IntegerProductLayer in model.allLayers {
-            if let pim = layer.product.pim { detached.append((layer.product, pim)); layer.product.pim = nil }
-        }
-        defer { for (product, pim) in detached { product.pim = pim } }
-        return Trainer.evaluate(model, on: test, batchSize: batchSize)
+        model.offTheChip { _ in Trainer.evaluate(model, on: test, batchSize: batchSize) }
     }
 }
 

@@ -63,7 +63,7 @@ public final class PIMTarget {
             }
             guard let inputQuantizer = product.inputQuantizer else { continue }
             // A non-negative activation level needs a sign bit more on a signed DAC.
-            let pim = try attach(name: product.weight.name, inputBits: chip.wordBits(activationBits: inputQuantizer.bits, scheme: settings.scheme, mode: settings.mode),
+            let pim = try attach(name: product.layerName, inputBits: chip.wordBits(activationBits: inputQuantizer.bits, scheme: settings.scheme, mode: settings.mode),
                                  weightBits: quantizer.bits)
             product.quantizer!.symmetric = pim.needsSymmetricWeights
             product.pim = pim
@@ -72,13 +72,12 @@ public final class PIMTarget {
     }
 
     private func attach(name: String, inputBits: Int, weightBits: Int) throws(MappingError) -> PIMExecution {
-        let layerName = name.hasSuffix(".weight") ? String(name.dropLast(7)) : name
         do {
-            let execution = try PIMExecution(name: layerName, index: attached.count, inputBits: inputBits, weightBits: weightBits, target: self)
+            let execution = try PIMExecution(name: name, index: attached.count, inputBits: inputBits, weightBits: weightBits, target: self)
             attached.append(WeakExecution(execution: execution))
             return execution
         } catch {
-            throw MappingError("\(layerName): \(error.description)")
+            throw MappingError("\(name): \(error.description)")
         }
     }
 

@@ -169,8 +169,11 @@ public final class ReproductionRunner {
     /// cannot be placed.
     func cost(_ path: String, scheme: Scheme) throws -> NetworkCost? {
         let (loaded, target, _, _) = try DeployedModel.load(path, chip: chip, chipName: plan.chip, scheme: scheme, mode: nil)
-        let layers = try target.costLayers(model: loaded.model, channels: loaded.channels, size: loaded.size)
-        return try? NetworkCost(chip: chip, layers: layers, offChip: target.offChipLayers(model: loaded.model))
+        do {
+            return try target.networkCost(model: loaded.model, channels: loaded.channels, size: loaded.size)
+        } catch is PlacementError {
+            return nil
+        }
     }
 
     /// Accuracy of a checkpoint on the chip with `scheme` (its own rescaling if it is a

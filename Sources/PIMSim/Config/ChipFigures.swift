@@ -86,7 +86,29 @@ public struct ChipFigures: Sendable, Codable {
     }
 }
 
+/// Energy the chip file prices, by component, joules; `nil` where it gives no figure.
+public struct EnergyTerms: Sendable, Hashable, Codable {
+    /// Conversions × `adc.conversion_energy_j` (the mode's).
+    public var conversionJ: Double?
+    /// Analog products × `compute.mac_energy_j`.
+    public var arrayJ: Double?
+    /// Analog products × `inputs.dac.energy_j`.
+    public var dacJ: Double?
+
+    /// The priced terms summed (0 when none is).
+    public var totalJ: Double { (conversionJ ?? 0) + (arrayJ ?? 0) + (dacJ ?? 0) }
+}
+
 extension ChipConfig {
+    /// The energy of `conversions` conversions on `adc` that sum `products` analog products
+    /// (input level × cell digit): per conversion the converter's figure, per product the
+    /// array's and the DAC's. The chip figures' efficiency and the cost model both use it.
+    public func energy(conversions: Double, products: Double, adc: ADCConfig) -> EnergyTerms {
+        EnergyTerms(conversionJ: adc.conversionEnergyJ.map { conversions * $0 },
+                    arrayJ: compute.macEnergyJ.map { products * $0 },
+                    dacJ: inputs.dac.energyJ.map { products * $0 })
+    }
+
     /// Derives throughput, energy and per-mode conversion figures at `inputBits` input precision
     /// (default ``referenceInputBits``); the headline figures use ``referenceMode``.
     public func figures(inputBits: Int? = nil) -> ChipFigures {
@@ -94,14 +116,14 @@ extension ChipConfig {
         let bits = inputBits ?? referenceInputBits
         let headlineMode = referenceMode
         let reference = decomposition(inputBits: bits, weightBits: headlineMode.weightBits.first ?? weights.supportedBits[0], mode: headlineMode)
-        let meanCycles = headlineMode.timing.meanCyclesPerConversion(reference, adcBits: headlineMode.adc.bits)
+        let meanCycles = headlineMode.timing.meanCyclesPerConversion(reference, adc: headlineMode.adc)
         let adcs = Double(adc.count * array.count)
         let conversionsPerS = adcs * timing.clockHz / meanCycles
         let peak = conversionsPerS * n * 2
         /// Energy per op of one conversion's MACs in `mode`: (E_conversion + n·(E_MAC + E_DAC)) / 2n.
         func energyPerOp(_ mode: ResolvedMode) -> Double? {
-            guard let conversion = mode.adc.conversionEnergyJ else { return nil }
-            return (conversion + n * ((compute.macEnergyJ ?? 0) + (inputs.dac.energyJ ?? 0))) / (2 * n)
+            let terms = energy(conversions: 1, products: n, adc: mode.adc)
+            return terms.conversionJ == nil ? nil : terms.totalJ / (2 * n)
         }
         let headlineEnergy = energyPerOp(headlineMode)
         let modes = resolvedModes.map { mode in
@@ -123,7 +145,7 @@ extension ChipConfig {
                         lsbMACUnits: lsb,
                         partialSumBits: log2(span + 1),
                         losslessADCBits: d.losslessADCBits,
-                        throughputOpsPerS: adcs * timing.clockHz / mode.timing.cyclesPerGroup(d, adcBits: mode.adc.bits) * n * 2,
+                        throughputOpsPerS: adcs * timing.clockHz / mode.timing.cyclesPerGroup(d, adc: mode.adc) * n * 2,
                         energyPerOpJ: energyPerOp(mode).map { $0 * Double(d.conversionsPerGroup) })
                 })
         }
@@ -140,10 +162,11 @@ extension ChipConfig {
         if array.count > 1 { formula += "\(array.count) arrays × " }
         formula += "\(array.inputsPerConversion) inputs × 2 ops × \(Format.number(timing.clockHz / 1e6)) MHz / "
         if headlineMode.timing.dependsOnPrecision {
-            let steps = reference.inputSlices.map(\.magnitude)
-            let perCycle = steps.map { headlineMode.timing.describe(inputSteps: $0, adcBits: headlineMode.adc.bits) }
+            let perCycle = zip(reference.inputSlices, reference.cycleADCBits(headlineMode.adc)).map {
+                headlineMode.timing.describe(inputSteps: $0.0.magnitude, adcBits: $0.1)
+            }
             formula += "\(Format.number(meanCycles)) cycle(s) per conversion: "
-                + (Set(steps).count == 1 ? perCycle[0] : "the mean of " + perCycle.joined(separator: ", "))
+                + (Set(perCycle).count == 1 ? perCycle[0] : "the mean of " + perCycle.joined(separator: ", "))
                 + " at \(bits)-bit inputs in mode \(headlineMode.name)"
         } else {
             formula += "\(Format.number(headlineMode.timing.cyclesPerConversion)) cycle(s) per conversion"

@@ -66,10 +66,8 @@ public struct LayerPlacement: Sendable, Codable {
     /// Products (input level × cell digit) summed in the analog domain per inference, over
     /// all conversions: K · N · V · conversions per group (per MAC).
     public var analogProducts: Int
-    /// Energy per inference, joules, by component; `nil` where the chip file gives no figure.
-    public var conversionEnergyJ: Double?
-    public var arrayEnergyJ: Double?
-    public var dacEnergyJ: Double?
+    /// Energy per inference by component (``ChipConfig/energy(conversions:products:adc:)``).
+    public var energy: EnergyTerms
     /// Weight cells holding the layer (each output's lines × K).
     public var weightCells: Int
     /// Cells the layer's pages span: T · n · cols.
@@ -89,7 +87,7 @@ public struct LayerPlacement: Sendable, Codable {
     }
 
     /// Energy per inference over the components the chip file prices, joules.
-    public var energyJ: Double { (conversionEnergyJ ?? 0) + (arrayEnergyJ ?? 0) + (dacEnergyJ ?? 0) }
+    public var energyJ: Double { energy.totalJ }
 }
 
 extension LayerMapping {
@@ -110,7 +108,7 @@ extension LayerMapping {
         let parallel = a.parallelOutputs ?? adc.count
         let perSlice = d.conversionsPerSlice
         let slices = d.slices.count
-        let cycleBits = d.cycleADCBits(adc.bits)
+        let cycleBits = d.cycleADCBits(adc)
         let cycleTimes = zip(d.inputSlices, cycleBits).map { mode.timing.cycles(inputSteps: $0.0.magnitude, adcBits: $0.1) }
         // One page's rounds and cycles per input vector, by column tile.
         var roundsPerVector = 0
@@ -124,17 +122,13 @@ extension LayerMapping {
         }
         let conversions = shape.vectors * rowGroups * shape.outputs * d.conversionsPerGroup
         let analogProducts = shape.macs * d.conversionsPerGroup
-        // Per conversion E_conv; per analog product E_MAC and E_DAC (the chip figures' convention).
-        let conversionEnergy = adc.conversionEnergyJ.map { Double(conversions) * $0 }
-        let arrayEnergy = chip.compute.macEnergyJ.map { Double(analogProducts) * $0 }
-        let dacEnergy = chip.inputs.dac.energyJ.map { Double(analogProducts) * $0 }
         return LayerPlacement(
             shape: shape, rowGroups: rowGroups, linesPerOutput: lines, outputsPerTile: perTile, columnTiles: tiles,
             pages: pages, arrays: (pages + a.cellsShared - 1) / a.cellsShared,
             conversions: conversions, rounds: shape.vectors * rowGroups * roundsPerVector,
             serialCycles: Double(rowGroups) * cyclesPerPage.reduce(0, +), cyclesPerPage: cyclesPerPage,
             analogProducts: analogProducts,
-            conversionEnergyJ: conversionEnergy, arrayEnergyJ: arrayEnergy, dacEnergyJ: dacEnergy,
+            energy: chip.energy(conversions: Double(conversions), products: Double(analogProducts), adc: adc),
             weightCells: shape.fanIn * shape.outputs * lines, allocatedCells: pages * n * a.cols)
     }
 }

@@ -94,7 +94,7 @@ public struct NetworkCost: Sendable, Codable {
         ops = placed.map(\.ops).reduce(0, +)
         chipOps = placed.map(\.chipOps).reduce(0, +)
         var missing: [String] = []
-        if placed.contains(where: { $0.placement.conversionEnergyJ == nil }) { missing.append("conversion (adc.conversion_energy_j)") }
+        if placed.contains(where: { $0.placement.energy.conversionJ == nil }) { missing.append("conversion (adc.conversion_energy_j)") }
         if chip.compute.macEnergyJ == nil { missing.append("array (compute.mac_energy_j; in the conversion energy where a paper lumps them)") }
         if chip.inputs.dac.energyJ == nil { missing.append("DAC drives (inputs.dac.energy_j; likewise)") }
         missing += ["digital shift-add and accumulation", "activation buffers and data movement", "weight writes between layers",

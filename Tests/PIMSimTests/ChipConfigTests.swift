@@ -212,6 +212,8 @@ struct ChipValidationTests {
              line: 15, column: 19, path: "inputs.phases.split", message: "'balance' is not one of lsb_first, balanced (did you mean 'balanced'?)"),
         Case(name: "reduced phase bits with code steps", edits: [14: "  bits_per_cycle: 4\n  phases: {adc_bits: reduced}", 21: "  bits: 7\n  code_steps: 100"],
              line: 23, column: 15, path: "adc.code_steps", message: "cycles converted at fewer bits cannot be combined with adc.code_steps"),
+        Case(name: "pairs on rows the array does not have", edits: [18: "  bits_per_cell: 1\n  pair_layout: rows"],
+             line: 19, column: 16, path: "weights.pair_layout", message: "a ± pair on two rows takes 2 rows per input"),
         Case(name: "conductance normalisation without a device range", edits: [26: "  clock_hz: 70e6\ncompute:\n  normalization: conductance_sum"],
              line: 28, column: 18, path: "compute.normalization", message: "dividing by the summed conductance needs the device range"),
         Case(name: "conductance normalisation of bit cells", edits: [5: "  type: rram\n  g_min_s: 1.0e-6\n  g_max_s: 4.0e-5", 26: "  clock_hz: 70e6\ncompute:\n  normalization: conductance_sum"],

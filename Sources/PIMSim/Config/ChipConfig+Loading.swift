@@ -567,6 +567,9 @@ private struct ChipReader {
                 throw fail("\(base).adc.bits", "\(modeBits) effective bits exceed the \(bits)-bit ADC")
             }
         }
+        if chip.weights.pairLayout == .rows, chip.array.rows < 2 * chip.array.inputsPerConversion {
+            throw fail("weights.pair_layout", "a ± pair on two rows takes 2 rows per input, but array.rows (\(chip.array.rows)) is less than 2 × inputs_per_conversion (\(chip.array.inputsPerConversion))")
+        }
         if chip.compute.normalization == .conductanceSum {
             if chip.memory.gMinS == nil || chip.memory.gMaxS == nil {
                 throw fail("compute.normalization", "dividing by the summed conductance needs the device range memory.g_min_s and memory.g_max_s")

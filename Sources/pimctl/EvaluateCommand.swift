@@ -26,12 +26,13 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Dataset (default: the checkpoint's).") var data: DatasetName?
     @Option(help: "Directory with the dataset's files.") var dataDir: String?
     @Option(help: "Use only the first N test examples.") var testLimit: Int?
+    @Option(help: "Precision plan (YAML) in place of the checkpoint's: the same weights requantized layer by layer.") var plan: String?
     @Option(help: "OpenBLAS threads.") var threads = 2
     @Flag(help: "Print JSON.") var json = false
 
     func run() throws {
         BLAS.threadCount = max(1, threads)
-        let loaded = try TrainingRun.model(from: model)
+        let loaded = try TrainingRun.model(from: model, plan: plan.map { path throws(ConfigError) in try PrecisionPlan(contentsOf: path) })
         let dataset = data ?? loaded.settings?.dataset ?? .fashionMNIST
         let test = try dataset.load(train: false, directory: dataDir ?? loaded.settings?.dataDirectory, limit: testLimit)
         guard test.channels == loaded.channels, test.size == loaded.size, test.classes == loaded.classes else {

@@ -36,6 +36,8 @@ struct MapCommand: ParsableCommand {
     @Option(help: "Weight bits of a zoo network's inner layers.") var wbits = 4
     @Option(help: "Activation bits of a zoo network.") var abits = 4
     @Option(help: "Dataset whose image size a zoo network is built for.") var data: DatasetName = .fashionMNIST
+    @Option(help: "Precision plan (YAML: layer name → weight_bits, input_bits, mode, scheme): over --wbits/--abits for a zoo network, in place of a checkpoint's own.")
+    var plan: String?
     @Option(help: "Decomposition: chip (the chip's own), native, differential, bit-serial (default chip, or a PIM-QAT checkpoint's).")
     var scheme: Scheme?
     @Option(help: "The chip's operating mode (default: the chip's default mode, or a PIM-QAT checkpoint's).") var mode: String?
@@ -54,15 +56,20 @@ struct MapCommand: ParsableCommand {
             throw CommandLineError("\(model): no such checkpoint, and not a network of the zoo (small-cnn, resnet20, resnet32, resnet44, resnet56)")
         }
         let (chipConfig, _) = try ChipCatalog.standard().load(chip)
+        let plan = try plan.map { path throws(ConfigError) in try PrecisionPlan(contentsOf: path) }
         let network: Sequential, target: PIMTarget, architecture: String, channels: Int, size: Int
         if let zoo = ModelArchitecture(name: model), !FileManager.default.fileExists(atPath: model) {
             let shape = data.shape
-            network = zoo.build(channels: shape.channels, size: shape.size, classes: shape.classes, seed: 0,
-                                quantization: Quantization(weightBits: wbits, activationBits: abits))
-            target = try PIMTarget(chip: chipConfig, settings: PIMSettings(chip: chip, scheme: scheme ?? .chip, mode: mode), model: network)
-            (architecture, channels, size) = ("\(zoo.description) W\(wbits)/A\(abits) for \(data.rawValue)", shape.channels, shape.size)
+            network = try zoo.build(channels: shape.channels, size: shape.size, classes: shape.classes, seed: 0,
+                                    quantization: Quantization(weightBits: wbits, activationBits: abits, plan: plan))
+            do {
+                target = try PIMTarget(chip: chipConfig, settings: PIMSettings(chip: chip, scheme: scheme ?? .chip, mode: mode), model: network)
+            } catch {
+                throw plan?.positioned(error) ?? error
+            }
+            (architecture, channels, size) = ("\(zoo.description) W\(wbits)/A\(abits)\(plan.map { " with plan \($0.summary)" } ?? "") for \(data.rawValue)", shape.channels, shape.size)
         } else {
-            let loaded = try DeployedModel.load(model, chip: chipConfig, chipName: chip, scheme: scheme, mode: mode)
+            let loaded = try DeployedModel.load(model, chip: chipConfig, chipName: chip, scheme: scheme, mode: mode, plan: plan)
             (network, target) = (loaded.model.model, loaded.target)
             (architecture, channels, size) = (loaded.model.architecture.description, loaded.model.channels, loaded.model.size)
         }

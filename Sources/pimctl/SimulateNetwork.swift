@@ -10,6 +10,7 @@ struct NetworkSimulationOptions: ParsableArguments {
     @Option(help: "Dataset (default: the checkpoint's).") var data: DatasetName?
     @Option(help: "Directory with the dataset's files.") var dataDir: String?
     @Option(help: "Use only the first N test examples.") var testLimit: Int?
+    @Option(help: "Precision plan (YAML) in place of the checkpoint's: the same weights requantized layer by layer.") var plan: String?
     @Option(help: "Chip instances (static draws) to evaluate, seeds 0…N−1, from --chip-seed on.") var chipSeeds = 1
     @Option(help: "Temporal-noise seeds per chip instance, from --seed on.") var noiseSeeds = 1
     @Option(help: "BN calibration batches of training data per chip instance (0 = none; 100 is a good start).")
@@ -34,6 +35,8 @@ struct NetworkSimulationReport: Encodable {
     var chip: String
     var scheme: String
     var mode: String
+    /// The per-layer precisions over the uniform ones (the checkpoint's, or --plan's); nil = uniform.
+    var plan: PrecisionPlan?
     var dataset: String
     var examples: Int
     var nonIdealities: NonIdealities
@@ -58,7 +61,9 @@ extension NetworkSimulationOptions {
         let start = Date()
         let path = model!
         BLAS.threadCount = run.threads
-        let (loaded, target, settings, trained) = try DeployedModel.load(path, chip: chip, chipName: run.chip, scheme: run.scheme, mode: run.mode)
+        let plan = try plan.map { path throws(ConfigError) in try PrecisionPlan(contentsOf: path) }
+        let (loaded, target, settings, trained) = try DeployedModel.load(path, chip: chip, chipName: run.chip, scheme: run.scheme, mode: run.mode,
+                                                                         plan: plan)
         let dataset = data ?? loaded.settings?.dataset ?? .fashionMNIST
         let directory = dataDir ?? loaded.settings?.dataDirectory
         let test = try DeployedModel.data(for: loaded, path: path, dataset: dataset, directory: directory, train: false, limit: testLimit)
@@ -89,7 +94,7 @@ extension NetworkSimulationOptions {
         let mapping = target.layers[0].trainingMapping
         let report = NetworkSimulationReport(
             checkpoint: path, architecture: loaded.architecture.description, chip: chip.meta.id, scheme: settings.scheme.rawValue,
-            mode: mapping.mode.name, dataset: dataset.rawValue, examples: test.count, nonIdealities: deployment.nonIdealities,
+            mode: mapping.mode.name, plan: loaded.quantization?.plan, dataset: dataset.rawValue, examples: test.count, nonIdealities: deployment.nonIdealities,
             bnCalibrationBatches: runs.first?.calibrationBatches ?? 0, digitalAccuracy: digital.accuracy,
             accuracyMean: mean, accuracyStd: std, runs: runs, layers: layers, cost: cost, costProblem: costProblem,
             seconds: Date().timeIntervalSince(start))
@@ -99,6 +104,7 @@ extension NetworkSimulationOptions {
         }
         let kind = trained ? "PIM-QAT" : "QAT"
         var lines = ["\(report.architecture) (\(kind) checkpoint \(path)) on \(report.chip), scheme \(report.scheme) (mode \(report.mode)); \(report.dataset), \(report.examples) test examples"]
+        if let plan = report.plan { lines.append("precision plan: \(plan.summary)") }
         lines.append("digital (exact integer products): \(Format.percent(report.digitalAccuracy))")
         let calibration = report.bnCalibrationBatches > 0 ? "; BN calibrated on \(report.bnCalibrationBatches) batches per instance" : ""
         lines.append("on the chip model: \(Format.percent(mean)) ± \(Format.percent(std)) over \(chipSeeds) chip instance(s) × \(noiseSeeds) noise seed(s)\(calibration)")
@@ -134,6 +140,8 @@ struct SimulateNetwork: ParsableCommand {
                   --chip-seeds 3 --noise-seeds 3 --bn-calibrate 20
               pimctl simulate network --chip ideal --model qat.safetensors \\
                   --scheme bit-serial
+              pimctl simulate network --chip cap-ram --model pim.safetensors \\
+                  --plan plan.yaml --chip-seeds 3
             """)
 
     @OptionGroup(title: "Chip and run") var options: ChipRunOptions

@@ -27,13 +27,14 @@ struct Train: ParsableCommand {
     func validate() throws {
         if options.pactAlpha != nil, options.wbits == nil { throw ValidationError("--pact-alpha needs a quantized network (--wbits and --abits)") }
         if options.freezePactAlpha, options.wbits == nil { throw ValidationError("--freeze-pact-alpha needs a quantized network (--wbits and --abits)") }
+        if options.plan != nil, options.wbits == nil { throw ValidationError("--plan needs a quantized network (--wbits and --abits)") }
         if options.weightClip != nil, options.wbits == nil { throw ValidationError("--weight-clip needs a quantized network (--wbits and --abits)") }
     }
 
     func run() throws {
         BLAS.threadCount = options.threads
         let run = try options.resume.map { try TrainingRun(resuming: $0) }
-            ?? TrainingRun(settings: options.settings(recipe: options.recipe(quantized: options.wbits != nil, pim: false), defaultBits: nil))
+            ?? TrainingRun(settings: try options.settings(recipe: options.recipe(quantized: options.wbits != nil, pim: false), defaultBits: nil))
         try options.train(run)
     }
 }

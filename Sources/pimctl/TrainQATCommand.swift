@@ -13,8 +13,9 @@ struct TrainQAT: ParsableCommand {
             backward pass is the digital integer layer's (straight through), with the \
             rescaling of --rescale. Per-epoch test accuracy is measured the same way; deploy \
             the checkpoint on the real chip model with `pimctl simulate network`. Without \
-            --wbits/--abits the network keeps the precision of the --init checkpoint (4-bit \
-            weights and activations without --init).
+            --wbits/--abits the network keeps the precision (and precision plan) of the --init \
+            checkpoint (4-bit weights and activations without --init); --plan sets layers' \
+            bits, mode and scheme one by one.
 
             Examples:
               pimctl train-qat --chip cap-ram --scheme bit-serial --model small-cnn \\
@@ -24,6 +25,8 @@ struct TrainQAT: ParsableCommand {
               pimctl train-qat --chip cap-ram --model resnet20 \\
                   --init resnet20-w4a4.safetensors --epochs 5 --adjust-precision auto \\
                   --bn-calibrate 100 --out pim-r20-auto.safetensors
+              pimctl train-qat --chip cap-ram --model resnet20 \\
+                  --init resnet20-w4a4.safetensors --plan plan.yaml --epochs 2 --out planned.safetensors
               pimctl train-qat --resume pim-r20.safetensors
             """)
 
@@ -65,11 +68,12 @@ struct TrainQAT: ParsableCommand {
                                   rescale: rescale ?? .both, trainingNoise: trainingNoise ?? recipe.trainingNoise,
                                   zeroClippedGradients: zeroClippedGradients, classifierOnChip: classifierOnChip)
             var bits = (weights: 4, activations: 4)
+            var plan: PrecisionPlan?
             if options.wbits == nil, let initial = options.initFrom,
                let own = try TrainingRun.model(from: initial).settings?.quantization {
-                bits = (own.weightBits, own.activationBits)
+                (bits, plan) = ((own.weightBits, own.activationBits), own.plan)
             }
-            run = try TrainingRun(settings: options.settings(recipe: recipe, defaultBits: bits, pim: pim))
+            run = try TrainingRun(settings: options.settings(recipe: recipe, defaultBits: bits, defaultPlan: plan, pim: pim))
         }
         try options.train(run)
         guard let bnCalibrate, let target = run.target, run.completedEpochs == run.settings.epochs else { return }

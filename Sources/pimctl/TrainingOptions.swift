@@ -32,6 +32,8 @@ struct TrainingOptions: ParsableArguments {
     var wbits: Int?
     @Option(help: "Activation bits (PACT).")
     var abits: Int?
+    @Option(help: "Precision plan (YAML: layer name → weight_bits, input_bits, mode, scheme) over the uniform --wbits/--abits; stored in the checkpoint.")
+    var plan: String?
     @Option(help: "Set every PACT clip level α to this at the start (after --init; default: 2 for train-qat; for train 8, 10 before the classifier, or the --init checkpoint's).")
     var pactAlpha: Double?
     @Option(help: "Normalise the b_w-bit weights by at most K × the RMS of tanh(W) instead of its maximum (DoReFa), clipping the few larger ones: the integers use more of the grid (default: 2 for train-qat, DoReFa's maximum for train).")
@@ -74,6 +76,7 @@ struct TrainingOptions: ParsableArguments {
         if testLimit != nil { given.append("--test-limit") }
         if wbits != nil { given.append("--wbits") }
         if abits != nil { given.append("--abits") }
+        if plan != nil { given.append("--plan") }
         if initFrom != nil { given.append("--init") }
         if pactAlpha != nil { given.append("--pact-alpha") }
         if freezePactAlpha { given.append("--freeze-pact-alpha") }
@@ -118,10 +121,13 @@ struct TrainingOptions: ParsableArguments {
     }
 
     /// The settings of a fresh run: what the command line gives, the rest from `recipe`. Without
-    /// --wbits/--abits the network is float unless `defaultBits` gives the precision.
-    func settings(recipe: TrainingRecipe, defaultBits: (weights: Int, activations: Int)?, pim: PIMSettings? = nil) -> TrainingSettings {
+    /// --wbits/--abits the network is float unless `defaultBits` gives the precision; without
+    /// --plan it takes `defaultPlan`.
+    func settings(recipe: TrainingRecipe, defaultBits: (weights: Int, activations: Int)?, defaultPlan: PrecisionPlan? = nil,
+                  pim: PIMSettings? = nil) throws -> TrainingSettings {
         let bits = wbits.map { ($0, abits ?? 4) } ?? defaultBits
-        let quantization = bits.map { Quantization(weightBits: $0.0, activationBits: $0.1, weightClip: weightClip) }
+        let plan = try plan.map { path throws(ConfigError) in try PrecisionPlan(contentsOf: path) } ?? defaultPlan
+        let quantization = bits.map { Quantization(weightBits: $0.0, activationBits: $0.1, weightClip: weightClip, plan: plan) }
         var settings = recipe.settings(model: model ?? "small-cnn", dataset: data ?? .fashionMNIST, dataDirectory: dataDir,
                                        epochs: epochs ?? 10, seed: seed ?? 0, trainLimit: trainLimit, testLimit: testLimit,
                                        quantization: quantization, pim: pim, initialization: initFrom)

@@ -1,3 +1,5 @@
+import PIMSim
+
 /// The product of a layer's weights with its inputs, and how it is quantized: float,
 /// quantized weights (conventional QAT), or on integers, digitally or through a chip.
 ///
@@ -29,6 +31,9 @@ public final class IntegerProduct {
     /// Runs the integer product through a PIM chip model (PIM-QAT); used only when the product
     /// runs on integers.
     public var pim: PIMExecution?
+    /// The chip operating mode and decomposition this layer runs in, set by a precision plan;
+    /// nil = the run's (``PIMSettings/mode``, ``PIMSettings/scheme``).
+    public var chipMode: String?, chipScheme: Scheme?
     /// The weights the last forward used, quantized if a quantizer is set.
     public private(set) var quantized: WeightQuantizer.Quantized?
     /// Outputs M and the number of weights per scale group the quantizer sees (its `fan`).

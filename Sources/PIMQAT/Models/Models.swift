@@ -1,3 +1,5 @@
+import PIMSim
+
 /// The networks the trainer builds.
 public enum ModelArchitecture: Sendable, Hashable, Codable, CustomStringConvertible {
     /// CIFAR-style ResNet of depth 6n + 2 (20, 32, 44, 56): stages of 16, 32, 64 channels with
@@ -44,12 +46,14 @@ public enum ModelArchitecture: Sendable, Hashable, Codable, CustomStringConverti
     ///
     /// With `quantization`, convolutions get b_w-bit DoReFa weights (the first convolution and
     /// the classifier 8-bit), and every ReLU becomes a b_a-bit PACT activation (α = 8; 10 before
-    /// the classifier); the input image stays unquantized.
-    public func build(channels: Int, size: Int, classes: Int, seed: UInt64, quantization: Quantization? = nil) -> Sequential {
+    /// the classifier); the input image stays unquantized. Its ``Quantization/plan`` then sets
+    /// the layers it names.
+    /// - Throws: ``PrecisionPlanError`` when the plan does not fit the network.
+    public func build(channels: Int, size: Int, classes: Int, seed: UInt64, quantization: Quantization? = nil) throws(PrecisionPlanError) -> Sequential {
         var initializer = TensorInitializer(seed: seed)
         let network = buildFloat(channels: channels, size: size, classes: classes, initializer: &initializer)
         guard let quantization else { return network }
-        return quantization.apply(to: network)
+        return try quantization.apply(to: network)
     }
 
     func buildFloat(channels: Int, size: Int, classes: Int, initializer: inout TensorInitializer) -> Sequential {
@@ -93,17 +97,22 @@ public struct Quantization: Sendable, Hashable, Codable {
     /// The b_w-bit weights' ``WeightQuantizer/clip`` (RMS of tanh(W), > 0); nil = plain DoReFa.
     /// The 8-bit first convolution and classifier keep their maximum.
     public var weightClip: Double?
+    /// Per-layer precisions over these uniform ones; nil = uniform.
+    public var plan: PrecisionPlan?
 
-    public init(weightBits: Int, activationBits: Int, weightClip: Double? = nil) {
+    public init(weightBits: Int, activationBits: Int, weightClip: Double? = nil, plan: PrecisionPlan? = nil) {
         self.weightBits = weightBits
         self.activationBits = activationBits
         self.weightClip = weightClip
+        self.plan = plan
     }
 
     /// Sets weight quantizers and replaces ReLUs by PACT, in place of a float network's layers;
     /// every convolution fed by a PACT activation (through max pooling at most) gets it as its
-    /// ``IntegerProduct/inputQuantizer``, so its product runs on integers.
-    func apply(to network: Sequential) -> Sequential {
+    /// ``IntegerProduct/inputQuantizer``, so its product runs on integers. Then the
+    /// ``plan``'s entries set their layers' weight bits, feeding activations' bits and chip
+    /// mode and scheme.
+    func apply(to network: Sequential) throws(PrecisionPlanError) -> Sequential {
         var convolutions = 0, activations = 0
         let clip = weightClip.map(Float.init)
         func convert(_ layer: any Layer, beforeClassifier: Bool) -> any Layer {
@@ -146,6 +155,39 @@ public struct Quantization: Sendable, Hashable, Codable {
             default: feeding = nil
             }
         }
+        if let plan { try apply(plan, to: quantized) }
         return quantized
+    }
+
+    private func apply(_ plan: PrecisionPlan, to network: Sequential) throws(PrecisionPlanError) {
+        let layers = network.allLayers.compactMap { $0 as? any IntegerProductLayer }
+        let names = layers.map(\.product.layerName)
+        for entry in plan.layers where !names.contains(entry.layer) {
+            var message = "the network has no layer '\(entry.layer)'"
+            if let near = ConfigMapping.nearest(entry.layer, in: names) { message += " (did you mean '\(near)'?)" } else {
+                message += "; its layers: \(names.joined(separator: ", "))"
+            }
+            throw plan.error(entry.layer, message)
+        }
+        let lastActivation = network.allLayers.last { $0 is PACT } as? PACT
+        // Which layer set each activation's bits, to catch two that disagree.
+        var setBy: [ObjectIdentifier: (layer: String, bits: Int)] = [:]
+        for layer in layers {
+            let product = layer.product, name = product.layerName
+            guard let entry = plan[name] else { continue }
+            if let bits = entry.weightBits {
+                product.quantizer = WeightQuantizer(bits: bits, rescale: rescale, clip: product.quantizer?.clip)
+            }
+            (product.chipMode, product.chipScheme) = (entry.mode, entry.scheme)
+            guard let bits = entry.inputBits else { continue }
+            guard let activation = product.inputQuantizer ?? (layer.isClassifier ? lastActivation : nil) else {
+                throw plan.error(name, "its inputs are not quantized activations (the first convolution takes the image itself), so it takes no input_bits")
+            }
+            if let earlier = setBy[ObjectIdentifier(activation)], earlier.bits != bits {
+                throw plan.error(name, "input_bits \(bits) conflicts with \(earlier.layer)'s input_bits \(earlier.bits): both take the levels of activation \(activation.name)")
+            }
+            setBy[ObjectIdentifier(activation)] = (name, bits)
+            activation.bits = bits
+        }
     }
 }

@@ -10,9 +10,11 @@ public struct DeploymentError: Error, Sendable, UserInputError {
 public enum DeployedModel {
     /// A PIM-QAT checkpoint deploys with its own scheme, mode and rescaling (unless `scheme` or
     /// `mode` are given); a conventional QAT one with the chip's scheme and no rescaling. Both
-    /// run at the chip's own precision without training noise.
+    /// run at the chip's own precision without training noise. `plan` replaces the
+    /// checkpoint's precision plan.
     /// - Returns: the model, its target, the settings used and whether it was trained with PIM-QAT.
-    public static func load(_ path: String, chip: ChipConfig, chipName: String, scheme: Scheme?, mode: String?) throws
+    public static func load(_ path: String, chip: ChipConfig, chipName: String, scheme: Scheme?, mode: String?,
+                            plan: PrecisionPlan? = nil) throws
         -> (model: TrainingRun.LoadedModel, target: PIMTarget, settings: PIMSettings, pimTrained: Bool) {
         let trained = try TrainingRun.pimSettings(of: path)
         var settings = trained ?? PIMSettings(chip: chipName, rescale: .none)
@@ -21,7 +23,7 @@ public enum DeployedModel {
         if let mode { settings.mode = mode }
         settings.precision = .none
         settings.trainingNoise = false
-        let loaded = try TrainingRun.model(from: path, pim: (chip, settings))
+        let loaded = try TrainingRun.model(from: path, pim: (chip, settings), plan: plan)
         guard let target = loaded.target else { throw DeploymentError(description: "\(path): nothing to run on the chip") }
         return (loaded, target, settings, trained != nil)
     }

@@ -23,6 +23,8 @@ public final class PIMExecution {
     /// The chip's input word width: the activation's bits, plus the sign bit on a signed DAC.
     public let inputBits: Int
     public let weightBits: Int
+    /// The decomposition and chip mode this layer runs in (nil mode = the chip's default).
+    public let scheme: Scheme, mode: String?
     public let target: PIMTarget
     /// The training phase's mapping.
     public let trainingMapping: LayerMapping
@@ -54,13 +56,14 @@ public final class PIMExecution {
     /// accumulated while the target collects statistics.
     var outputSignal = 0.0, outputError = 0.0
 
-    init(name: String, index: Int, inputBits: Int, weightBits: Int, target: PIMTarget) throws(MappingError) {
+    init(name: String, index: Int, scheme: Scheme, mode: String?, inputBits: Int, weightBits: Int, target: PIMTarget) throws(MappingError) {
         self.name = name
         self.index = index
+        (self.scheme, self.mode) = (scheme, mode)
         self.inputBits = inputBits
         self.weightBits = weightBits
         self.target = target
-        trainingMapping = try target.trainingMapping(inputBits: inputBits, weightBits: weightBits)
+        trainingMapping = try target.trainingMapping(scheme: scheme, mode: mode, inputBits: inputBits, weightBits: weightBits)
         // Surfaces every mapping error (e.g. partial sums beyond exact single precision) now.
         do {
             _ = try ProgrammedLayer(mapping: trainingMapping, weights: [0], outputs: 1, fanIn: 1, layer: index)
@@ -70,8 +73,7 @@ public final class PIMExecution {
             case let .weight(error): preconditionFailure("PIMExecution \(name): weight 0 off the grid: \(error)")
             }
         }
-        let deployed = try target.chip.mapping(scheme: target.settings.scheme, mode: target.settings.mode, inputBits: inputBits,
-                                               weightBits: weightBits, nonIdealities: .none)
+        let deployed = try target.chip.mapping(scheme: scheme, mode: mode, inputBits: inputBits, weightBits: weightBits, nonIdealities: .none)
         needsRangeCalibration = deployed.adc.type != .ideal && deployed.adc.range.policy == .calibrated
     }
 
@@ -81,8 +83,7 @@ public final class PIMExecution {
     }
 
     func deployedMapping(_ stages: NonIdealities) throws(MappingError) -> LayerMapping {
-        try target.chip.mapping(scheme: target.settings.scheme, mode: target.settings.mode, inputBits: inputBits,
-                                weightBits: weightBits, nonIdealities: stages)
+        try target.chip.mapping(scheme: scheme, mode: mode, inputBits: inputBits, weightBits: weightBits, nonIdealities: stages)
     }
 
     /// The layer programmed with `weights` for the target's phase; reprogrammed only when

@@ -62,18 +62,27 @@ public final class PIMTarget {
                 product.inputQuantizer = lastActivation
             }
             guard let inputQuantizer = product.inputQuantizer else { continue }
+            let scheme = product.chipScheme ?? settings.scheme, mode = product.chipMode ?? settings.mode
             // A non-negative activation level needs a sign bit more on a signed DAC.
-            let pim = try attach(name: product.layerName, inputBits: chip.wordBits(activationBits: inputQuantizer.bits, scheme: settings.scheme, mode: settings.mode),
+            let pim = try attach(name: product.layerName, scheme: scheme, mode: mode,
+                                 inputBits: chip.wordBits(activationBits: inputQuantizer.bits, scheme: scheme, mode: mode),
                                  weightBits: quantizer.bits)
             product.quantizer!.symmetric = pim.needsSymmetricWeights
             product.pim = pim
         }
+        // A plan's mode or scheme on a layer that stays digital would be silently ignored.
+        for case let layer as any IntegerProductLayer in model.allLayers where layer.product.pim == nil {
+            if layer.product.chipMode != nil || layer.product.chipScheme != nil {
+                throw MappingError("\(layer.product.layerName): runs digitally (\(layer.isClassifier ? "the classifier is on the chip only with --classifier-on-chip" : "its inputs are not quantized activations")), so a chip mode or scheme does not apply")
+            }
+        }
         if attached.isEmpty { throw MappingError("the model has no quantized layer with quantized inputs to run on the chip (train with --wbits/--abits)") }
     }
 
-    private func attach(name: String, inputBits: Int, weightBits: Int) throws(MappingError) -> PIMExecution {
+    private func attach(name: String, scheme: Scheme, mode: String?, inputBits: Int, weightBits: Int) throws(MappingError) -> PIMExecution {
         do {
-            let execution = try PIMExecution(name: name, index: attached.count, inputBits: inputBits, weightBits: weightBits, target: self)
+            let execution = try PIMExecution(name: name, index: attached.count, scheme: scheme, mode: mode, inputBits: inputBits,
+                                             weightBits: weightBits, target: self)
             attached.append(WeakExecution(execution: execution))
             return execution
         } catch {
@@ -93,9 +102,9 @@ public final class PIMTarget {
     /// The mapping the training phase uses for a layer: the chip's converter at the training
     /// precision (the same full-scale range), only temporal noise possibly on, its σ converted
     /// to the training LSB.
-    func trainingMapping(inputBits: Int, weightBits: Int) throws(MappingError) -> LayerMapping {
+    func trainingMapping(scheme: Scheme, mode: String?, inputBits: Int, weightBits: Int) throws(MappingError) -> LayerMapping {
         let stages = NonIdealities(temporalNoise: settings.trainingNoise, adcStaticErrors: false, cellMismatch: false, transferCurve: false)
-        var mapping = try chip.mapping(scheme: settings.scheme, mode: settings.mode, inputBits: inputBits, weightBits: weightBits,
+        var mapping = try chip.mapping(scheme: scheme, mode: mode, inputBits: inputBits, weightBits: weightBits,
                                        nonIdealities: stages)
         guard mapping.adc.type != .ideal, mapping.adc.bits != nil else { return mapping }
         let training = settings.precision.trainingConverter(for: mapping.adc)

@@ -5,8 +5,13 @@
 /// Replaces the ReLU before each quantized layer; its integer levels and the scale α/L are
 /// what a PIM array's DACs receive.
 public final class PACT: Layer {
-    public let bits: Int
+    /// 1…16; a precision plan may set it after the network is built.
+    public internal(set) var bits: Int {
+        didSet { precondition(bits >= 1 && bits <= 16, "PACT: \(bits) bits") }
+    }
     public let alpha: Parameter
+    /// The activation's name: its clip level's without `.alpha` (`act1`, `layer1.0.act2`).
+    public var name: String { String(alpha.name.dropLast(6)) }
     private var input: Tensor = Tensor(zeros: [0])
 
     public init(bits: Int, initialAlpha: Float, name: String) {

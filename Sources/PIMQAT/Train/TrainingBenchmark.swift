@@ -34,7 +34,7 @@ public struct TrainingBenchmark: Sendable, Codable {
         let previous = BLAS.threadCount
         BLAS.threadCount = threads
         defer { BLAS.threadCount = previous }
-        let model = architecture.build(channels: channels, size: size, classes: classes, seed: 1, quantization: quantization)
+        let model = try architecture.build(channels: channels, size: size, classes: classes, seed: 1, quantization: quantization)
         let target = try pim.map { try PIMTarget(chip: $0.chip, settings: $0.settings, model: model) }
         try target?.checkTrainable()
         var variant = quantization.map { "W\($0.weightBits)/A\($0.activationBits) QAT" } ?? "float"

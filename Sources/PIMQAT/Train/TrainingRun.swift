@@ -125,8 +125,8 @@ public final class TrainingRun {
         self.architecture = architecture
         train = try settings.dataset.load(train: true, directory: settings.dataDirectory, limit: settings.trainLimit)
         test = try settings.dataset.load(train: false, directory: settings.dataDirectory, limit: settings.testLimit)
-        model = architecture.build(channels: train.channels, size: train.size, classes: train.classes, seed: settings.seed,
-                                   quantization: settings.quantization)
+        model = try architecture.build(channels: train.channels, size: train.size, classes: train.classes, seed: settings.seed,
+                                       quantization: settings.quantization)
         let batches = Batches(dataset: train, batchSize: settings.batchSize, augmentation: settings.augmentation, seed: settings.seed)
         let warmupSteps = Int((settings.warmupEpochs ?? 0) * Double(batches.batchesPerEpoch) + 0.5)
         trainer = Trainer(model: model, batches: batches,
@@ -134,7 +134,7 @@ public final class TrainingRun {
                           weightDecay: settings.weightDecay, nesterov: settings.nesterov, schedule: settings.schedule,
                           warmupSteps: warmupSteps, maxGradientNorm: settings.maxGradientNorm)
         if let pim = settings.pim {
-            let target = try TrainingRun.attach(pim, to: model, chip: chip)
+            let target = try TrainingRun.attach(pim, to: model, chip: chip, plan: settings.quantization?.plan)
             try target.checkTrainable()
             self.target = target
             target.trainingNoiseSeed = settings.seed
@@ -159,8 +159,14 @@ public final class TrainingRun {
     }
 
     /// Attaches a PIM target to `model`: `chip`, or the chip `settings` names (a preset id or a file).
-    static func attach(_ settings: PIMSettings, to model: Sequential, chip: ChipConfig?) throws -> PIMTarget {
-        try PIMTarget(chip: chip ?? ChipCatalog.standard().load(settings.chip).chip, settings: settings, model: model)
+    /// A mapping error about a layer `plan` names is positioned at its entry.
+    static func attach(_ settings: PIMSettings, to model: Sequential, chip: ChipConfig?, plan: PrecisionPlan?) throws -> PIMTarget {
+        let chip = try chip ?? ChipCatalog.standard().load(settings.chip).chip
+        do {
+            return try PIMTarget(chip: chip, settings: settings, model: model)
+        } catch {
+            throw plan?.positioned(error) ?? error
+        }
     }
 
     /// Resumes from a checkpoint written by ``checkpoint()``: its settings, weights, BN
@@ -206,6 +212,9 @@ public final class TrainingRun {
             "activation_bits": settings.quantization.map { String($0.activationBits) } ?? "32",
         ]
         if let clip = settings.quantization?.weightClip { metadata["weight_clip"] = String(clip) }
+        if let plan = settings.quantization?.plan {
+            metadata["precision_plan"] = String(decoding: try TrainingRun.settingsEncoder.encode(plan), as: UTF8.self)
+        }
         if let testAccuracy { metadata["test_accuracy"] = String(testAccuracy) }
         return Checkpoint(model: model, metadata: metadata, optimizer: trainer.optimizer)
     }
@@ -215,6 +224,8 @@ public final class TrainingRun {
         public var model: Sequential
         public var settings: TrainingSettings?
         public var architecture: ModelArchitecture
+        /// The precisions it was built with (the checkpoint's, its plan replaced by one given); nil = float.
+        public var quantization: Quantization?
         public var channels: Int, size: Int, classes: Int
         /// Epochs its run had completed when the checkpoint was written (nil: not recorded).
         public var completedEpochs: Int?
@@ -223,8 +234,11 @@ public final class TrainingRun {
     }
 
     /// Loads a model for evaluation from any checkpoint this tool wrote; `pim` attaches a chip
-    /// (and the PIM settings to run it with) before the tensors are restored.
-    public static func model(from path: String, pim: (chip: ChipConfig, settings: PIMSettings)? = nil) throws -> LoadedModel {
+    /// (and the PIM settings to run it with) before the tensors are restored. `plan` replaces
+    /// the checkpoint's own precision plan (its uniform precision stays; a float checkpoint
+    /// takes no plan).
+    public static func model(from path: String, pim: (chip: ChipConfig, settings: PIMSettings)? = nil,
+                             plan: PrecisionPlan? = nil) throws -> LoadedModel {
         let checkpoint = try Checkpoint(contentsOf: path)
         let m = checkpoint.metadata
         guard let name = m["architecture"], let architecture = ModelArchitecture(name: name) else {
@@ -257,17 +271,42 @@ public final class TrainingRun {
                 }
                 quantization?.weightClip = clip
             }
+            if let text = m["precision_plan"] {
+                guard let own = try? JSONDecoder().decode(PrecisionPlan.self, from: Data(text.utf8)) else {
+                    throw CheckpointError(path, "__metadata__.precision_plan", "is not a readable precision plan")
+                }
+                quantization?.plan = own
+            }
         }
-        let model = architecture.build(channels: channels, size: size, classes: classes, seed: 0, quantization: quantization)
+        if let plan {
+            guard quantization != nil else {
+                throw PrecisionPlanError(location: plan.locations[plan.layers[0].layer], layer: plan.layers[0].layer,
+                                         message: "\(path) holds a float network; a precision plan applies to a quantized one (train it with --wbits/--abits)")
+            }
+            quantization?.plan = plan
+        }
+        let model: Sequential
+        do {
+            model = try architecture.build(channels: channels, size: size, classes: classes, seed: 0, quantization: quantization)
+        } catch {
+            // A plan given here is the user's file; one from the metadata is the checkpoint's.
+            let planError: PrecisionPlanError = error
+            if plan != nil { throw planError }
+            throw CheckpointError(path, "__metadata__.precision_plan", planError.message)
+        }
         let settings = m["training"].flatMap { try? JSONDecoder().decode(TrainingSettings.self, from: Data($0.utf8)) }
         var target: PIMTarget?
         if let pim {
-            target = try PIMTarget(chip: pim.chip, settings: pim.settings, model: model)
+            do {
+                target = try PIMTarget(chip: pim.chip, settings: pim.settings, model: model)
+            } catch {
+                throw quantization?.plan?.positioned(error) ?? error
+            }
         } else if let own = settings?.pim {
-            target = try attach(own, to: model, chip: nil)
+            target = try attach(own, to: model, chip: nil, plan: quantization?.plan)
         }
         try checkpoint.restore(into: model, file: path)
-        return LoadedModel(model: model, settings: settings, architecture: architecture, channels: channels, size: size,
+        return LoadedModel(model: model, settings: settings, architecture: architecture, quantization: quantization, channels: channels, size: size,
                            classes: classes, completedEpochs: m["epoch"].flatMap(Int.init), target: target)
     }
 

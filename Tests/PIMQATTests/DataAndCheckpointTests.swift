@@ -100,7 +100,7 @@ struct CheckpointTests {
     /// The weight clip travels in the metadata: applied to the 4-bit layers on loading (not
     /// to the 8-bit first convolution); an unreadable one is one clear error.
     @Test func weightClipIsReadFromTheMetadata() throws {
-        let model = ModelArchitecture.smallCNN.build(channels: 1, size: 8, classes: 3, seed: 1, quantization: Quantization(weightBits: 4, activationBits: 4))
+        let model = try ModelArchitecture.smallCNN.build(channels: 1, size: 8, classes: 3, seed: 1, quantization: Quantization(weightBits: 4, activationBits: 4))
         let path = NSTemporaryDirectory() + "clip-\(UUID().uuidString).safetensors"
         defer { try? FileManager.default.removeItem(atPath: path) }
         let metadata = ["architecture": "small-cnn", "channels": "1", "size": "8", "classes": "3", "weight_bits": "4", "activation_bits": "4"]
@@ -113,7 +113,7 @@ struct CheckpointTests {
     }
 
     @Test func aNegativeBNVarianceIsRejected() throws {
-        let model = ModelArchitecture.smallCNN.build(channels: 1, size: 8, classes: 3, seed: 1)
+        let model = try ModelArchitecture.smallCNN.build(channels: 1, size: 8, classes: 3, seed: 1)
         var saved = Checkpoint(model: model, metadata: ["architecture": "small-cnn"])
         saved.tensors["bn2.running_var"]!.data[5] = -0.5
         let error = #expect(throws: CheckpointError.self) { try saved.restore(into: model, file: "c") }
@@ -123,19 +123,19 @@ struct CheckpointTests {
     @Test func metadataMustMatchTheTensorsItDescribes() throws {
         let path = NSTemporaryDirectory() + "meta-\(UUID().uuidString).safetensors"
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let model = ModelArchitecture.smallCNN.build(channels: 1, size: 8, classes: 3, seed: 1)
+        let model = try ModelArchitecture.smallCNN.build(channels: 1, size: 8, classes: 3, seed: 1)
         try Checkpoint(model: model, metadata: ["architecture": "small-cnn", "channels": "1", "size": "8", "classes": "7"]).write(to: path)
         let error = #expect(throws: CheckpointError.self) { try TrainingRun.model(from: path) }
         #expect(error?.description == "\(path): __metadata__: channels 1, size 8, classes 7 need fc.weight of shape [7, 128]; the file's is [3, 128]")
     }
 
     @Test func modelRoundTripsAndMismatchesAreRejected() throws {
-        let model = ModelArchitecture.smallCNN.build(channels: 1, size: 8, classes: 3, seed: 1)
+        let model = try ModelArchitecture.smallCNN.build(channels: 1, size: 8, classes: 3, seed: 1)
         let saved = Checkpoint(model: model, metadata: ["architecture": "small-cnn"])
-        let other = ModelArchitecture.smallCNN.build(channels: 1, size: 8, classes: 3, seed: 2)
+        let other = try ModelArchitecture.smallCNN.build(channels: 1, size: 8, classes: 3, seed: 2)
         try saved.restore(into: other, file: "c")
         #expect(zip(model.parameters, other.parameters).allSatisfy { $0.value == $1.value })
-        let wider = ModelArchitecture.smallCNN.build(channels: 1, size: 8, classes: 4, seed: 1)
+        let wider = try ModelArchitecture.smallCNN.build(channels: 1, size: 8, classes: 4, seed: 1)
         let error = #expect(throws: CheckpointError.self) { try saved.restore(into: wider, file: "c") }
         #expect(error?.description.contains("fc.weight: has shape [3, 128], the model needs [4, 128]") == true, "\(String(describing: error))")
         var extra = saved

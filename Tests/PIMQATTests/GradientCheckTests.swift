@@ -146,8 +146,8 @@ struct GradientCheckTests {
 
     /// The whole small CNN through the loss: every parameter's gradient of the mean
     /// cross-entropy against finite differences.
-    @Test func wholeSmallNetwork() {
-        let model = ModelArchitecture.smallCNN.build(channels: 1, size: 8, classes: 3, seed: 17)
+    @Test func wholeSmallNetwork() throws {
+        let model = try ModelArchitecture.smallCNN.build(channels: 1, size: 8, classes: 3, seed: 17)
         let input = Self.random([3, 1, 8, 8], seed: 18)
         let labels = [2, 0, 1]
         func loss() -> Double {

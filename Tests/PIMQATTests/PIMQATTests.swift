@@ -9,7 +9,7 @@ struct PIMQATTests {
     static let capRAM = try! ChipConfig(contentsOf: "\(root)/chips/cap-ram.yaml")
 
     static func model(_ architecture: ModelArchitecture, seed: UInt64 = 11) -> Sequential {
-        architecture.build(channels: 1, size: 8, classes: 4, seed: seed, quantization: Quantization(weightBits: 4, activationBits: 4))
+        try! architecture.build(channels: 1, size: 8, classes: 4, seed: seed, quantization: Quantization(weightBits: 4, activationBits: 4))
     }
 
     /// Forward logits and every gradient after one backward pass.
@@ -147,7 +147,7 @@ struct PIMQATTests {
 
     /// CAP-RAM's ternary mode holds 3-bit weights as −3…3: the quantizer becomes symmetric.
     @Test func symmetricEncodingsGetSymmetricWeights() throws {
-        let model = ModelArchitecture.smallCNN.build(channels: 1, size: 8, classes: 4, seed: 2,
+        let model = try ModelArchitecture.smallCNN.build(channels: 1, size: 8, classes: 4, seed: 2,
                                                      quantization: Quantization(weightBits: 3, activationBits: 4))
         let target = try PIMTarget(chip: Self.capRAM, settings: PIMSettings(chip: "cap-ram"), model: model)
         #expect(target.layers[0].trainingMapping.mode.name == "ternary")
@@ -228,8 +228,8 @@ struct PIMQATTests {
         #expect(throws: Never.self) { try fixed.checkTrainable() }
     }
 
-    @Test func floatModelsHaveNothingToRunOnTheChip() {
-        let model = ModelArchitecture.smallCNN.build(channels: 1, size: 8, classes: 4, seed: 1)
+    @Test func floatModelsHaveNothingToRunOnTheChip() throws {
+        let model = try ModelArchitecture.smallCNN.build(channels: 1, size: 8, classes: 4, seed: 1)
         #expect(throws: MappingError.self) { _ = try PIMTarget(chip: Self.ideal, settings: PIMSettings(chip: "ideal"), model: model) }
     }
 }

@@ -104,8 +104,8 @@ struct QuantizationTests {
         }
     }
 
-    @Test func quantizedResNetKeepsEdgeLayersAtEightBits() {
-        let model = ModelArchitecture.resnet(depth: 20).build(channels: 1, size: 28, classes: 10, seed: 1,
+    @Test func quantizedResNetKeepsEdgeLayersAtEightBits() throws {
+        let model = try ModelArchitecture.resnet(depth: 20).build(channels: 1, size: 28, classes: 10, seed: 1,
                                                               quantization: Quantization(weightBits: 4, activationBits: 4))
         let first = model.layers.first as! Conv2d
         let last = model.layers.last as! Linear

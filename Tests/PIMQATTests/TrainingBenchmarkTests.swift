@@ -13,7 +13,7 @@ struct TrainingBenchmarkTests {
         #expect(calls == result.steps)
         #expect(result.stepSeconds.count == result.steps)
         #expect(result.secondsPerStep == result.stepSeconds.sorted()[2])
-        let model = ModelArchitecture.smallCNN.build(channels: 1, size: 28, classes: 10, seed: 1, quantization: nil)
+        let model = try ModelArchitecture.smallCNN.build(channels: 1, size: 28, classes: 10, seed: 1, quantization: nil)
         #expect(result.gemmFLOPsPerImage == 3 * model.forwardGEMMFLOPs(inputShape: [1, 1, 28, 28]))
         #expect(abs(result.imagesPerS - 4 / result.secondsPerStep) < 1e-9 * result.imagesPerS)
     }

@@ -54,3 +54,52 @@ struct MapCommandTests {
         #expect(bad.stderr.split(separator: "\n").count == 1)
     }
 }
+
+/// A precision plan through every command that takes one: trained into a checkpoint, read
+/// back by evaluate, simulate and map, replaced by another plan there, and refused with one
+/// positioned line when it does not fit.
+@Suite("Precision plans on the command line", .serialized)
+struct PrecisionPlanCommandTests {
+    @Test func planTravelsWithTheCheckpoint() throws {
+        let dir = try TrainCommandTests.directory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try "layers:\n  conv2: {weight_bits: 2, input_bits: 3}\n".write(toFile: "\(dir)/plan.yaml", atomically: true, encoding: .utf8)
+        let trained = try PimctlRunner.run(["train-qat", "--chip", "cap-ram", "--model", "small-cnn", "--epochs", "1", "--train-limit", "64",
+                                            "--test-limit", "32", "--plan", "\(dir)/plan.yaml", "--out", "\(dir)/pim.safetensors"])
+        #expect(trained.status == 0, "\(trained.stderr)")
+        // map reads the checkpoint's plan: 2 weight slices × 1 input cycle, half the W4A4 conversions.
+        let mapped = try PimctlRunner.run(["map", "--chip", "cap-ram", "--model", "\(dir)/pim.safetensors", "--json"])
+        #expect(mapped.status == 0, "\(mapped.stderr)")
+        let cost = try #require(try JSONSerialization.jsonObject(with: Data(mapped.stdout.utf8)) as? [String: Any])
+        let layer = try #require((cost["layers"] as? [[String: Any]])?.first)
+        #expect(layer["input_bits"] as? Int == 3 && layer["weight_bits"] as? Int == 2)
+        #expect((layer["placement"] as? [String: Any])?["conversions"] as? Int == 25_088)
+        let simulated = try PimctlRunner.run(["simulate", "network", "--chip", "cap-ram", "--model", "\(dir)/pim.safetensors", "--test-limit", "16", "--json"])
+        #expect(simulated.status == 0, "\(simulated.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(simulated.stdout.utf8)) as? [String: Any])
+        let plan = try #require((report["plan"] as? [String: Any])?["layers"] as? [[String: Any]])
+        #expect(plan.count == 1 && plan[0]["layer"] as? String == "conv2" && plan[0]["weight_bits"] as? Int == 2)
+        #expect(((report["cost"] as? [String: Any])?["energy_j"] as? Double).map { abs($0 - 25_088 * 5.1875e-12) < 1e-15 } == true)
+        // Another plan in its place requantizes the same weights.
+        try "layers:\n  conv2: {weight_bits: 4, input_bits: 4}\n".write(toFile: "\(dir)/w4.yaml", atomically: true, encoding: .utf8)
+        let replaced = try PimctlRunner.run(["map", "--chip", "cap-ram", "--model", "\(dir)/pim.safetensors", "--plan", "\(dir)/w4.yaml", "--json"])
+        let other = try #require(try JSONSerialization.jsonObject(with: Data(replaced.stdout.utf8)) as? [String: Any])
+        #expect(((other["layers"] as? [[String: Any]])?.first?["placement"] as? [String: Any])?["conversions"] as? Int == 50_176)
+        let evaluated = try PimctlRunner.run(["evaluate", "--model", "\(dir)/pim.safetensors", "--plan", "\(dir)/w4.yaml", "--test-limit", "16"])
+        #expect(evaluated.status == 0, "\(evaluated.stderr)")
+        // Bad plans: one line naming the file, line and layer.
+        try "layers:\n  conv3: {weight_bits: 2}\n".write(toFile: "\(dir)/bad.yaml", atomically: true, encoding: .utf8)
+        for command in [["map", "--chip", "cap-ram", "--model", "small-cnn"], ["evaluate", "--model", "\(dir)/pim.safetensors"],
+                        ["simulate", "network", "--chip", "cap-ram", "--model", "\(dir)/pim.safetensors"],
+                        ["train", "--model", "small-cnn", "--wbits", "4", "--abits", "4", "--epochs", "1", "--train-limit", "8"]] {
+            let bad = try PimctlRunner.run(command + ["--plan", "\(dir)/bad.yaml"])
+            #expect(bad.status == 1 && bad.stderr == "pimctl: error: \(dir)/bad.yaml:2:10: layers.conv3: the network has no layer 'conv3' (did you mean 'conv1'?)\n",
+                    "\(command): \(bad.stderr)")
+        }
+        try "layers:\n  conv2: {mode: fast}\n".write(toFile: "\(dir)/mode.yaml", atomically: true, encoding: .utf8)
+        let mode = try PimctlRunner.run(["map", "--chip", "cap-ram", "--model", "small-cnn", "--plan", "\(dir)/mode.yaml"])
+        #expect(mode.status == 1 && mode.stderr.hasPrefix("pimctl: error: \(dir)/mode.yaml:2:10: layers.conv2: chip 'cap-ram' has no mode 'fast'"), "\(mode.stderr)")
+        let float = try PimctlRunner.run(["train", "--model", "small-cnn", "--plan", "\(dir)/plan.yaml"])
+        #expect(float.status != 0 && float.stderr.contains("--plan needs a quantized network"), "\(float.stderr)")
+    }
+}

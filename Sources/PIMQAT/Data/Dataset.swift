@@ -22,10 +22,17 @@ public struct Dataset: Sendable {
     /// The first `limit` examples.
     public func prefix(_ limit: Int?) -> Dataset {
         guard let limit, limit < count else { return self }
+        return examples(0..<limit)
+    }
+
+    /// The examples in `range` (within 0…count), with this split's normalisation.
+    public func examples(_ range: Range<Int>) -> Dataset {
+        precondition(range.lowerBound >= 0 && range.upperBound <= count, "Dataset: examples \(range) of \(count)")
         var copy = self
-        copy.count = limit
-        copy.images = Array(images[0..<(limit * channels * size * size)])
-        copy.labels = Array(labels[0..<limit])
+        let pixels = channels * size * size
+        copy.count = range.count
+        copy.images = Array(images[(range.lowerBound * pixels)..<(range.upperBound * pixels)])
+        copy.labels = Array(labels[range])
         return copy
     }
 }

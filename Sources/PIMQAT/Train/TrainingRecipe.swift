@@ -93,10 +93,10 @@ extension TrainingRecipe {
 extension TrainingRun {
     /// A PIM-QAT run that fine-tunes the quantized network at `initial` through `chip` with
     /// the standard recipe (its training noise unless `trainingNoise` says otherwise), at the
-    /// network's own precision, on `dataset`.
+    /// network's own precision (its precision plan replaced by `plan` when one is given), on `dataset`.
     public static func fineTuning(from initial: String, chip: ChipConfig, pim: PIMSettings, trainingNoise: Bool?, dataset: DatasetName,
                                   dataDirectory: String? = nil, epochs: Int, learningRate: Double?, seed: UInt64,
-                                  trainLimit: Int?, testLimit: Int?) throws -> TrainingRun {
+                                  trainLimit: Int?, testLimit: Int?, plan: PrecisionPlan? = nil) throws -> TrainingRun {
         let start = try TrainingRun.model(from: initial)
         guard let quantization = start.settings?.quantization else {
             throw CheckpointError(initial, "__metadata__.weight_bits", "not a quantized network: PIM-QAT starts from a QAT checkpoint")
@@ -107,7 +107,8 @@ extension TrainingRun {
         pim.trainingNoise = trainingNoise ?? recipe.trainingNoise
         var settings = recipe.settings(model: start.architecture.description, dataset: dataset, dataDirectory: dataDirectory,
                                        epochs: epochs, seed: seed, trainLimit: trainLimit, testLimit: testLimit,
-                                       quantization: Quantization(weightBits: quantization.weightBits, activationBits: quantization.activationBits),
+                                       quantization: Quantization(weightBits: quantization.weightBits, activationBits: quantization.activationBits,
+                                                                  plan: plan ?? quantization.plan),
                                        pim: pim, initialization: initial)
         if let learningRate { settings.learningRate = learningRate }
         return try TrainingRun(settings: settings, chip: chip)

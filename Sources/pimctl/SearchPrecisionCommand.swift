@@ -54,6 +54,7 @@ struct SearchPrecision: ParsableCommand {
     @Option(help: "YAML file to write the chosen plan to.") var out: String
     @Option(help: "Directory for the search's state and fine-tuned checkpoints (default: --out with .search).") var workDir: String?
     @Option(help: "SVG file to write: the predicted front and the fine-tuned plans.") var svg: String?
+    @Flag(help: "Start over, overwriting a saved state in --work-dir instead of resuming it.") var fresh = false
     @Flag(help: "Print JSON.") var json = false
 
     static func bits(_ text: String, _ flag: String) throws -> [Int] {
@@ -84,7 +85,7 @@ struct SearchPrecision: ParsableCommand {
         if !FileManager.default.fileExists(atPath: model) { throw CommandLineError("\(model): no such checkpoint") }
         let spec = try spec()
         let (chipConfig, _) = try ChipCatalog.standard().load(chip)
-        let search = try PrecisionSearch(spec: spec, chip: chipConfig, directory: workDir ?? "\(out).search")
+        let search = try PrecisionSearch(spec: spec, chip: chipConfig, directory: workDir ?? "\(out).search", fresh: fresh)
         search.threads = threads
         var bar: ProgressBar?, phase = ""
         let result = try search.run { name, done, total, detail in

@@ -77,6 +77,9 @@ struct PrecisionPlanTests {
         #expect(layer(fewer).placement.conversions * 2 == layer(uniform).placement.conversions)
         #expect(layer(more).placement.conversions == layer(uniform).placement.conversions * 4)
         #expect(fewer.latencyS < uniform.latencyS && uniform.latencyS < more.latencyS)
+        // CAP-RAM's DAC takes 4 input bits per cycle: 3-bit inputs cost what 4-bit ones do.
+        let narrower = try cost(PrecisionPlan([.init(layer: "layer2.1.conv1", inputBits: 3)]))
+        #expect(layer(narrower).placement.conversions == layer(uniform).placement.conversions && narrower.energyJ == uniform.energyJ)
         // The other layers do not move.
         for (a, b) in zip(uniform.layers, fewer.layers) where a.name != "layer2.1.conv1" { #expect(a.placement.energyJ == b.placement.energyJ) }
     }

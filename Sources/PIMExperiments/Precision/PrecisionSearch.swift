@@ -184,10 +184,11 @@ public final class PrecisionSearch {
     private let train: Dataset, validation: Dataset
     private var statePath: String { "\(directory)/search.json" }
 
-    /// Prepares a search, resuming the state in `directory` if it holds one of the same spec.
+    /// Prepares a search, resuming the state in `directory` if it holds one of the same spec
+    /// (unless `fresh`: then the search starts over and overwrites it).
     /// - Throws: ``PrecisionSearchError`` for a spec, checkpoint, dataset or state that does not
     ///   fit; the loaders' errors for unreadable files.
-    public init(spec: PrecisionSearchSpec, chip: ChipConfig, directory: String) throws {
+    public init(spec: PrecisionSearchSpec, chip: ChipConfig, directory: String, fresh: Bool = false) throws {
         if let problem = spec.problem { throw PrecisionSearchError(problem) }
         (self.spec, self.chip, self.directory) = (spec, chip, directory)
         let loaded = try DeployedModel.load(spec.checkpoint, chip: chip, chipName: spec.chip, scheme: nil, mode: nil)
@@ -206,7 +207,7 @@ public final class PrecisionSearch {
         train = full.examples(0..<min(spec.fineTuneExamples ?? available, available))
         validation = full.examples(available..<full.count)
         state = PrecisionSearchState(spec: spec)
-        if let data = FileManager.default.contents(atPath: statePath) {
+        if !fresh, let data = FileManager.default.contents(atPath: statePath) {
             guard let saved = try? JSONDecoder().decode(PrecisionSearchState.self, from: data) else {
                 throw PrecisionSearchError("\(statePath): not a precision search's state file; remove it or choose another directory")
             }
@@ -366,71 +367,82 @@ public final class PrecisionSearch {
     /// cheapest to the most accurate.
     func predictedFront() throws -> [PredictedPlan] {
         // Each layer's options: (energy of the layer, predicted Δacc), priced one layer at a time.
-        var options: [String: [(precision: LayerPrecision, energy: Double, delta: Double)]] = [:]
+        var options: [String: [LayerOption]] = [:]
         let widths = Set(spec.weightBits).union(uniform.values.map(\.weightBits)).sorted()
         let inputs = Set(spec.inputBits).union(uniform.values.map(\.inputBits)).sorted()
-        var priced: [LayerPrecision: NetworkCost] = [:]
         for w in widths {
             for a in inputs {
                 let precision = LayerPrecision(weightBits: w, inputBits: a)
                 // Every layer at this width at once: the layers are priced independently.
-                priced[precision] = try? cost(Dictionary(uniqueKeysWithValues: layers.map { ($0, precision) }))
-            }
-        }
-        for layer in layers {
-            for (precision, cost) in priced.sorted(by: { ($0.key.weightBits, $0.key.inputBits) < ($1.key.weightBits, $1.key.inputBits) }) {
-                guard let delta = predictedDelta(layer, precision), let placed = cost.layers.first(where: { $0.name == layer }) else { continue }
-                options[layer, default: []].append((precision, placed.placement.energyJ, delta))
+                guard let cost = try? cost(Dictionary(uniqueKeysWithValues: layers.map { ($0, precision) })) else { continue }
+                for layer in layers {
+                    guard let delta = predictedDelta(layer, precision), let placed = cost.layers.first(where: { $0.name == layer }) else { continue }
+                    options[layer, default: []].append(LayerOption(precision: precision, energyJ: placed.placement.energyJ, delta: delta))
+                }
             }
         }
         let total = try cost(uniform)
         guard total.energyJ > 0 else {
             throw PrecisionSearchError("chip '\(chip.meta.id)' gives no conversion energy (adc.energy_per_conversion_j), so there is no energy to trade against accuracy")
         }
-        // Energy outside the priced layers' own (none today, kept for honesty of the sum).
+        // Energy outside the chip layers' own placements (none in today's cost model).
         let fixed = total.energyJ - total.layers.map(\.placement.energyJ).reduce(0, +)
-        // Each layer's hull: from its cheapest option (the more accurate of equals), the
-        // options that buy accuracy at a falling rate per joule.
-        var hulls: [String: [(precision: LayerPrecision, energy: Double, delta: Double)]] = [:]
+        return Self.front(layers: layers, options: options, fixedEnergyJ: fixed, start: state.start!.mean)
+    }
+
+    /// One precision a layer may take: its energy per inference and predicted accuracy change.
+    struct LayerOption: Equatable {
+        var precision: LayerPrecision
+        var energyJ: Double
+        var delta: Double
+    }
+
+    /// The lower convex hull of predicted accuracy loss against energy over plans that pick
+    /// one option per layer (accuracy `start` + Σ Δ, energy `fixedEnergyJ` + Σ E), from the
+    /// cheapest plan to the most accurate. Each layer's options are first reduced to their
+    /// own hull: from the cheapest (the more accurate of equals), the options that buy
+    /// accuracy at a falling rate per joule. Taking every layer's steps in order of accuracy
+    /// per joule (ties: forward layer order) then visits exactly the plans on the hull.
+    /// Empty when a layer has no option.
+    static func front(layers: [String], options: [String: [LayerOption]], fixedEnergyJ: Double, start: Double) -> [PredictedPlan] {
+        var hulls: [[LayerOption]] = []
         for layer in layers {
-            let sorted = (options[layer] ?? []).sorted { ($0.energy, -$0.delta) < ($1.energy, -$1.delta) }
-            var hull: [(precision: LayerPrecision, energy: Double, delta: Double)] = []
+            let sorted = (options[layer] ?? []).sorted { ($0.energyJ, -$0.delta) < ($1.energyJ, -$1.delta) }
+            var hull: [LayerOption] = []
             for option in sorted {
                 if let last = hull.last, option.delta <= last.delta { continue }
                 while hull.count >= 2 {
                     let a = hull[hull.count - 2], b = hull[hull.count - 1]
-                    // b lies on or below the chord from a to the new option: not on the hull.
-                    if (b.delta - a.delta) * (option.energy - a.energy) <= (option.delta - a.delta) * (b.energy - a.energy) { hull.removeLast() } else { break }
+                    // b on or below the chord from a to the new option: not on the hull.
+                    guard (b.delta - a.delta) * (option.energyJ - a.energyJ) <= (option.delta - a.delta) * (b.energyJ - a.energyJ) else { break }
+                    hull.removeLast()
                 }
                 hull.append(option)
             }
-            hulls[layer] = hull
+            if hull.isEmpty { return [] }
+            hulls.append(hull)
         }
-        guard layers.allSatisfy({ !(hulls[$0] ?? []).isEmpty }) else { return [] }
-        var choice = Dictionary(uniqueKeysWithValues: layers.map { ($0, 0) })
-        // Every move along a hull, by accuracy per joule (ties: forward layer order, then cheaper first).
         var moves: [(layer: Int, step: Int, rate: Double)] = []
-        for (index, layer) in layers.enumerated() {
-            let hull = hulls[layer]!
-            for step in 1..<max(1, hull.count) {
-                let de = hull[step].energy - hull[step - 1].energy
-                moves.append((index, step, de > 0 ? (hull[step].delta - hull[step - 1].delta) / de : .infinity))
+        for (index, hull) in hulls.enumerated() {
+            for step in hull.indices.dropFirst() {
+                moves.append((index, step, (hull[step].delta - hull[step - 1].delta) / (hull[step].energyJ - hull[step - 1].energyJ)))
             }
         }
         moves.sort { ($0.rate, -$0.layer, -$0.step) > ($1.rate, -$1.layer, -$1.step) }
+        var choice = [Int](repeating: 0, count: layers.count)
         func point() -> PredictedPlan {
-            var precisions: [String: LayerPrecision] = [:], energy = fixed, accuracy = state.start!.mean
-            for layer in layers {
-                let option = hulls[layer]![choice[layer]!]
+            var precisions: [String: LayerPrecision] = [:], energy = fixedEnergyJ, accuracy = start
+            for (index, layer) in layers.enumerated() {
+                let option = hulls[index][choice[index]]
                 precisions[layer] = option.precision
-                energy += option.energy
+                energy += option.energyJ
                 accuracy += option.delta
             }
             return PredictedPlan(layers: precisions, energyJ: energy, predictedAccuracy: accuracy)
         }
         var front = [point()]
         for move in moves {
-            choice[layers[move.layer]] = move.step
+            choice[move.layer] = move.step
             front.append(point())
         }
         return front

@@ -112,6 +112,31 @@ struct CheckpointTests {
         #expect(error?.description == "\(path): __metadata__.weight_clip: 'wide' is not a positive number")
     }
 
+    /// A precision plan travels in the metadata; an edited one out of range, unreadable or
+    /// naming a layer the network lacks is one error naming the field, never a trap.
+    @Test func precisionPlanIsReadFromTheMetadata() throws {
+        let model = try ModelArchitecture.smallCNN.build(channels: 1, size: 8, classes: 3, seed: 1, quantization: Quantization(weightBits: 4, activationBits: 4))
+        let path = NSTemporaryDirectory() + "plan-\(UUID().uuidString).safetensors"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let metadata = ["architecture": "small-cnn", "channels": "1", "size": "8", "classes": "3", "weight_bits": "4", "activation_bits": "4"]
+        func load(_ plan: String) throws -> TrainingRun.LoadedModel {
+            try Checkpoint(model: model, metadata: metadata.merging(["precision_plan": plan]) { $1 }).write(to: path)
+            return try TrainingRun.model(from: path)
+        }
+        let loaded = try load(#"{"layers":[{"layer":"conv2","weightBits":2,"inputBits":3}]}"#)
+        let conv2 = loaded.model.allLayers.compactMap { $0 as? Conv2d }[1]
+        #expect(conv2.product.quantizer?.bits == 2 && conv2.product.inputQuantizer?.bits == 3)
+        #expect(loaded.quantization?.plan == PrecisionPlan([.init(layer: "conv2", weightBits: 2, inputBits: 3)]))
+        for (plan, problem) in [(#"{"layers":[{"layer":"conv2","weightBits":99}]}"#, "conv2: 99-bit weights are outside 2…16"),
+                                (#"{"layers":[{"layer":"conv2","inputBits":0}]}"#, "conv2: 0-bit inputs are outside 1…16"),
+                                (#"{"layers":[]}"#, "names no layer"),
+                                (#"{"layers":"#, "is not a readable precision plan"),
+                                (#"{"layers":[{"layer":"conv9","weightBits":2}]}"#, "the network has no layer 'conv9' (did you mean 'conv1'?)")] {
+            let error = #expect(throws: CheckpointError.self) { try load(plan) }
+            #expect(error?.description == "\(path): __metadata__.precision_plan: \(problem)")
+        }
+    }
+
     @Test func aNegativeBNVarianceIsRejected() throws {
         let model = try ModelArchitecture.smallCNN.build(channels: 1, size: 8, classes: 3, seed: 1)
         var saved = Checkpoint(model: model, metadata: ["architecture": "small-cnn"])

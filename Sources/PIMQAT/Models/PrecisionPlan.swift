@@ -47,6 +47,18 @@ public struct PrecisionPlan: Sendable, Codable, Hashable {
         self.layers = layers
     }
 
+    /// What makes a plan unusable (one decoded from an edited checkpoint), or nil: no entry,
+    /// a layer named twice, bits out of range.
+    public var problem: String? {
+        if layers.isEmpty { return "names no layer" }
+        if Set(layers.map(\.layer)).count != layers.count { return "names a layer twice" }
+        for entry in layers {
+            if let w = entry.weightBits, !Self.weightBitRange.contains(w) { return "\(entry.layer): \(w)-bit weights are outside 2…16" }
+            if let a = entry.inputBits, !Self.inputBitRange.contains(a) { return "\(entry.layer): \(a)-bit inputs are outside 1…16" }
+        }
+        return nil
+    }
+
     /// The entry for `layer`, if the plan names it.
     public subscript(layer: String) -> Entry? { layers.first { $0.layer == layer } }
 

@@ -66,6 +66,7 @@ public struct TrainingSettings: Sendable, Codable, Equatable {
                 return "\(q.weightBits)-bit weights / \(q.activationBits)-bit activations are not supported"
             }
             if let clip = q.weightClip, !(clip > 0 && clip.isFinite) { return "the weight clip \(clip) is not a positive number" }
+            if let problem = q.plan?.problem { return "precision plan: \(problem)" }
         }
         if let alpha = pactAlpha, !(alpha > 0 && alpha.isFinite) { return "the PACT α \(alpha) is not a positive number" }
         if let warmup = warmupEpochs, !(warmup >= 0 && warmup <= Double(epochs)) { return "the warm-up of \(warmup) epochs is not within 0…\(epochs) epochs" }
@@ -275,6 +276,7 @@ public final class TrainingRun {
                 guard let own = try? JSONDecoder().decode(PrecisionPlan.self, from: Data(text.utf8)) else {
                     throw CheckpointError(path, "__metadata__.precision_plan", "is not a readable precision plan")
                 }
+                if let problem = own.problem { throw CheckpointError(path, "__metadata__.precision_plan", problem) }
                 quantization?.plan = own
             }
         }

@@ -57,7 +57,7 @@ struct MapCommand: ParsableCommand {
         }
         let (chipConfig, _) = try ChipCatalog.standard().load(chip)
         let plan = try plan.map { path throws(ConfigError) in try PrecisionPlan(contentsOf: path) }
-        let network: Sequential, target: PIMTarget, architecture: String, channels: Int, size: Int
+        let network: Graph, target: PIMTarget, architecture: String, channels: Int, size: Int
         if let zoo = ModelArchitecture(name: model), !FileManager.default.fileExists(atPath: model) {
             let shape = data.shape
             network = try zoo.build(channels: shape.channels, size: shape.size, classes: shape.classes, seed: 0,

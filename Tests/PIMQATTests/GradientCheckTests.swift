@@ -123,11 +123,47 @@ struct GradientCheckTests {
         Self.check(Flatten(), input: Self.random([2, 3, 2, 2], seed: 13))
     }
 
+    /// A ResNet basic block as graph nodes: the residual add sums the gradients of the
+    /// block's input from both paths.
     @Test(arguments: [(8, 8, 1), (8, 16, 2)])
     func basicBlock(inChannels: Int, outChannels: Int, stride: Int) {
         var initializer = TensorInitializer(seed: 14)
-        let block = BasicBlock(inChannels, outChannels, stride: stride, initializer: &initializer, name: "block")
-        Self.check(block, input: Self.random([2, inChannels, 6, 6], seed: 15), epsilon: 1e-3, tolerance: 3e-2)
+        var builder = GraphBuilder()
+        builder.appendBasicBlock(inChannels, outChannels, stride: stride, initializer: &initializer, name: "block")
+        Self.check(builder.graph, input: Self.random([2, inChannels, 6, 6], seed: 15), epsilon: 1e-3, tolerance: 3e-2)
+    }
+
+    /// Concatenation along channels, a tensor read by two nodes and a branch summed back:
+    /// x → conv a, x → conv b, concat(a, b) + concat(b, a) — every gradient against finite
+    /// differences.
+    @Test func branchesConcatAndSharedInputs() throws {
+        var initializer = TensorInitializer(seed: 19)
+        let a = Conv2d(2, 3, kernel: 3, padding: 1, initializer: &initializer, name: "a")
+        let b = Conv2d(2, 3, kernel: 1, initializer: &initializer, name: "b")
+        let graph = try Graph(input: "x", nodes: [
+            .init(name: "a", operation: .layer(a), inputs: ["x"], output: "a"),
+            .init(name: "b", operation: .layer(b), inputs: ["x"], output: "b"),
+            .init(name: "ab", operation: .concat, inputs: ["a", "b"], output: "ab"),
+            .init(name: "ba", operation: .concat, inputs: ["b", "a"], output: "ba"),
+            .init(name: "sum", operation: .add, inputs: ["ab", "ba", "ab"], output: "sum"),
+        ], output: "sum")
+        Self.check(graph, input: Self.random([2, 2, 4, 4], seed: 20), epsilon: 1e-3, tolerance: 3e-2)
+    }
+
+    @Test func malformedGraphsAreRefused() {
+        let relu = ReLU()
+        func error(_ nodes: [Graph.Node], output: String = "y") -> String? {
+            do { _ = try Graph(input: "x", nodes: nodes, output: output); return nil } catch { return error.description }
+        }
+        #expect(error([.init(name: "r", operation: .layer(relu), inputs: ["z"], output: "y")])
+                == "node 'r' reads 'z', which neither the graph's input nor an earlier node produces")
+        #expect(error([.init(name: "r", operation: .layer(relu), inputs: ["x"], output: "y"),
+                       .init(name: "s", operation: .layer(ReLU()), inputs: ["x"], output: "y")]) == "tensor 'y' is produced twice (again by node 's')")
+        #expect(error([.init(name: "r", operation: .add, inputs: ["x"], output: "y")]) == "node 'r' needs at least two inputs")
+        #expect(error([.init(name: "r", operation: .layer(relu), inputs: ["x", "x"], output: "y")]) == "node 'r' takes one input, not 2")
+        #expect(error([.init(name: "r", operation: .layer(relu), inputs: ["x"], output: "y")], output: "w") == "nothing produces the graph's output 'w'")
+        #expect(error([.init(name: "r", operation: .layer(relu), inputs: ["x"], output: "y"),
+                       .init(name: "r", operation: .layer(ReLU()), inputs: ["y"], output: "w")], output: "w") == "two nodes are named 'r'")
     }
 
     @Test func softmaxCrossEntropyGradient() {

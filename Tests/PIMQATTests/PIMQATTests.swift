@@ -8,12 +8,12 @@ struct PIMQATTests {
     static let ideal = try! ChipConfig(contentsOf: "\(root)/chips/ideal.yaml")
     static let capRAM = try! ChipConfig(contentsOf: "\(root)/chips/cap-ram.yaml")
 
-    static func model(_ architecture: ModelArchitecture, seed: UInt64 = 11) -> Sequential {
+    static func model(_ architecture: ModelArchitecture, seed: UInt64 = 11) -> Graph {
         try! architecture.build(channels: 1, size: 8, classes: 4, seed: seed, quantization: Quantization(weightBits: 4, activationBits: 4))
     }
 
     /// Forward logits and every gradient after one backward pass.
-    static func pass(_ model: Sequential, images: Tensor, training: Bool = true) -> (logits: [Float], gradients: [[Float]], input: [Float]) {
+    static func pass(_ model: Graph, images: Tensor, training: Bool = true) -> (logits: [Float], gradients: [[Float]], input: [Float]) {
         model.parameters.forEach { $0.zeroGradient() }
         let logits = model.forward(images, training: training)
         let dx = model.backward(GradientCheckTests.random(logits.shape, seed: 99))

@@ -8,7 +8,7 @@ import Testing
 struct PrecisionPlanTests {
     static let capRAM = PIMQATTests.capRAM
 
-    static func resnet20(_ plan: PrecisionPlan?) throws -> Sequential {
+    static func resnet20(_ plan: PrecisionPlan?) throws -> Graph {
         try ModelArchitecture.resnet(depth: 20).build(channels: 1, size: 8, classes: 10, seed: 1,
                                                       quantization: Quantization(weightBits: 4, activationBits: 4, plan: plan))
     }
@@ -42,14 +42,15 @@ struct PrecisionPlanTests {
               layer3.2.conv2: {weight_bits: 5, mode: ternary}
             """)
         let model = try Self.resnet20(plan)
-        let blocks = model.layers.compactMap { $0 as? BasicBlock }
-        #expect((model.layers[0] as! Conv2d).product.quantizer?.bits == 6)
-        #expect(blocks[0].conv2.product.quantizer?.bits == 2 && blocks[0].conv2.product.inputQuantizer?.bits == 3)
-        #expect((blocks[0].activation1 as! PACT).bits == 3)
-        #expect(blocks[0].conv1.product.quantizer?.bits == 4 && blocks[0].conv1.product.inputQuantizer?.bits == 4)
-        #expect(blocks[8].conv2.product.quantizer?.bits == 5 && blocks[8].conv2.product.chipMode == "ternary")
-        #expect((model.layers.last as! Linear).product.quantizer?.bits == 8)
-        let others = blocks.flatMap { [$0.conv1, $0.conv2] }.filter { !["layer1.0.conv2", "layer3.2.conv2"].contains($0.product.layerName) }
+        func layer<T>(_ name: String) -> T { model.nodes.first { $0.name == name }!.layer as! T }
+        let conv: (String) -> Conv2d = layer
+        #expect(conv("conv1").product.quantizer?.bits == 6)
+        #expect(conv("layer1.0.conv2").product.quantizer?.bits == 2 && conv("layer1.0.conv2").product.inputQuantizer?.bits == 3)
+        #expect((layer("layer1.0.act1") as PACT).bits == 3)
+        #expect(conv("layer1.0.conv1").product.quantizer?.bits == 4 && conv("layer1.0.conv1").product.inputQuantizer?.bits == 4)
+        #expect(conv("layer3.2.conv2").product.quantizer?.bits == 5 && conv("layer3.2.conv2").product.chipMode == "ternary")
+        #expect((layer("fc") as Linear).product.quantizer?.bits == 8)
+        let others = model.layers.compactMap { $0 as? Conv2d }.dropFirst().filter { !["layer1.0.conv2", "layer3.2.conv2"].contains($0.product.layerName) }
         #expect(others.count == 16 && others.allSatisfy { $0.product.quantizer?.bits == 4 && $0.product.chipMode == nil })
 
         // On CAP-RAM each layer runs its own mode and word width.
@@ -59,7 +60,7 @@ struct PrecisionPlanTests {
         #expect(byName["layer3.2.conv2"]?.trainingMapping.mode.name == "ternary")
         #expect(byName["layer3.2.conv1"]?.trainingMapping.mode.name == "twos_complement")
         // Ternary digits have no −2^(b−1): that layer's quantizer turns symmetric, the others' not.
-        #expect(blocks[8].conv2.product.quantizer?.symmetric == true && blocks[8].conv1.product.quantizer?.symmetric == false)
+        #expect(conv("layer3.2.conv2").product.quantizer?.symmetric == true && conv("layer3.2.conv1").product.quantizer?.symmetric == false)
     }
 
     /// Fewer bits cost less and more bits cost more, layer by layer and per inference.
@@ -124,16 +125,16 @@ struct PrecisionPlanTests {
     /// only ReLU feeds both the second convolution and the classifier.
     @Test func layersSharingAnActivationMustAgree() throws {
         var initializer = TensorInitializer(seed: 3)
-        let network = Sequential([
+        let network = Graph(chain: [
             Conv2d(1, 4, kernel: 3, padding: 1, initializer: &initializer, name: "conv1"), ReLU(),
             Conv2d(4, 4, kernel: 3, padding: 1, initializer: &initializer, name: "conv2"), Flatten(),
             Linear(4 * 8 * 8, 3, initializer: &initializer, name: "fc"),
         ])
         let plan = try Self.plan("layers:\n  conv2: {input_bits: 3}\n  fc: {input_bits: 5}\n")
         #expect(Self.failure { _ = try Quantization(weightBits: 4, activationBits: 4, plan: plan).apply(to: network) }
-                == "plan.yaml:3:7: layers.fc: input_bits 5 conflicts with conv2's input_bits 3: both take the levels of activation act1")
+                == "plan.yaml:3:7: layers.fc: input_bits 5 conflicts with conv2's input_bits 3: both take the levels of activation node1")
         let agreeing = try Self.plan("layers:\n  conv2: {input_bits: 3}\n  fc: {input_bits: 3}\n")
         let quantized = try Quantization(weightBits: 4, activationBits: 4, plan: agreeing).apply(to: network)
-        #expect((quantized.layers[1] as! PACT).bits == 3)
+        #expect((quantized.layers[1] as! PACT).bits == 3 && (quantized.layers[1] as! PACT).name == "node1")
     }
 }

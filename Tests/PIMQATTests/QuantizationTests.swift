@@ -110,8 +110,12 @@ struct QuantizationTests {
         let first = model.layers.first as! Conv2d
         let last = model.layers.last as! Linear
         #expect(first.product.quantizer?.bits == 8 && last.product.quantizer?.bits == 8)
-        let blocks = model.layers.compactMap { $0 as? BasicBlock }
-        #expect(blocks.count == 9 && blocks.allSatisfy { $0.conv1.product.quantizer?.bits == 4 && $0.activation1 is PACT })
+        let inner = model.layers.compactMap { $0 as? Conv2d }.dropFirst()
+        #expect(inner.count == 18 && inner.allSatisfy { $0.product.quantizer?.bits == 4 && $0.product.inputQuantizer != nil })
+        #expect(model.nodes.filter { $0.name.hasSuffix(".act1") }.count == 9 && model.nodes.allSatisfy { !($0.layer is ReLU) })
+        // Each inner convolution reads the activation before it: a block's conv2 its act1, a block's conv1 the previous block's act2.
+        #expect(model.allLayers.compactMap { $0 as? Conv2d }.first { $0.product.layerName == "layer2.0.conv2" }?.product.inputQuantizer?.name == "layer2.0.act1")
+        #expect(model.allLayers.compactMap { $0 as? Conv2d }.first { $0.product.layerName == "layer2.0.conv1" }?.product.inputQuantizer?.name == "layer1.2.act2")
         #expect(model.parameters.filter { $0.name.hasSuffix(".alpha") }.count == 19)
     }
 

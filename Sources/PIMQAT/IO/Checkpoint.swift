@@ -128,7 +128,7 @@ public struct Checkpoint: Sendable {
     // MARK: - Models
 
     /// The parameters and buffers of `model`, plus metadata.
-    public init(model: Sequential, metadata: [String: String], optimizer: SGD? = nil) {
+    public init(model: Graph, metadata: [String: String], optimizer: SGD? = nil) {
         var tensors: [String: Tensor] = [:]
         for parameter in model.parameters { tensors[parameter.name] = parameter.value }
         for (name, value) in model.buffers { tensors[name] = value }
@@ -146,7 +146,7 @@ public struct Checkpoint: Sendable {
     /// every name and shape matches and that nothing is left over. `partial` (initialising a
     /// run from another one, e.g. QAT from float) lets the model's tensors that the file lacks
     /// keep their values; the file must still share at least one tensor with the model.
-    public func restore(into model: Sequential, optimizer: SGD? = nil, file: String, partial: Bool = false) throws(CheckpointError) {
+    public func restore(into model: Graph, optimizer: SGD? = nil, file: String, partial: Bool = false) throws(CheckpointError) {
         var expected = Set(tensors.keys.filter { !$0.hasPrefix("optimizer.") })
         for parameter in model.parameters {
             guard let tensor = tensors[parameter.name] else {

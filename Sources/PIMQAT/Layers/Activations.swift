@@ -46,3 +46,59 @@ public final class Flatten: Layer {
 
     public func backward(_ gradient: Tensor) -> Tensor { gradient.reshaped(shape) }
 }
+
+/// min(max(x, low), high), element-wise (ONNX's Clip; ReLU6 is low 0, high 6). The gradient
+/// passes strictly inside (low, high).
+public final class Clip: Layer {
+    public let low: Float, high: Float
+    private var input: Tensor = Tensor(zeros: [0])
+
+    public init(low: Float, high: Float) {
+        precondition(low <= high, "Clip: \(low) > \(high)")
+        (self.low, self.high) = (low, high)
+    }
+
+    public func forward(_ input: Tensor, training: Bool) -> Tensor {
+        self.input = input
+        return Tensor(shape: input.shape, data: input.data.map { min(max($0, low), high) })
+    }
+
+    public func backward(_ gradient: Tensor) -> Tensor {
+        let count = gradient.count
+        let dx = [Float](unsafeUninitializedCapacity: count) { out, initialized in
+            gradient.data.withUnsafeBufferPointer { g in
+                input.data.withUnsafeBufferPointer { x in GradientMask.pass(g, where: x, above: low, below: high, into: out) }
+            }
+            initialized = count
+        }
+        return Tensor(shape: gradient.shape, data: dx)
+    }
+}
+
+/// A learned offset per channel (dimension 1) of an N × C or N × C × H × W tensor: a
+/// convolution's or a matrix product's bias.
+public final class Bias: Layer {
+    public let channels: Int
+    public let bias: Parameter
+
+    public init(_ channels: Int, name: String) {
+        self.channels = channels
+        bias = Parameter(name: "\(name).bias", value: Tensor(zeros: [channels]), decays: false)
+    }
+
+    public var parameters: [Parameter] { [bias] }
+
+    public func forward(_ input: Tensor, training: Bool) -> Tensor {
+        precondition(input.rank >= 2 && input.shape[1] == channels, "Bias: input \(input.shape), expected N×\(channels)×…")
+        let plane = input.count / max(1, input.shape[0] * channels)
+        var y = input.data
+        for i in y.indices { y[i] += bias.value.data[(i / plane) % channels] }
+        return Tensor(shape: input.shape, data: y)
+    }
+
+    public func backward(_ gradient: Tensor) -> Tensor {
+        let plane = gradient.count / max(1, gradient.shape[0] * channels)
+        for i in gradient.data.indices { bias.gradient.data[(i / plane) % channels] += gradient.data[i] }
+        return gradient
+    }
+}

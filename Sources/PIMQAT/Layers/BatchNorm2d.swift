@@ -5,7 +5,7 @@
 /// variance (PyTorch's convention, m = 0.1). Evaluation uses the running statistics.
 public final class BatchNorm2d: Layer {
     public let channels: Int
-    public let epsilon: Float = 1e-5
+    public let epsilon: Float
     public let momentum: Float = 0.1
     public let gamma: Parameter
     public let beta: Parameter
@@ -21,8 +21,10 @@ public final class BatchNorm2d: Layer {
     /// averages alone.
     private var calibration: (mean: [Double], variance: [Double], batches: Int)?
 
-    public init(_ channels: Int, name: String = "bn") {
+    /// `epsilon` (> 0) is added to the variance: 1e-5 as in PyTorch, or an imported model's.
+    public init(_ channels: Int, name: String = "bn", epsilon: Float = 1e-5) {
         self.channels = channels
+        self.epsilon = epsilon
         self.name = name
         gamma = Parameter(name: "\(name).weight", value: Tensor(repeating: 1, shape: [channels]), decays: false)
         beta = Parameter(name: "\(name).bias", value: Tensor(zeros: [channels]), decays: false)

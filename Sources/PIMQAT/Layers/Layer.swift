@@ -51,23 +51,3 @@ extension Layer {
     /// This layer and every layer inside it, depth first in forward order.
     public var allLayers: [any Layer] { [self] + sublayers.flatMap(\.allLayers) }
 }
-
-/// Layers applied one after another.
-public final class Sequential: Layer {
-    public let layers: [any Layer]
-
-    public init(_ layers: [any Layer]) { self.layers = layers }
-
-    public func forward(_ input: Tensor, training: Bool) -> Tensor {
-        layers.reduce(input) { $1.forward($0, training: training) }
-    }
-
-    public func backward(_ gradient: Tensor) -> Tensor {
-        layers.reversed().reduce(gradient) { $1.backward($0) }
-    }
-
-    public var parameters: [Parameter] { layers.flatMap(\.parameters) }
-    public var buffers: [(name: String, value: Tensor)] { layers.flatMap(\.buffers) }
-    public func setBuffer(_ name: String, _ value: Tensor) { layers.forEach { $0.setBuffer(name, value) } }
-    public var sublayers: [any Layer] { layers }
-}

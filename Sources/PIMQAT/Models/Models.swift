@@ -49,41 +49,86 @@ public enum ModelArchitecture: Sendable, Hashable, Codable, CustomStringConverti
     /// the classifier); the input image stays unquantized. Its ``Quantization/plan`` then sets
     /// the layers it names.
     /// - Throws: ``PrecisionPlanError`` when the plan does not fit the network.
-    public func build(channels: Int, size: Int, classes: Int, seed: UInt64, quantization: Quantization? = nil) throws(PrecisionPlanError) -> Sequential {
+    public func build(channels: Int, size: Int, classes: Int, seed: UInt64, quantization: Quantization? = nil) throws(PrecisionPlanError) -> Graph {
         var initializer = TensorInitializer(seed: seed)
         let network = buildFloat(channels: channels, size: size, classes: classes, initializer: &initializer)
         guard let quantization else { return network }
         return try quantization.apply(to: network)
     }
 
-    func buildFloat(channels: Int, size: Int, classes: Int, initializer: inout TensorInitializer) -> Sequential {
+    func buildFloat(channels: Int, size: Int, classes: Int, initializer: inout TensorInitializer) -> Graph {
+        var net = GraphBuilder()
         switch self {
         case .smallCNN:
             let reduced = size / 4
-            return Sequential([
-                Conv2d(channels, 16, kernel: 3, padding: 1, initializer: &initializer, name: "conv1"), BatchNorm2d(16, name: "bn1"), ReLU(),
-                MaxPool2d(2),
-                Conv2d(16, 32, kernel: 3, padding: 1, initializer: &initializer, name: "conv2"), BatchNorm2d(32, name: "bn2"), ReLU(),
-                MaxPool2d(2),
-                Flatten(),
-                Linear(32 * reduced * reduced, classes, initializer: &initializer, name: "fc"),
-            ])
+            net.append(Conv2d(channels, 16, kernel: 3, padding: 1, initializer: &initializer, name: "conv1"))
+            net.append(BatchNorm2d(16, name: "bn1"))
+            net.append(ReLU(), name: "act1")
+            net.append(MaxPool2d(2), name: "pool1")
+            net.append(Conv2d(16, 32, kernel: 3, padding: 1, initializer: &initializer, name: "conv2"))
+            net.append(BatchNorm2d(32, name: "bn2"))
+            net.append(ReLU(), name: "act2")
+            net.append(MaxPool2d(2), name: "pool2")
+            net.append(Flatten(), name: "flatten")
+            net.append(Linear(32 * reduced * reduced, classes, initializer: &initializer, name: "fc"))
         case let .resnet(depth):
             let blocks = (depth - 2) / 6
-            var layers: [any Layer] = [
-                Conv2d(channels, 16, kernel: 3, padding: 1, initializer: &initializer, name: "conv1"), BatchNorm2d(16, name: "bn1"), ReLU(),
-            ]
+            net.append(Conv2d(channels, 16, kernel: 3, padding: 1, initializer: &initializer, name: "conv1"))
+            net.append(BatchNorm2d(16, name: "bn1"))
+            net.append(ReLU(), name: "act1")
             var width = 16
             for (stage, stageWidth) in [16, 32, 64].enumerated() {
                 for block in 0..<blocks {
                     let stride = stage > 0 && block == 0 ? 2 : 1
-                    layers.append(BasicBlock(width, stageWidth, stride: stride, initializer: &initializer, name: "layer\(stage + 1).\(block)"))
+                    net.appendBasicBlock(width, stageWidth, stride: stride, initializer: &initializer, name: "layer\(stage + 1).\(block)")
                     width = stageWidth
                 }
             }
-            layers += [GlobalAveragePool(), Linear(64, classes, initializer: &initializer, name: "fc")]
-            return Sequential(layers)
+            net.append(GlobalAveragePool(), name: "pool")
+            net.append(Linear(64, classes, initializer: &initializer, name: "fc"))
         }
+        return net.graph
+    }
+}
+
+/// Builds a zoo network node by node, each reading the last one's output.
+struct GraphBuilder {
+    var nodes: [Graph.Node] = []
+    var current = "input"
+
+    /// Appends `layer` as node `name` (default: its parameters' prefix).
+    mutating func append(_ layer: any Layer, name: String? = nil, from source: String? = nil) {
+        let name = name ?? layer.nodeName!
+        nodes.append(Graph.Node(name: name, operation: .layer(layer), inputs: [source ?? current], output: name))
+        current = name
+    }
+
+    /// The CIFAR ResNet basic block `name`: conv3×3 → BN → ReLU → conv3×3 → BN, plus the
+    /// shortcut (the input, or ``DownsamplingShortcut`` when the block halves the resolution
+    /// and widens the channels), → ReLU. Nodes `NAME.conv1` … `NAME.bn2`, `NAME.shortcut`,
+    /// `NAME.add`, `NAME.act2`; the first ReLU is `NAME.act1`.
+    mutating func appendBasicBlock(_ inChannels: Int, _ outChannels: Int, stride: Int, initializer: inout TensorInitializer, name: String) {
+        let blockInput = current
+        append(Conv2d(inChannels, outChannels, kernel: 3, stride: stride, padding: 1, initializer: &initializer, name: "\(name).conv1"))
+        append(BatchNorm2d(outChannels, name: "\(name).bn1"))
+        append(ReLU(), name: "\(name).act1")
+        append(Conv2d(outChannels, outChannels, kernel: 3, stride: 1, padding: 1, initializer: &initializer, name: "\(name).conv2"))
+        append(BatchNorm2d(outChannels, name: "\(name).bn2"))
+        let residual = current
+        var shortcut = blockInput
+        if stride != 1 || inChannels != outChannels {
+            append(DownsamplingShortcut(inChannels, outChannels, stride: stride), name: "\(name).shortcut", from: blockInput)
+            shortcut = current
+        }
+        nodes.append(Graph.Node(name: "\(name).add", operation: .add, inputs: [residual, shortcut], output: "\(name).add"))
+        current = "\(name).add"
+        append(ReLU(), name: "\(name).act2")
+    }
+
+    /// The graph so far; its output is the last node's.
+    var graph: Graph {
+        // The builder only reads tensors it has produced.
+        try! Graph(input: "input", nodes: nodes, output: current)
     }
 }
 
@@ -112,54 +157,36 @@ public struct Quantization: Sendable, Hashable, Codable {
     /// ``IntegerProduct/inputQuantizer``, so its product runs on integers. Then the
     /// ``plan``'s entries set their layers' weight bits, feeding activations' bits and chip
     /// mode and scheme.
-    func apply(to network: Sequential) throws(PrecisionPlanError) -> Sequential {
-        var convolutions = 0, activations = 0
+    func apply(to network: Graph) throws(PrecisionPlanError) -> Graph {
         let clip = weightClip.map(Float.init)
-        func convert(_ layer: any Layer, beforeClassifier: Bool) -> any Layer {
-            switch layer {
-            case let conv as Conv2d:
-                conv.product.quantizer = convolutions == 0 ? WeightQuantizer(bits: edgeWeightBits, rescale: rescale)
+        let lastReLU = network.nodes.lastIndex { $0.layer is ReLU }
+        var products = 0
+        for (index, node) in network.nodes.enumerated() {
+            switch node.layer {
+            case let layer as any IntegerProductLayer:
+                // The first product (on the image) and the classifier keep edge precision.
+                let edge = products == 0 || layer.isClassifier
+                layer.product.quantizer = edge ? WeightQuantizer(bits: edgeWeightBits, rescale: rescale)
                     : WeightQuantizer(bits: weightBits, rescale: rescale, clip: clip)
-                convolutions += 1
-                return conv
-            case let linear as Linear:
-                linear.product.quantizer = WeightQuantizer(bits: edgeWeightBits, rescale: rescale)
-                return linear
+                products += 1
             case is ReLU:
-                activations += 1
-                return PACT(bits: activationBits, initialAlpha: beforeClassifier ? 10 : 8, name: "act\(activations)")
-            case let block as BasicBlock:
-                block.conv1.product.quantizer = WeightQuantizer(bits: weightBits, rescale: rescale, clip: clip)
-                block.conv2.product.quantizer = WeightQuantizer(bits: weightBits, rescale: rescale, clip: clip)
-                convolutions += 2
-                activations += 1
-                block.activation1 = PACT(bits: activationBits, initialAlpha: 8, name: "\(block.name).act1")
-                block.activation2 = PACT(bits: activationBits, initialAlpha: beforeClassifier ? 10 : 8, name: "\(block.name).act2")
-                return block
+                network.replaceLayer(at: index, with: PACT(bits: activationBits, initialAlpha: index == lastReLU ? 10 : 8, name: node.name))
             default:
-                return layer
+                break
             }
         }
-        let layers = network.layers
-        let lastActivation = layers.lastIndex { $0 is ReLU || $0 is BasicBlock }
-        let quantized = Sequential(layers.enumerated().map { convert($1, beforeClassifier: $0 == lastActivation) })
-        // Integer inputs: the activation last seen, while only max pooling lies in between.
-        var feeding: PACT?
-        for layer in quantized.allLayers {
-            switch layer {
-            case let activation as PACT: feeding = activation
-            case let conv as Conv2d:
-                conv.product.inputQuantizer = feeding
-                feeding = nil
-            case is MaxPool2d, is Sequential, is BasicBlock: break
-            default: feeding = nil
-            }
+        // Integer inputs: a convolution whose input is a PACT's output, through max pooling at most.
+        for node in network.nodes {
+            guard let conv = node.layer as? Conv2d else { continue }
+            var source = network.producer(of: node.inputs[0])
+            while let pool = source, pool.layer is MaxPool2d { source = network.producer(of: pool.inputs[0]) }
+            conv.product.inputQuantizer = source?.layer as? PACT
         }
-        if let plan { try apply(plan, to: quantized) }
-        return quantized
+        if let plan { try apply(plan, to: network) }
+        return network
     }
 
-    private func apply(_ plan: PrecisionPlan, to network: Sequential) throws(PrecisionPlanError) {
+    private func apply(_ plan: PrecisionPlan, to network: Graph) throws(PrecisionPlanError) {
         let layers = network.allLayers.compactMap { $0 as? any IntegerProductLayer }
         let names = layers.map(\.product.layerName)
         for entry in plan.layers where !names.contains(entry.layer) {

@@ -4,7 +4,7 @@ import PIMSim
 /// (static draws) and noise seed (temporal draws), optionally after BN calibration on each
 /// instance.
 public final class ChipDeployment {
-    public let model: Sequential
+    public let model: Graph
     public let target: PIMTarget
     /// The stages in force on the chip (all by default; `.none` is the ideal PIM at chip precision).
     public var nonIdealities: NonIdealities = .all
@@ -20,7 +20,7 @@ public final class ChipDeployment {
     /// BN statistics calibrated per chip instance.
     private var calibrated: [UInt64: [(name: String, value: Tensor)]] = [:]
 
-    public init(model: Sequential, target: PIMTarget) {
+    public init(model: Graph, target: PIMTarget) {
         self.model = model
         self.target = target
         trainedBuffers = model.buffers

@@ -1,6 +1,6 @@
 import PIMSim
 
-extension Sequential {
+extension Graph {
     /// Runs `body` with every integer product detached from its chip (computed digitally),
     /// handing it the detached products and their executions; reattaches them afterwards.
     func offTheChip<Result>(_ body: ([(product: IntegerProduct, execution: PIMExecution)]) throws -> Result) rethrows -> Result {
@@ -21,7 +21,7 @@ extension PIMTarget {
     /// the chip.
     /// - Throws: ``MappingError`` when a layer's precision has no mapping on the chip;
     ///   ``PlacementError`` when a layer cannot be placed.
-    public func networkCost(model: Sequential, channels: Int, size: Int, macros: Int = 1, replicate: Bool = false) throws -> NetworkCost {
+    public func networkCost(model: Graph, channels: Int, size: Int, macros: Int = 1, replicate: Bool = false) throws -> NetworkCost {
         let layers = try model.offTheChip { detached in
             _ = model.forward(Tensor(shape: [1, channels, size, size], data: [Float](repeating: 0, count: channels * size * size)),
                               training: false)

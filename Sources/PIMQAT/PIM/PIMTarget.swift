@@ -48,7 +48,7 @@ public final class PIMTarget {
     /// Attaches to `model` (built with conventional quantization).
     /// - Throws: ``MappingError`` naming the layer when the chip cannot run its precisions
     ///   with the scheme, or the training precision is impossible.
-    public init(chip: ChipConfig, settings: PIMSettings, model: Sequential) throws(MappingError) {
+    public init(chip: ChipConfig, settings: PIMSettings, model: Graph) throws(MappingError) {
         self.chip = chip
         self.settings = settings
         var lastActivation: PACT?

@@ -11,7 +11,7 @@ public enum BatchNormCalibration {
     /// `beforeBatch(b)` runs before batch b's forward pass (to address its noise draws).
     /// - Returns: the number of batches used.
     @discardableResult
-    public static func run(_ model: Sequential, on data: Dataset, batches: Int, batchSize: Int, seed: UInt64,
+    public static func run(_ model: Graph, on data: Dataset, batches: Int, batchSize: Int, seed: UInt64,
                            beforeBatch: (Int) -> Void = { _ in }) -> Int {
         let layers = model.allLayers.compactMap { $0 as? BatchNorm2d }
         let source = Batches(dataset: data, batchSize: batchSize, augmentation: .none, seed: seed)

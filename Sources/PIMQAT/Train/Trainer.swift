@@ -48,7 +48,7 @@ public struct Evaluation: Sendable, Codable {
 
 /// Runs epochs of SGD on a model.
 public final class Trainer {
-    public let model: Sequential
+    public let model: Graph
     public let optimizer: SGD
     public let batches: Batches
     public let epochs: Int
@@ -64,7 +64,7 @@ public final class Trainer {
     /// Runs before each training step's forward pass, with the step's number.
     public var beforeStep: (Int) -> Void = { _ in }
 
-    public init(model: Sequential, batches: Batches, epochs: Int, learningRate: Double, momentum: Double, weightDecay: Double,
+    public init(model: Graph, batches: Batches, epochs: Int, learningRate: Double, momentum: Double, weightDecay: Double,
                 nesterov: Bool, schedule: LearningRateSchedule, warmupSteps: Int = 0, maxGradientNorm: Double? = nil) {
         self.model = model
         self.batches = batches
@@ -121,7 +121,7 @@ public final class Trainer {
 
     /// Loss and accuracy of `model` in evaluation mode (running BN statistics);
     /// `beforeBatch(first)` runs before each batch with the index of its first example.
-    public static func evaluate(_ model: Sequential, on dataset: Dataset, batchSize: Int = 256,
+    public static func evaluate(_ model: Graph, on dataset: Dataset, batchSize: Int = 256,
                                 beforeBatch: (Int) -> Void = { _ in }) -> Evaluation {
         let batches = Batches(dataset: dataset, batchSize: batchSize, augmentation: .none, seed: 0)
         var totalLoss = 0.0, correct = 0

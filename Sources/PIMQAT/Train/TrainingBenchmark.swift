@@ -70,34 +70,17 @@ public struct TrainingBenchmark: Sendable, Codable {
     }
 }
 
-extension Sequential {
-    /// FLOPs of the forward GEMMs (2·M·N·K per convolution and linear layer) for one input of `inputShape`.
+extension Graph {
+    /// FLOPs of the forward GEMMs (2·M·N·K per convolution and linear layer) for one input of
+    /// `inputShape`, from one digital forward pass of a blank input of one example.
     public func forwardGEMMFLOPs(inputShape: [Int]) -> Double {
-        var shape = inputShape
-        var flops = 0.0
-        func visit(_ layer: any Layer) {
-            switch layer {
-            case let conv as Conv2d:
-                let (ho, wo) = (conv.outputSize(shape[2]), conv.outputSize(shape[3]))
-                flops += 2 * Double(conv.outChannels * conv.inChannels * conv.kernel * conv.kernel * shape[0] * ho * wo)
-                shape = [shape[0], conv.outChannels, ho, wo]
-            case let block as BasicBlock:
-                visit(block.conv1)
-                visit(block.conv2)
-            case let linear as Linear:
-                flops += 2 * Double(shape[0] * linear.inFeatures * linear.outFeatures)
-                shape = [shape[0], linear.outFeatures]
-            case let pool as MaxPool2d:
-                shape = [shape[0], shape[1], shape[2] / pool.size, shape[3] / pool.size]
-            case is GlobalAveragePool:
-                shape = [shape[0], shape[1]]
-            case is Flatten:
-                shape = [shape[0], shape.dropFirst().reduce(1, *)]
-            default:
-                break
+        let example = [1] + inputShape.dropFirst()
+        return offTheChip { _ in
+            _ = forward(Tensor(zeros: example), training: false)
+            return allLayers.compactMap { $0 as? any IntegerProductLayer }.reduce(0.0) { total, layer in
+                let product = layer.product
+                return total + 2 * Double(product.weight.value.count) * Double(product.columnsPerExample ?? 1) * Double(inputShape[0])
             }
         }
-        layers.forEach(visit)
-        return flops
     }
 }

@@ -106,7 +106,7 @@ public struct UnknownModelError: Error, Sendable, UserInputError {
 public final class TrainingRun {
     public let settings: TrainingSettings
     public let architecture: ModelArchitecture
-    public let model: Sequential
+    public let model: Graph
     public let trainer: Trainer
     public let train: Dataset
     public let test: Dataset
@@ -161,7 +161,7 @@ public final class TrainingRun {
 
     /// Attaches a PIM target to `model`: `chip`, or the chip `settings` names (a preset id or a file).
     /// A mapping error about a layer `plan` names is positioned at its entry.
-    static func attach(_ settings: PIMSettings, to model: Sequential, chip: ChipConfig?, plan: PrecisionPlan?) throws -> PIMTarget {
+    static func attach(_ settings: PIMSettings, to model: Graph, chip: ChipConfig?, plan: PrecisionPlan?) throws -> PIMTarget {
         let chip = try chip ?? ChipCatalog.standard().load(settings.chip).chip
         do {
             return try PIMTarget(chip: chip, settings: settings, model: model)
@@ -222,7 +222,7 @@ public final class TrainingRun {
 
     /// A model loaded for evaluation from any checkpoint this tool wrote.
     public struct LoadedModel {
-        public var model: Sequential
+        public var model: Graph
         public var settings: TrainingSettings?
         public var architecture: ModelArchitecture
         /// The precisions it was built with (the checkpoint's, its plan replaced by one given); nil = float.
@@ -287,7 +287,7 @@ public final class TrainingRun {
             }
             quantization?.plan = plan
         }
-        let model: Sequential
+        let model: Graph
         do {
             model = try architecture.build(channels: channels, size: size, classes: classes, seed: 0, quantization: quantization)
         } catch {

@@ -18,6 +18,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        // ONNX models are protobuf; the message code is generated once and committed.
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // OpenBLAS, GSL and zlib as one Clang module: both headers define CBLAS enums, so the
@@ -36,7 +38,7 @@ let package = Package(
         ),
         .target(
             name: "PIMQAT",
-            dependencies: ["PIMSim"]
+            dependencies: ["PIMSim", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
         ),
         // Experiments over both: sweep specs, their execution (matmuls, deployed and trained
         // networks), results files and plots.

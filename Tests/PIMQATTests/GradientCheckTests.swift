@@ -128,9 +128,9 @@ struct GradientCheckTests {
     @Test(arguments: [(8, 8, 1), (8, 16, 2)])
     func basicBlock(inChannels: Int, outChannels: Int, stride: Int) {
         var initializer = TensorInitializer(seed: 14)
-        var builder = GraphBuilder()
-        builder.appendBasicBlock(inChannels, outChannels, stride: stride, initializer: &initializer, name: "block")
-        Self.check(builder.graph, input: Self.random([2, inChannels, 6, 6], seed: 15), epsilon: 1e-3, tolerance: 3e-2)
+        var spec = GraphSpec()
+        spec.appendBasicBlock(inChannels, outChannels, stride: stride, name: "block")
+        Self.check(try! spec.build(initializer: &initializer), input: Self.random([2, inChannels, 6, 6], seed: 15), epsilon: 1e-3, tolerance: 3e-2)
     }
 
     /// Concatenation along channels, a tensor read by two nodes and a branch summed back:

@@ -57,78 +57,43 @@ public enum ModelArchitecture: Sendable, Hashable, Codable, CustomStringConverti
     }
 
     func buildFloat(channels: Int, size: Int, classes: Int, initializer: inout TensorInitializer) -> Graph {
-        var net = GraphBuilder()
+        // The zoo's descriptions are valid by construction.
+        try! spec(channels: channels, size: size, classes: classes).build(initializer: &initializer)
+    }
+
+    /// The network's structure for `channels`-channel square images of `size` pixels and
+    /// `classes` outputs.
+    public func spec(channels: Int, size: Int, classes: Int) -> GraphSpec {
+        var net = GraphSpec()
         switch self {
         case .smallCNN:
             let reduced = size / 4
-            net.append(Conv2d(channels, 16, kernel: 3, padding: 1, initializer: &initializer, name: "conv1"))
-            net.append(BatchNorm2d(16, name: "bn1"))
-            net.append(ReLU(), name: "act1")
-            net.append(MaxPool2d(2), name: "pool1")
-            net.append(Conv2d(16, 32, kernel: 3, padding: 1, initializer: &initializer, name: "conv2"))
-            net.append(BatchNorm2d(32, name: "bn2"))
-            net.append(ReLU(), name: "act2")
-            net.append(MaxPool2d(2), name: "pool2")
-            net.append(Flatten(), name: "flatten")
-            net.append(Linear(32 * reduced * reduced, classes, initializer: &initializer, name: "fc"))
+            net.append(.conv(inChannels: channels, outChannels: 16, kernel: 3, stride: 1, padding: 1), name: "conv1")
+            net.append(.batchNorm(channels: 16, epsilon: 1e-5), name: "bn1")
+            net.append(.relu, name: "act1")
+            net.append(.maxPool(size: 2), name: "pool1")
+            net.append(.conv(inChannels: 16, outChannels: 32, kernel: 3, stride: 1, padding: 1), name: "conv2")
+            net.append(.batchNorm(channels: 32, epsilon: 1e-5), name: "bn2")
+            net.append(.relu, name: "act2")
+            net.append(.maxPool(size: 2), name: "pool2")
+            net.append(.flatten, name: "flatten")
+            net.append(.linear(inFeatures: 32 * reduced * reduced, outFeatures: classes), name: "fc")
         case let .resnet(depth):
             let blocks = (depth - 2) / 6
-            net.append(Conv2d(channels, 16, kernel: 3, padding: 1, initializer: &initializer, name: "conv1"))
-            net.append(BatchNorm2d(16, name: "bn1"))
-            net.append(ReLU(), name: "act1")
+            net.append(.conv(inChannels: channels, outChannels: 16, kernel: 3, stride: 1, padding: 1), name: "conv1")
+            net.append(.batchNorm(channels: 16, epsilon: 1e-5), name: "bn1")
+            net.append(.relu, name: "act1")
             var width = 16
             for (stage, stageWidth) in [16, 32, 64].enumerated() {
                 for block in 0..<blocks {
-                    let stride = stage > 0 && block == 0 ? 2 : 1
-                    net.appendBasicBlock(width, stageWidth, stride: stride, initializer: &initializer, name: "layer\(stage + 1).\(block)")
+                    net.appendBasicBlock(width, stageWidth, stride: stage > 0 && block == 0 ? 2 : 1, name: "layer\(stage + 1).\(block)")
                     width = stageWidth
                 }
             }
-            net.append(GlobalAveragePool(), name: "pool")
-            net.append(Linear(64, classes, initializer: &initializer, name: "fc"))
+            net.append(.globalAveragePool(keepsSpatialAxes: false), name: "pool")
+            net.append(.linear(inFeatures: 64, outFeatures: classes), name: "fc")
         }
-        return net.graph
-    }
-}
-
-/// Builds a zoo network node by node, each reading the last one's output.
-struct GraphBuilder {
-    var nodes: [Graph.Node] = []
-    var current = "input"
-
-    /// Appends `layer` as node `name` (default: its parameters' prefix).
-    mutating func append(_ layer: any Layer, name: String? = nil, from source: String? = nil) {
-        let name = name ?? layer.nodeName!
-        nodes.append(Graph.Node(name: name, operation: .layer(layer), inputs: [source ?? current], output: name))
-        current = name
-    }
-
-    /// The CIFAR ResNet basic block `name`: conv3×3 → BN → ReLU → conv3×3 → BN, plus the
-    /// shortcut (the input, or ``DownsamplingShortcut`` when the block halves the resolution
-    /// and widens the channels), → ReLU. Nodes `NAME.conv1` … `NAME.bn2`, `NAME.shortcut`,
-    /// `NAME.add`, `NAME.act2`; the first ReLU is `NAME.act1`.
-    mutating func appendBasicBlock(_ inChannels: Int, _ outChannels: Int, stride: Int, initializer: inout TensorInitializer, name: String) {
-        let blockInput = current
-        append(Conv2d(inChannels, outChannels, kernel: 3, stride: stride, padding: 1, initializer: &initializer, name: "\(name).conv1"))
-        append(BatchNorm2d(outChannels, name: "\(name).bn1"))
-        append(ReLU(), name: "\(name).act1")
-        append(Conv2d(outChannels, outChannels, kernel: 3, stride: 1, padding: 1, initializer: &initializer, name: "\(name).conv2"))
-        append(BatchNorm2d(outChannels, name: "\(name).bn2"))
-        let residual = current
-        var shortcut = blockInput
-        if stride != 1 || inChannels != outChannels {
-            append(DownsamplingShortcut(inChannels, outChannels, stride: stride), name: "\(name).shortcut", from: blockInput)
-            shortcut = current
-        }
-        nodes.append(Graph.Node(name: "\(name).add", operation: .add, inputs: [residual, shortcut], output: "\(name).add"))
-        current = "\(name).add"
-        append(ReLU(), name: "\(name).act2")
-    }
-
-    /// The graph so far; its output is the last node's.
-    var graph: Graph {
-        // The builder only reads tensors it has produced.
-        try! Graph(input: "input", nodes: nodes, output: current)
+        return net
     }
 }
 

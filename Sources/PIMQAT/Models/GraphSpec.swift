@@ -1,0 +1,152 @@
+import Foundation
+
+/// A network's structure without its weights: the nodes of a ``Graph`` with each operation's
+/// hyperparameters. The zoo's networks and imported ONNX models are both described by one;
+/// a checkpoint of an imported model carries it (`__metadata__.graph`), so the network is
+/// rebuilt from the checkpoint alone.
+public struct GraphSpec: Sendable, Codable, Equatable {
+    public enum Operation: Sendable, Codable, Equatable {
+        /// A square convolution without bias: ``Conv2d``.
+        case conv(inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: Int)
+        /// y = x·Wᵀ + b: ``Linear``.
+        case linear(inFeatures: Int, outFeatures: Int)
+        case batchNorm(channels: Int, epsilon: Float)
+        /// A learned offset per channel: ``Bias``.
+        case bias(channels: Int)
+        case relu
+        case clip(low: Float, high: Float)
+        case maxPool(size: Int)
+        case averagePool(size: Int)
+        case globalAveragePool(keepsSpatialAxes: Bool)
+        case flatten
+        case downsamplingShortcut(inChannels: Int, outChannels: Int, stride: Int)
+        case add
+        case concat
+    }
+
+    public struct Node: Sendable, Codable, Equatable {
+        /// The node's name; a layer with parameters names them `NAME.weight`, `NAME.bias`, …
+        public var name: String
+        public var operation: Operation
+        public var inputs: [String]
+        public var output: String
+
+        public init(name: String, operation: Operation, inputs: [String], output: String) {
+            (self.name, self.operation, self.inputs, self.output) = (name, operation, inputs, output)
+        }
+    }
+
+    public var input: String
+    public var nodes: [Node]
+    public var output: String
+
+    public init(input: String = "input", nodes: [Node] = [], output: String = "input") {
+        (self.input, self.nodes, self.output) = (input, nodes, output)
+    }
+
+    /// The most parameters a network may have (2²⁷, half a gigabyte of float weights): a
+    /// description asking for more is refused before anything is allocated.
+    public static let maximumParameters = 1 << 27
+
+    /// The number of parameters the network's layers hold, or nil when a hyperparameter is
+    /// not positive (or the count overflows).
+    public var parameterCount: Int? {
+        var total = 0
+        for node in nodes {
+            let count: Int
+            switch node.operation {
+            case let .conv(c, m, k, s, p):
+                guard c > 0, m > 0, k > 0, s > 0, p >= 0 else { return nil }
+                count = c * m * k * k
+            case let .linear(i, o):
+                guard i > 0, o > 0 else { return nil }
+                count = i * o + o
+            case let .batchNorm(c, epsilon):
+                guard c > 0, epsilon > 0, epsilon.isFinite else { return nil }
+                count = 2 * c
+            case let .bias(c):
+                guard c > 0 else { return nil }
+                count = c
+            case let .clip(low, high):
+                guard low <= high else { return nil }
+                count = 0
+            case let .maxPool(size), let .averagePool(size):
+                guard size > 0 else { return nil }
+                count = 0
+            case let .downsamplingShortcut(c, m, s):
+                guard c > 0, m >= c, s > 0 else { return nil }
+                count = 0
+            case .relu, .globalAveragePool, .flatten, .add, .concat:
+                count = 0
+            }
+            guard count <= Self.maximumParameters, total <= Self.maximumParameters else { return nil }
+            total += count
+        }
+        return total
+    }
+
+    /// The graph, its weights drawn from `initializer` node by node.
+    /// - Throws: ``GraphError`` for a description that cannot be built: bad hyperparameters,
+    ///   more than ``maximumParameters``, or a graph whose tensors do not connect.
+    public func build(initializer: inout TensorInitializer) throws(GraphError) -> Graph {
+        guard let count = parameterCount else { throw GraphError("a node has a hyperparameter out of range") }
+        guard count <= Self.maximumParameters else { throw GraphError("\(count) parameters are more than the \(Self.maximumParameters) a network may have") }
+        var nodes: [Graph.Node] = []
+        for node in self.nodes {
+            let operation: Graph.Operation
+            switch node.operation {
+            case let .conv(c, m, k, s, p): operation = .layer(Conv2d(c, m, kernel: k, stride: s, padding: p, initializer: &initializer, name: node.name))
+            case let .linear(i, o): operation = .layer(Linear(i, o, initializer: &initializer, name: node.name))
+            case let .batchNorm(c, epsilon): operation = .layer(BatchNorm2d(c, name: node.name, epsilon: epsilon))
+            case let .bias(c): operation = .layer(Bias(c, name: node.name))
+            case .relu: operation = .layer(ReLU())
+            case let .clip(low, high): operation = .layer(Clip(low: low, high: high))
+            case let .maxPool(size): operation = .layer(MaxPool2d(size))
+            case let .averagePool(size): operation = .layer(AveragePool2d(size))
+            case let .globalAveragePool(keeps): operation = .layer(GlobalAveragePool(keepsSpatialAxes: keeps))
+            case .flatten: operation = .layer(Flatten())
+            case let .downsamplingShortcut(c, m, s): operation = .layer(DownsamplingShortcut(c, m, stride: s))
+            case .add: operation = .add
+            case .concat: operation = .concat
+            }
+            nodes.append(Graph.Node(name: node.name, operation: operation, inputs: node.inputs, output: node.output))
+        }
+        return try Graph(input: input, nodes: nodes, output: output)
+    }
+
+    // MARK: - Building one node by node
+
+    /// Appends `operation` as node `name` reading `source` (default: the last node's output),
+    /// its output named after the node; the graph's output follows.
+    public mutating func append(_ operation: Operation, name: String, from source: String? = nil) {
+        nodes.append(Node(name: name, operation: operation, inputs: [source ?? output], output: name))
+        output = name
+    }
+
+    /// Appends a node of several inputs (an add or a concat).
+    public mutating func join(_ operation: Operation, name: String, inputs: [String]) {
+        nodes.append(Node(name: name, operation: operation, inputs: inputs, output: name))
+        output = name
+    }
+
+    /// The CIFAR ResNet basic block `name`: conv3×3 → BN → ReLU → conv3×3 → BN, plus the
+    /// shortcut (the input, or a ``DownsamplingShortcut`` when the block halves the resolution
+    /// and widens the channels), → ReLU. Nodes `NAME.conv1` … `NAME.bn2`, `NAME.shortcut`,
+    /// `NAME.add`, `NAME.act2`; the first ReLU is `NAME.act1`.
+    public mutating func appendBasicBlock(_ inChannels: Int, _ outChannels: Int, stride: Int, name: String) {
+        let blockInput = output
+        append(.conv(inChannels: inChannels, outChannels: outChannels, kernel: 3, stride: stride, padding: 1), name: "\(name).conv1")
+        append(.batchNorm(channels: outChannels, epsilon: 1e-5), name: "\(name).bn1")
+        append(.relu, name: "\(name).act1")
+        append(.conv(inChannels: outChannels, outChannels: outChannels, kernel: 3, stride: 1, padding: 1), name: "\(name).conv2")
+        append(.batchNorm(channels: outChannels, epsilon: 1e-5), name: "\(name).bn2")
+        let residual = output
+        var shortcut = blockInput
+        if stride != 1 || inChannels != outChannels {
+            append(.downsamplingShortcut(inChannels: inChannels, outChannels: outChannels, stride: stride), name: "\(name).shortcut", from: blockInput)
+            shortcut = output
+        }
+        join(.add, name: "\(name).add", inputs: [residual, shortcut])
+        append(.relu, name: "\(name).act2")
+    }
+}

@@ -16,8 +16,8 @@ Two re-encodings of the same weights test the tensor storage forms: lenet5-typed
 its initializers in float_data instead of raw_data, and mlp-external.onnx keeps them in the
 external file mlp-external.onnx.data.
 
-For each network, NAME-inputs.npy holds 4 inputs and NAME-logits.npy PyTorch's logits for
-them (eval mode). CI does not need PyTorch: the outputs are committed. Run with torch and
+For each network, NAME-inputs.npy holds 4 inputs (one per row, C·H·W values) and
+NAME-logits.npy PyTorch's logits for them (eval mode). CI does not need PyTorch: the outputs are committed. Run with torch and
 onnx installed: python3 scripts/make-onnx-fixtures.py
 """
 import os
@@ -108,7 +108,7 @@ def export(name, model, opset):
     inputs = torch.randn(4, 1, 28, 28, generator=torch.Generator().manual_seed(2))
     with torch.no_grad():
         logits = model(inputs)
-    np.save(os.path.join(OUT, f"{name}-inputs.npy"), inputs.numpy().astype(np.float32))
+    np.save(os.path.join(OUT, f"{name}-inputs.npy"), inputs.numpy().astype(np.float32).reshape(4, -1))
     np.save(os.path.join(OUT, f"{name}-logits.npy"), logits.numpy().astype(np.float32))
     return path
 

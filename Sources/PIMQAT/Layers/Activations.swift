@@ -81,9 +81,10 @@ public final class Bias: Layer {
     public let channels: Int
     public let bias: Parameter
 
-    public init(_ channels: Int, name: String) {
+    /// `parameterName` is the offsets' full name (`conv1.bias`).
+    public init(_ channels: Int, parameterName: String) {
         self.channels = channels
-        bias = Parameter(name: "\(name).bias", value: Tensor(zeros: [channels]), decays: false)
+        bias = Parameter(name: parameterName, value: Tensor(zeros: [channels]), decays: false)
     }
 
     public var parameters: [Parameter] { [bias] }

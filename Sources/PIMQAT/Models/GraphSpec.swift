@@ -4,14 +4,14 @@ import Foundation
 /// hyperparameters. The zoo's networks and imported ONNX models are both described by one;
 /// a checkpoint of an imported model carries it (`__metadata__.graph`), so the network is
 /// rebuilt from the checkpoint alone.
-public struct GraphSpec: Sendable, Codable, Equatable {
-    public enum Operation: Sendable, Codable, Equatable {
+public struct GraphSpec: Sendable, Codable, Hashable {
+    public enum Operation: Sendable, Codable, Hashable {
         /// A square convolution without bias: ``Conv2d``.
         case conv(inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: Int)
         /// y = x·Wᵀ + b: ``Linear``.
         case linear(inFeatures: Int, outFeatures: Int)
         case batchNorm(channels: Int, epsilon: Float)
-        /// A learned offset per channel: ``Bias``.
+        /// A learned offset per channel: ``Bias``, its parameter named as the node.
         case bias(channels: Int)
         case relu
         case clip(low: Float, high: Float)
@@ -24,7 +24,7 @@ public struct GraphSpec: Sendable, Codable, Equatable {
         case concat
     }
 
-    public struct Node: Sendable, Codable, Equatable {
+    public struct Node: Sendable, Codable, Hashable {
         /// The node's name; a layer with parameters names them `NAME.weight`, `NAME.bias`, …
         public var name: String
         public var operation: Operation
@@ -98,7 +98,7 @@ public struct GraphSpec: Sendable, Codable, Equatable {
             case let .conv(c, m, k, s, p): operation = .layer(Conv2d(c, m, kernel: k, stride: s, padding: p, initializer: &initializer, name: node.name))
             case let .linear(i, o): operation = .layer(Linear(i, o, initializer: &initializer, name: node.name))
             case let .batchNorm(c, epsilon): operation = .layer(BatchNorm2d(c, name: node.name, epsilon: epsilon))
-            case let .bias(c): operation = .layer(Bias(c, name: node.name))
+            case let .bias(c): operation = .layer(Bias(c, parameterName: node.name))
             case .relu: operation = .layer(ReLU())
             case let .clip(low, high): operation = .layer(Clip(low: low, high: high))
             case let .maxPool(size): operation = .layer(MaxPool2d(size))
@@ -112,6 +112,73 @@ public struct GraphSpec: Sendable, Codable, Equatable {
             nodes.append(Graph.Node(name: node.name, operation: operation, inputs: node.inputs, output: node.output))
         }
         return try Graph(input: input, nodes: nodes, output: output)
+    }
+
+    // MARK: - Shapes
+
+    /// The shape `operation` gives for inputs of `shapes` (the batch axis first).
+    /// - Throws: ``GraphError`` naming `node` when the inputs do not fit the operation.
+    public static func outputShape(_ operation: Operation, inputs shapes: [[Int]], node: String) throws(GraphError) -> [Int] {
+        func fail(_ expected: String) -> GraphError {
+            GraphError("node '\(node)': input \(shapes.map { $0.map(String.init).joined(separator: "×") }.joined(separator: ", ")), expected \(expected)")
+        }
+        let x = shapes[0]
+        switch operation {
+        case let .conv(c, m, k, s, p):
+            guard x.count == 4, x[1] == c else { throw fail("N×\(c)×H×W") }
+            let (h, w) = ((x[2] + 2 * p - k) / s + 1, (x[3] + 2 * p - k) / s + 1)
+            guard x[2] + 2 * p >= k, x[3] + 2 * p >= k else { throw fail("an image of at least \(k) pixels after padding") }
+            return [x[0], m, h, w]
+        case let .linear(i, o):
+            guard x.count == 2, x[1] == i else { throw fail("N×\(i)") }
+            return [x[0], o]
+        case let .batchNorm(c, _):
+            guard x.count == 4, x[1] == c else { throw fail("N×\(c)×H×W") }
+            return x
+        case let .bias(c):
+            guard x.count >= 2, x[1] == c else { throw fail("N×\(c)×…") }
+            return x
+        case .relu, .clip:
+            return x
+        case let .maxPool(size), let .averagePool(size):
+            guard x.count == 4, x[2] >= size, x[3] >= size else { throw fail("N×C×H×W with H, W ≥ \(size)") }
+            return [x[0], x[1], x[2] / size, x[3] / size]
+        case let .globalAveragePool(keeps):
+            guard x.count == 4 else { throw fail("N×C×H×W") }
+            return keeps ? [x[0], x[1], 1, 1] : [x[0], x[1]]
+        case .flatten:
+            guard x.count >= 2 else { throw fail("N×…") }
+            return [x[0], x.dropFirst().reduce(1, *)]
+        case let .downsamplingShortcut(c, m, s):
+            guard x.count == 4, x[1] == c else { throw fail("N×\(c)×H×W") }
+            return [x[0], m, (x[2] + s - 1) / s, (x[3] + s - 1) / s]
+        case .add:
+            guard shapes.allSatisfy({ $0 == x }) else { throw fail("inputs of one shape") }
+            return x
+        case .concat:
+            guard x.count >= 2, shapes.allSatisfy({ $0.count == x.count && $0[0] == x[0] && Array($0.dropFirst(2)) == Array(x.dropFirst(2)) }) else {
+                throw fail("inputs that differ only in their channels")
+            }
+            var out = x
+            out[1] = shapes.map { $0[1] }.reduce(0, +)
+            return out
+        }
+    }
+
+    /// The shape of every tensor for an input of `input` (the batch axis first), and so of the
+    /// output.
+    /// - Throws: ``GraphError`` at the first node whose inputs do not fit.
+    public func shapes(input shape: [Int]) throws(GraphError) -> [String: [Int]] {
+        var shapes = [input: shape]
+        for node in nodes {
+            var inputs: [[Int]] = []
+            for tensor in node.inputs {
+                guard let known = shapes[tensor] else { throw GraphError("node '\(node.name)' reads '\(tensor)', which neither the graph's input nor an earlier node produces") }
+                inputs.append(known)
+            }
+            shapes[node.output] = try Self.outputShape(node.operation, inputs: inputs, node: node.name)
+        }
+        return shapes
     }
 
     // MARK: - Building one node by node

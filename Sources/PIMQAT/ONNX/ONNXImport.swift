@@ -153,7 +153,10 @@ public enum ONNXImport {
             let name = node.name.isEmpty ? "\(node.opType)_\(index)" : node.name
             func fail(_ problem: String) -> ONNXError { ONNXError(file, "node '\(name)' (\(node.opType)): \(problem)") }
             guard node.domain.isEmpty || node.domain == "ai.onnx" else { throw fail("operator \(node.opType) of domain '\(node.domain)' is not supported") }
-            let attributes = Dictionary(node.attribute.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+            var attributes: [String: Onnx_AttributeProto] = [:]
+            for attribute in node.attribute {
+                guard attributes.updateValue(attribute, forKey: attribute.name) == nil else { throw fail("attribute '\(attribute.name)' is given twice") }
+            }
             func int(_ key: String, _ fallback: Int) -> Int { attributes[key].map { Int($0.i) } ?? fallback }
             func ints(_ key: String) -> [Int]? { attributes[key].map { $0.ints.map { Int($0) } } }
             func float(_ key: String, _ fallback: Float) -> Float { attributes[key].map(\.f) ?? fallback }

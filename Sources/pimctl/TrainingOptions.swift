@@ -4,7 +4,7 @@ import PIMQAT
 
 /// The options that define a training run, shared by `train` and `train-qat`.
 struct TrainingOptions: ParsableArguments {
-    @Option(help: "Model: resnet20, resnet32, resnet44, resnet56, small-cnn (default small-cnn).")
+    @Option(help: "Model: resnet20, resnet32, resnet44, resnet56, small-cnn, or an ONNX file (its weights the start unless --init; default small-cnn).")
     var model: String?
 
     @Option(help: "Dataset: fashion-mnist, mnist, cifar10, cifar100 (default fashion-mnist).")
@@ -112,12 +112,18 @@ struct TrainingOptions: ParsableArguments {
 
     /// The recipe for what the command line leaves open (``TrainingRecipe``).
     func recipe(quantized: Bool, pim: Bool) throws -> TrainingRecipe {
-        let name = model ?? "small-cnn"
-        guard let architecture = ModelArchitecture(name: name) else {
-            throw ValidationError("--model '\(name)' is not one of resnet20, resnet32, resnet44, resnet56, small-cnn")
-        }
-        return TrainingRecipe.standard(model: architecture, dataset: data ?? .fashionMNIST, epochs: epochs ?? 10, quantized: quantized,
+        return TrainingRecipe.standard(model: try architecture(), dataset: data ?? .fashionMNIST, epochs: epochs ?? 10, quantized: quantized,
                                        pim: pim, fineTuning: initFrom != nil)
+    }
+
+    /// The network --model names: a zoo name, or an ONNX file's structure.
+    func architecture() throws -> ModelArchitecture {
+        let name = model ?? "small-cnn"
+        if name.hasSuffix(".onnx") { return .graph(try ONNXImport.load(name).spec, name: name) }
+        guard let architecture = ModelArchitecture(name: name) else {
+            throw ValidationError("--model '\(name)' is not one of resnet20, resnet32, resnet44, resnet56, small-cnn, or an .onnx file")
+        }
+        return architecture
     }
 
     /// The settings of a fresh run: what the command line gives, the rest from `recipe`. Without
@@ -125,12 +131,18 @@ struct TrainingOptions: ParsableArguments {
     /// --plan it takes `defaultPlan`.
     func settings(recipe: TrainingRecipe, defaultBits: (weights: Int, activations: Int)?, defaultPlan: PrecisionPlan? = nil,
                   pim: PIMSettings? = nil) throws -> TrainingSettings {
+        let architecture = try architecture()
         let bits = wbits.map { ($0, abits ?? 4) } ?? defaultBits
         let plan = try plan.map { path throws(ConfigError) in try PrecisionPlan(contentsOf: path) } ?? defaultPlan
         let quantization = bits.map { Quantization(weightBits: $0.0, activationBits: $0.1, weightClip: weightClip, plan: plan) }
         var settings = recipe.settings(model: model ?? "small-cnn", dataset: data ?? .fashionMNIST, dataDirectory: dataDir,
                                        epochs: epochs ?? 10, seed: seed ?? 0, trainLimit: trainLimit, testLimit: testLimit,
                                        quantization: quantization, pim: pim, initialization: initFrom)
+        // An ONNX model starts from its own weights unless --init says otherwise.
+        if let graph = architecture.graphSpec {
+            settings.graph = graph
+            settings.initialization = initFrom ?? model
+        }
         if let batchSize { settings.batchSize = batchSize }
         settings.learningRate = lr ?? recipe.learningRate(batchSize: settings.batchSize)
         if let momentum { settings.momentum = momentum }

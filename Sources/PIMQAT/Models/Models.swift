@@ -8,6 +8,9 @@ public enum ModelArchitecture: Sendable, Hashable, Codable, CustomStringConverti
     /// conv3×3(16) → BN → ReLU → max-pool 2 → conv3×3(32) → BN → ReLU → max-pool 2 → linear:
     /// for quick runs and tests.
     case smallCNN
+    /// A network of the user's (an imported ONNX model), by its structure and the name it was
+    /// given (the file it came from).
+    case graph(GraphSpec, name: String)
 
     /// Parses `resnet20`, `resnet32`, `resnet44`, `resnet56`, `small-cnn`.
     public init?(name: String) {
@@ -24,7 +27,14 @@ public enum ModelArchitecture: Sendable, Hashable, Codable, CustomStringConverti
         switch self {
         case let .resnet(depth): "resnet\(depth)"
         case .smallCNN: "small-cnn"
+        case let .graph(_, name): name
         }
+    }
+
+    /// The structure of a user's network (nil for the zoo's).
+    public var graphSpec: GraphSpec? {
+        if case let .graph(spec, _) = self { return spec }
+        return nil
     }
 
     /// The shapes of the first convolution's and the classifier's weights for this input and
@@ -34,6 +44,7 @@ public enum ModelArchitecture: Sendable, Hashable, Codable, CustomStringConverti
         switch self {
         case .smallCNN: features = 32 * (size / 4) * (size / 4)
         case .resnet: features = 64
+        case .graph: return [:]
         }
         return ["conv1.weight": [16, channels, 3, 3], "fc.weight": [classes, features]]
     }
@@ -48,17 +59,24 @@ public enum ModelArchitecture: Sendable, Hashable, Codable, CustomStringConverti
     /// the classifier 8-bit), and every ReLU becomes a b_a-bit PACT activation (α = 8; 10 before
     /// the classifier); the input image stays unquantized. Its ``Quantization/plan`` then sets
     /// the layers it names.
-    /// - Throws: ``PrecisionPlanError`` when the plan does not fit the network.
-    public func build(channels: Int, size: Int, classes: Int, seed: UInt64, quantization: Quantization? = nil) throws(PrecisionPlanError) -> Graph {
+    /// - Throws: ``PrecisionPlanError`` when the plan does not fit the network; ``GraphError``
+    ///   when a user's network does not fit `channels` × `size` × `size` images and `classes`.
+    public func build(channels: Int, size: Int, classes: Int, seed: UInt64, quantization: Quantization? = nil) throws -> Graph {
         var initializer = TensorInitializer(seed: seed)
-        let network = buildFloat(channels: channels, size: size, classes: classes, initializer: &initializer)
+        let network = try buildFloat(channels: channels, size: size, classes: classes, initializer: &initializer)
         guard let quantization else { return network }
         return try quantization.apply(to: network)
     }
 
-    func buildFloat(channels: Int, size: Int, classes: Int, initializer: inout TensorInitializer) -> Graph {
-        // The zoo's descriptions are valid by construction.
-        try! spec(channels: channels, size: size, classes: classes).build(initializer: &initializer)
+    func buildFloat(channels: Int, size: Int, classes: Int, initializer: inout TensorInitializer) throws(GraphError) -> Graph {
+        let spec = spec(channels: channels, size: size, classes: classes)
+        if case .graph = self {
+            let output = try spec.shapes(input: [1, channels, size, size])[spec.output]
+            guard output == [1, classes] else {
+                throw GraphError("the network gives \(output.map { $0.map(String.init).joined(separator: "×") } ?? "nothing") for a 1×\(channels)×\(size)×\(size) input, not 1×\(classes) logits")
+            }
+        }
+        return try spec.build(initializer: &initializer)
     }
 
     /// The network's structure for `channels`-channel square images of `size` pixels and
@@ -66,6 +84,8 @@ public enum ModelArchitecture: Sendable, Hashable, Codable, CustomStringConverti
     public func spec(channels: Int, size: Int, classes: Int) -> GraphSpec {
         var net = GraphSpec()
         switch self {
+        case let .graph(spec, _):
+            return spec
         case .smallCNN:
             let reduced = size / 4
             net.append(.conv(inChannels: channels, outChannels: 16, kernel: 3, stride: 1, padding: 1), name: "conv1")

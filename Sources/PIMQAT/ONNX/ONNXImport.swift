@@ -26,6 +26,18 @@ public struct ImportedModel: Sendable {
         return graph
     }
 
+    /// A native checkpoint of the float network: its tensors, and metadata naming it `name`
+    /// with its structure (`graph`), so that every command loads it without the ONNX file.
+    public func checkpoint(name: String) throws -> Checkpoint {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return Checkpoint(tensors: tensors, metadata: [
+            "architecture": name, "graph": String(decoding: try encoder.encode(spec), as: UTF8.self),
+            "channels": String(channels), "size": String(size), "classes": String(classes),
+            "weight_bits": "32", "activation_bits": "32", "producer": producer,
+        ])
+    }
+
     /// Sets `graph`'s parameters and buffers to the file's (the graph built from ``spec``,
     /// quantized or not).
     public func load(into graph: Graph) {

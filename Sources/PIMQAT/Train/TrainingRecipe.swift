@@ -41,7 +41,7 @@ public struct TrainingRecipe: Sendable, Equatable {
     public static func standard(model: ModelArchitecture, dataset: DatasetName, epochs: Int, quantized: Bool, pim: Bool,
                                 fineTuning: Bool) -> TrainingRecipe {
         let batchSize = switch model {
-        case .smallCNN: 64
+        case .smallCNN, .graph: 64
         case .resnet: 128
         }
         let augmentation: Augmentation = switch dataset {
@@ -111,6 +111,7 @@ extension TrainingRun {
                                                                   plan: plan ?? quantization.plan),
                                        pim: pim, initialization: initial)
         if let learningRate { settings.learningRate = learningRate }
+        settings.graph = start.architecture.graphSpec
         return try TrainingRun(settings: settings, chip: chip)
     }
 }

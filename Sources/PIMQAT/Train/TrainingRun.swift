@@ -36,6 +36,13 @@ public struct TrainingSettings: Sendable, Codable, Equatable {
     public var warmupEpochs: Double?
     /// Gradient clipping: the largest L2 norm of all trainable gradients together; nil = none.
     public var maxGradientNorm: Double?
+    /// The structure of a user's network (imported from ONNX); nil for the zoo's `model`.
+    public var graph: GraphSpec?
+
+    /// The network the settings build: the user's ``graph`` named `model`, or the zoo's `model`.
+    public var architecture: ModelArchitecture? {
+        graph.map { .graph($0, name: model) } ?? ModelArchitecture(name: model)
+    }
 
     public init(model: String, dataset: DatasetName, dataDirectory: String?, epochs: Int, batchSize: Int, learningRate: Double,
                 momentum: Double, weightDecay: Double, nesterov: Bool, schedule: LearningRateSchedule, augmentation: Augmentation,
@@ -67,6 +74,9 @@ public struct TrainingSettings: Sendable, Codable, Equatable {
             }
             if let clip = q.weightClip, !(clip > 0 && clip.isFinite) { return "the weight clip \(clip) is not a positive number" }
             if let problem = q.plan?.problem { return "precision plan: \(problem)" }
+        }
+        if let graph, graph.parameterCount.map({ $0 > GraphSpec.maximumParameters }) ?? true {
+            return "the network's graph has a hyperparameter out of range or more than \(GraphSpec.maximumParameters) parameters"
         }
         if let alpha = pactAlpha, !(alpha > 0 && alpha.isFinite) { return "the PACT α \(alpha) is not a positive number" }
         if let warmup = warmupEpochs, !(warmup >= 0 && warmup <= Double(epochs)) { return "the warm-up of \(warmup) epochs is not within 0…\(epochs) epochs" }
@@ -119,15 +129,19 @@ public final class TrainingRun {
     /// `chip` is the chip a PIM-QAT run trains through when it is not the one its settings
     /// name (a sweep point's chip with fields overridden).
     public init(settings: TrainingSettings, initialize: Bool = true, chip: ChipConfig? = nil) throws {
-        guard let architecture = ModelArchitecture(name: settings.model) else {
-            throw UnknownModelError(description: "unknown model '\(settings.model)' (resnet20, resnet32, resnet44, resnet56, small-cnn)")
+        guard let architecture = settings.architecture else {
+            throw UnknownModelError(description: "unknown model '\(settings.model)' (resnet20, resnet32, resnet44, resnet56, small-cnn, or an ONNX file)")
         }
         self.settings = settings
         self.architecture = architecture
         train = try settings.dataset.load(train: true, directory: settings.dataDirectory, limit: settings.trainLimit)
         test = try settings.dataset.load(train: false, directory: settings.dataDirectory, limit: settings.testLimit)
-        model = try architecture.build(channels: train.channels, size: train.size, classes: train.classes, seed: settings.seed,
-                                       quantization: settings.quantization)
+        do {
+            model = try architecture.build(channels: train.channels, size: train.size, classes: train.classes, seed: settings.seed,
+                                           quantization: settings.quantization)
+        } catch let error as GraphError {
+            throw UnknownModelError(description: "\(settings.model) does not fit \(settings.dataset.rawValue) (\(train.channels)×\(train.size)×\(train.size) images, \(train.classes) classes): \(error.description)")
+        }
         let batches = Batches(dataset: train, batchSize: settings.batchSize, augmentation: settings.augmentation, seed: settings.seed)
         let warmupSteps = Int((settings.warmupEpochs ?? 0) * Double(batches.batchesPerEpoch) + 0.5)
         trainer = Trainer(model: model, batches: batches,
@@ -144,7 +158,11 @@ public final class TrainingRun {
             target = nil
         }
         if initialize, let path = settings.initialization {
-            try Checkpoint(contentsOf: path).restore(into: model, file: path, partial: true)
+            if path.hasSuffix(".onnx") {
+                try ONNXImport.load(path).load(into: model)
+            } else {
+                try Checkpoint(contentsOf: path).restore(into: model, file: path, partial: true)
+            }
         }
         let activations = model.allLayers.compactMap { $0 as? PACT }
         if initialize, let alpha = settings.pactAlpha {
@@ -213,6 +231,7 @@ public final class TrainingRun {
             "activation_bits": settings.quantization.map { String($0.activationBits) } ?? "32",
         ]
         if let clip = settings.quantization?.weightClip { metadata["weight_clip"] = String(clip) }
+        if let graph = settings.graph { metadata["graph"] = String(decoding: try TrainingRun.settingsEncoder.encode(graph), as: UTF8.self) }
         if let plan = settings.quantization?.plan {
             metadata["precision_plan"] = String(decoding: try TrainingRun.settingsEncoder.encode(plan), as: UTF8.self)
         }
@@ -240,10 +259,19 @@ public final class TrainingRun {
     /// takes no plan).
     public static func model(from path: String, pim: (chip: ChipConfig, settings: PIMSettings)? = nil,
                              plan: PrecisionPlan? = nil) throws -> LoadedModel {
-        let checkpoint = try Checkpoint(contentsOf: path)
+        let checkpoint = path.hasSuffix(".onnx") ? try ONNXImport.load(path).checkpoint(name: path) : try Checkpoint(contentsOf: path)
         let m = checkpoint.metadata
-        guard let name = m["architecture"], let architecture = ModelArchitecture(name: name) else {
-            throw CheckpointError(path, "__metadata__.architecture", "missing or unknown")
+        let architecture: ModelArchitecture
+        if let text = m["graph"] {
+            guard let spec = try? JSONDecoder().decode(GraphSpec.self, from: Data(text.utf8)) else {
+                throw CheckpointError(path, "__metadata__.graph", "is not a readable network graph")
+            }
+            architecture = .graph(spec, name: m["architecture"] ?? path)
+        } else {
+            guard let name = m["architecture"], let zoo = ModelArchitecture(name: name) else {
+                throw CheckpointError(path, "__metadata__.architecture", "missing or unknown")
+            }
+            architecture = zoo
         }
         guard let channels = m["channels"].flatMap(Int.init), let size = m["size"].flatMap(Int.init), let classes = m["classes"].flatMap(Int.init) else {
             throw CheckpointError(path, "__metadata__", "channels, size and classes are required")
@@ -290,11 +318,12 @@ public final class TrainingRun {
         let model: Graph
         do {
             model = try architecture.build(channels: channels, size: size, classes: classes, seed: 0, quantization: quantization)
-        } catch {
+        } catch let error as PrecisionPlanError {
             // A plan given here is the user's file; one from the metadata is the checkpoint's.
-            let planError: PrecisionPlanError = error
-            if plan != nil { throw planError }
-            throw CheckpointError(path, "__metadata__.precision_plan", planError.message)
+            if plan != nil { throw error }
+            throw CheckpointError(path, "__metadata__.precision_plan", error.message)
+        } catch let error as GraphError {
+            throw CheckpointError(path, "__metadata__.graph", error.description)
         }
         let settings = m["training"].flatMap { try? JSONDecoder().decode(TrainingSettings.self, from: Data($0.utf8)) }
         var target: PIMTarget?

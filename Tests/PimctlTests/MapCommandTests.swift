@@ -103,3 +103,39 @@ struct PrecisionPlanCommandTests {
         #expect(float.status != 0 && float.stderr.contains("--plan needs a quantized network"), "\(float.stderr)")
     }
 }
+
+/// A PyTorch-exported ONNX network through the commands: imported, evaluated, trained through
+/// CAP-RAM, deployed and placed; a bad file is one line.
+@Suite("ONNX models on the command line", .serialized)
+struct ONNXCommandTests {
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().path + "/Fixtures/onnx"
+
+    @Test func onnxNetworkTrainsThroughTheChipAndDeploys() throws {
+        let dir = try TrainCommandTests.directory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let onnx = "\(Self.fixtures)/lenet5.onnx"
+        let imported = try PimctlRunner.run(["import", onnx, "--out", "\(dir)/lenet5.safetensors", "--json"])
+        #expect(imported.status == 0, "\(imported.stderr)")
+        // The file and its checkpoint evaluate alike.
+        let direct = try PimctlRunner.run(["evaluate", "--model", onnx, "--test-limit", "32", "--json"])
+        let native = try PimctlRunner.run(["evaluate", "--model", "\(dir)/lenet5.safetensors", "--test-limit", "32", "--json"])
+        #expect(direct.status == 0 && native.status == 0, "\(direct.stderr) \(native.stderr)")
+        func accuracy(_ text: String) throws -> Double? { try (JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])?["accuracy"] as? Double }
+        #expect(try accuracy(direct.stdout) != nil && accuracy(direct.stdout) == accuracy(native.stdout))
+        let trained = try PimctlRunner.run(["train-qat", "--chip", "cap-ram", "--model", onnx, "--epochs", "1", "--train-limit", "64",
+                                            "--test-limit", "16", "--out", "\(dir)/pim.safetensors"])
+        #expect(trained.status == 0, "\(trained.stderr)")
+        // On the chip: conv2, the one convolution that reads a PACT's levels (through max pooling);
+        // conv1 takes the image, and the fully connected layers stay digital.
+        let simulated = try PimctlRunner.run(["simulate", "network", "--chip", "cap-ram", "--model", "\(dir)/pim.safetensors", "--test-limit", "16", "--json"])
+        #expect(simulated.status == 0, "\(simulated.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(simulated.stdout.utf8)) as? [String: Any])
+        #expect((report["layers"] as? [[String: Any]])?.compactMap { $0["layer"] as? String } == ["conv2"])
+        let mapped = try PimctlRunner.run(["map", "--chip", "cap-ram", "--model", "\(dir)/pim.safetensors"])
+        #expect(mapped.status == 0 && mapped.stdout.contains("conv2"), "\(mapped.stderr)")
+        // A checkpoint whose graph was edited is one error naming the field.
+        try Data("not onnx".utf8).write(to: URL(fileURLWithPath: "\(dir)/bad.onnx"))
+        let bad = try PimctlRunner.run(["evaluate", "--model", "\(dir)/bad.onnx"])
+        #expect(bad.status == 1 && bad.stderr.hasPrefix("pimctl: error: \(dir)/bad.onnx: not an ONNX model") && bad.stderr.split(separator: "\n").count == 1, "\(bad.stderr)")
+    }
+}

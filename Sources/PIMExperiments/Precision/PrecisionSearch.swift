@@ -352,12 +352,17 @@ public final class PrecisionSearch {
 
     // MARK: - The predicted front
 
-    /// Δ accuracy of `layer` at `precision` predicted from its single-width changes.
+    /// Δ accuracy of `layer` at `precision` predicted from its single-width changes, each
+    /// taken as no gain for fewer bits and no loss for more: a measured gain from dropping
+    /// bits (or loss from adding them) is the measurement's noise, and summed over layers it
+    /// would predict plans better than the network itself.
     private func predictedDelta(_ layer: String, _ precision: LayerPrecision) -> Double? {
         let own = uniform[layer]!, start = state.start!.mean
         func delta(_ w: Int, _ a: Int) -> Double? {
             if w == own.weightBits && a == own.inputBits { return 0 }
-            return state.sensitivities.first { $0.layer == layer && $0.weightBits == w && $0.inputBits == a }.map { $0.accuracy.mean - start }
+            guard let measured = state.sensitivities.first(where: { $0.layer == layer && $0.weightBits == w && $0.inputBits == a }) else { return nil }
+            let change = measured.accuracy.mean - start
+            return w < own.weightBits || a < own.inputBits ? min(change, 0) : max(change, 0)
         }
         guard let dw = delta(precision.weightBits, own.inputBits), let da = delta(own.weightBits, precision.inputBits) else { return nil }
         return dw + da

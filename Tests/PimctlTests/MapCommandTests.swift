@@ -139,3 +139,29 @@ struct ONNXCommandTests {
         #expect(bad.status == 1 && bad.stderr.hasPrefix("pimctl: error: \(dir)/bad.onnx: not an ONNX model") && bad.stderr.split(separator: "\n").count == 1, "\(bad.stderr)")
     }
 }
+
+/// `pimctl map` for every network of the zoo on every shipped chip, at the precision the chip
+/// takes: a table, JSON with placed layers and an SVG.
+@Suite("pimctl map: the zoo on every chip", .serialized)
+struct MapEveryChipTests {
+    @Test(arguments: PresetEndToEndTests.presets)
+    func everyZooNetworkMaps(chip: String) throws {
+        let dir = try TrainCommandTests.directory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let bits = try #require(PresetEndToEndTests.precisions[chip])
+        for model in ["small-cnn", "resnet20", "resnet32", "resnet44", "resnet56"] {
+            let result = try PimctlRunner.run(["map", "--chip", chip, "--model", model, "--wbits", String(bits.weights), "--abits", String(bits.activations),
+                                               "--json", "--svg", "\(dir)/\(model).svg"])
+            #expect(result.status == 0, "\(chip) \(model): \(result.stderr)")
+            let cost = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+            let layers = try #require(cost["layers"] as? [[String: Any]])
+            let depth = model == "small-cnn" ? 3 : Int(model.dropFirst(6))!
+            #expect(layers.count == depth - 2, "\(chip) \(model)")
+            #expect(layers.allSatisfy { (($0["placement"] as? [String: Any])?["conversions"] as? Int ?? 0) > 0 }, "\(chip) \(model)")
+            let svg = try String(contentsOfFile: "\(dir)/\(model).svg", encoding: .utf8)
+            #expect(svg.hasPrefix("<svg"), "\(chip) \(model)")
+        }
+        let table = try PimctlRunner.run(["map", "--chip", chip, "--model", "resnet20", "--wbits", String(bits.weights), "--abits", String(bits.activations)])
+        #expect(table.status == 0 && table.stdout.contains("layer3.2.conv2") && table.stdout.contains("totals"), "\(chip): \(table.stderr)")
+    }
+}

@@ -44,7 +44,7 @@ struct LayerCostTests {
         }
     }
 
-    /// The cross-check against NeuroSim's conventional mapping (128 × 128 sub-arrays, one page
+    /// A conventional mapping worked by hand (128 × 128 sub-arrays, one page
     /// each, 8-bit weights one bit per cell): VGG-8's layers take 8, 72, 144, 288, 576, 1152,
     /// 4096 and 8 sub-arrays (6,344 in all).
     @Test func vgg8SubArraysMatchTheConventionalMapping() throws {

@@ -15,7 +15,7 @@ public enum PrecisionAdjustment: Sendable, Hashable, Codable, CustomStringConver
     case none
     /// b_train = b_chip − round(log2 √(1 + 12 σ_n²)), σ_n the chip's temporal noise in LSB.
     case auto
-    /// The step of docs/pim-qat.md §5 before it rounds to whole bits, Δ' = Δ·√(1 + 12 σ_n²): the chip's
+    /// The noise-equivalent step of adjusted-precision training before it rounds to whole bits, Δ' = Δ·√(1 + 12 σ_n²): the chip's
     /// code steps divided by √(1 + 12 σ_n²), rounded to the nearest whole number N (at least
     /// one), so Δ' is within a relative 1/(2N) of its target. CAP-RAM (σ_n = 0.35): 63 → 40
     /// steps, Δ' = 1.575 Δ where `auto` trains at 2 Δ.

@@ -59,7 +59,7 @@ public struct NetworkCost: Sendable, Codable {
     /// - Throws: ``PlacementError`` for a layer that cannot be placed.
     ///   - offChip: names of the network's layers that stay digital.
     ///   - replicate: copy each layer onto ⌊arrays / the arrays it needs⌋ sets of arrays, each
-    ///     copy taking ⌈V / copies⌉ of its input vectors (NeuroSim's rule), instead of spreading
+    ///     copy taking ⌈V / copies⌉ of its input vectors, instead of spreading
     ///     one copy's pages over all arrays. Energy is unchanged; writing the copies is not priced.
     public init(chip: ChipConfig, layers: [(name: String, mapping: LayerMapping, shape: LayerShape)], macros: Int = 1,
                 offChip: [String] = [], replicate: Bool = false) throws(PlacementError) {

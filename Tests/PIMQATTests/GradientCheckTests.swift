@@ -121,6 +121,12 @@ struct GradientCheckTests {
         Self.check(MaxPool2d(2), input: Self.random([2, 2, 4, 6], seed: 11), epsilon: 1e-3)
         Self.check(GlobalAveragePool(), input: Self.random([2, 3, 4, 4], seed: 12))
         Self.check(Flatten(), input: Self.random([2, 3, 2, 2], seed: 13))
+        Self.check(AveragePool2d(2), input: Self.random([2, 2, 4, 6], seed: 21))
+        Self.check(Clip(low: -0.5, high: 0.5), input: Self.random([2, 3, 4, 4], seed: 22, awayFromZero: 0.05), epsilon: 1e-3)
+        let bias = Bias(3, parameterName: "b.bias")
+        bias.bias.value = Tensor(shape: [3], data: [0.5, -1, 2])
+        Self.check(bias, input: Self.random([2, 3, 2, 2], seed: 23))
+        Self.check(bias, input: Self.random([2, 3], seed: 24))
     }
 
     /// A ResNet basic block as graph nodes: the residual add sums the gradients of the

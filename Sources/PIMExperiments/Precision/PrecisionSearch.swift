@@ -147,10 +147,8 @@ public struct PrecisionSearchResult: Sendable, Codable {
     /// The chosen candidate, if any satisfies the goal.
     public var chosen: PrecisionSearchState.Candidate? { state.chosen.flatMap { label in state.candidates.first { $0.label == label } } }
 
-    /// The chosen plan as a precision plan naming every chip layer, in forward order.
-    public func plan(_ layers: [String: LayerPrecision]) -> PrecisionPlan {
-        PrecisionPlan(self.layers.compactMap { name in layers[name].map { PrecisionPlan.Entry(layer: name, weightBits: $0.weightBits, inputBits: $0.inputBits) } })
-    }
+    /// `layers` as a precision plan naming every chip layer, in forward order.
+    public func plan(_ layers: [String: LayerPrecision]) -> PrecisionPlan { PrecisionSearch.plan(layers, order: self.layers) }
 }
 
 /// Per-layer precision search on a chip model.
@@ -283,9 +281,12 @@ public final class PrecisionSearch {
 
     // MARK: - Plans and their measurements
 
-    private func plan(_ precisions: [String: LayerPrecision]) -> PrecisionPlan {
-        PrecisionPlan(layers.compactMap { name in precisions[name].map { PrecisionPlan.Entry(layer: name, weightBits: $0.weightBits, inputBits: $0.inputBits) } })
+    /// `precisions` as a plan naming its layers in `order`.
+    static func plan(_ precisions: [String: LayerPrecision], order: [String]) -> PrecisionPlan {
+        PrecisionPlan(order.compactMap { name in precisions[name].map { PrecisionPlan.Entry(layer: name, weightBits: $0.weightBits, inputBits: $0.inputBits) } })
     }
+
+    private func plan(_ precisions: [String: LayerPrecision]) -> PrecisionPlan { Self.plan(precisions, order: layers) }
 
     private func plan(replacing layer: String, with precision: LayerPrecision) -> PrecisionPlan {
         var precisions = uniform

@@ -93,13 +93,26 @@ public final class Bias: Layer {
         precondition(input.rank >= 2 && input.shape[1] == channels, "Bias: input \(input.shape), expected N×\(channels)×…")
         let plane = input.count / max(1, input.shape[0] * channels)
         var y = input.data
-        for i in y.indices { y[i] += bias.value.data[(i / plane) % channels] }
+        var i = 0
+        for _ in 0..<input.shape[0] {
+            for c in 0..<channels {
+                let offset = bias.value.data[c]
+                for _ in 0..<plane { y[i] += offset; i += 1 }
+            }
+        }
         return Tensor(shape: input.shape, data: y)
     }
 
     public func backward(_ gradient: Tensor) -> Tensor {
         let plane = gradient.count / max(1, gradient.shape[0] * channels)
-        for i in gradient.data.indices { bias.gradient.data[(i / plane) % channels] += gradient.data[i] }
+        var i = 0
+        for _ in 0..<gradient.shape[0] {
+            for c in 0..<channels {
+                var sum: Float = 0
+                for _ in 0..<plane { sum += gradient.data[i]; i += 1 }
+                bias.gradient.data[c] += sum
+            }
+        }
         return gradient
     }
 }

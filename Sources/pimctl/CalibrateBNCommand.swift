@@ -30,6 +30,7 @@ struct CalibrateBN: ParsableCommand {
     @Option(help: "Batch size.") var batchSize = 128
     @Option(help: "Chip instance (seed of the static draws).") var chipSeed: UInt64 = 0
     @Option(help: "Worker threads.") var threads = 2
+    @OptionGroup var normalization: InputNormalizationOptions
     @Option(help: "Checkpoint to write.") var out: String
     @Flag(help: "Print JSON.") var json = false
 
@@ -41,7 +42,8 @@ struct CalibrateBN: ParsableCommand {
     func run() throws {
         BLAS.threadCount = threads
         let (chipConfig, _) = try ChipCatalog.standard().load(chip)
-        let (loaded, target, settings, _) = try DeployedModel.load(model, chip: chipConfig, chipName: chip, scheme: scheme, mode: mode)
+        var (loaded, target, settings, _) = try DeployedModel.load(model, chip: chipConfig, chipName: chip, scheme: scheme, mode: mode)
+        if let given = try normalization.given() { loaded.inputNormalization = given }
         let dataset = data ?? loaded.settings?.dataset ?? .fashionMNIST
         let train = try DeployedModel.data(for: loaded, path: model, dataset: dataset, directory: dataDir ?? loaded.settings?.dataDirectory, train: true)
         let deployment = ChipDeployment(model: loaded.model, target: target)
@@ -52,7 +54,8 @@ struct CalibrateBN: ParsableCommand {
         struct Record: Codable { var chip: String; var scheme: String; var chipSeed: UInt64; var batches: Int; var batchSize: Int; var dataset: String }
         let record = Record(chip: chipConfig.meta.id, scheme: settings.scheme.rawValue, chipSeed: chipSeed, batches: used,
                             batchSize: batchSize, dataset: dataset.rawValue)
-        var metadata = try Checkpoint(contentsOf: model).metadata
+        var metadata = model.hasSuffix(".onnx") ? try ONNXImport.load(model).checkpoint(name: model).metadata : try Checkpoint(contentsOf: model).metadata
+        if let normalization = loaded.inputNormalization { metadata.merge(normalization.metadata) { $1 } }
         // Sorted keys: the same calibration writes the same bytes.
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys

@@ -28,6 +28,7 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Use only the first N test examples.") var testLimit: Int?
     @Option(help: "Precision plan (YAML) in place of the checkpoint's: the same weights requantized layer by layer.") var plan: String?
     @Option(help: "OpenBLAS threads.") var threads = 2
+    @OptionGroup var normalization: InputNormalizationOptions
     @Flag(help: "Print JSON.") var json = false
 
     func run() throws {
@@ -35,6 +36,7 @@ struct Evaluate: ParsableCommand {
         let loaded = try TrainingRun.model(from: model, plan: plan.map { path throws(ConfigError) in try PrecisionPlan(contentsOf: path) })
         let dataset = data ?? loaded.settings?.dataset ?? .fashionMNIST
         let test = try dataset.load(train: false, directory: dataDir ?? loaded.settings?.dataDirectory, limit: testLimit)
+            .normalized(by: try normalization.given() ?? loaded.inputNormalization)
         guard test.channels == loaded.channels, test.size == loaded.size, test.classes == loaded.classes else {
             throw CommandLineError("\(model) expects \(loaded.channels)×\(loaded.size)×\(loaded.size) images and \(loaded.classes) classes; \(dataset.rawValue) has \(test.channels)×\(test.size)×\(test.size) and \(test.classes)")
         }

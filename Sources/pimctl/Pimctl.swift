@@ -28,7 +28,7 @@ struct Pimctl: ParsableCommand {
               pimctl bench --suite sgemm
             """,
         version: ToolVersion.current,
-        subcommands: [Chips.self, Simulate.self, MapCommand.self, Import.self, Train.self, TrainQAT.self, Evaluate.self, CalibrateBN.self, Report.self, SearchPrecision.self, Sweep.self, Check.self, Notebook.self, Bench.self])
+        subcommands: [Chips.self, Simulate.self, MapCommand.self, Import.self, Export.self, Train.self, TrainQAT.self, Evaluate.self, CalibrateBN.self, Report.self, SearchPrecision.self, Sweep.self, Check.self, Notebook.self, Bench.self])
 
     /// Runs the command; a user error (bad file, bad flag value) or a failed write to standard
     /// output ends with one line on standard error and exit status 1, never a trap.

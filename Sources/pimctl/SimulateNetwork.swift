@@ -16,6 +16,7 @@ struct NetworkSimulationOptions: ParsableArguments {
     @Option(help: "BN calibration batches of training data per chip instance (0 = none; 100 is a good start).")
     var bnCalibrate = 0
     @Option(help: "Batch size of BN calibration.") var calibrationBatchSize = 128
+    @OptionGroup var normalization: InputNormalizationOptions
     @Flag(help: "Ideal PIM at chip precision: decomposition and ADC codes only (no noise, static errors, mismatch or curve).")
     var idealPim = false
 
@@ -62,8 +63,9 @@ extension NetworkSimulationOptions {
         let path = model!
         BLAS.threadCount = run.threads
         let plan = try plan.map { path throws(ConfigError) in try PrecisionPlan(contentsOf: path) }
-        let (loaded, target, settings, trained) = try DeployedModel.load(path, chip: chip, chipName: run.chip, scheme: run.scheme, mode: run.mode,
+        var (loaded, target, settings, trained) = try DeployedModel.load(path, chip: chip, chipName: run.chip, scheme: run.scheme, mode: run.mode,
                                                                          plan: plan)
+        if let given = try normalization.given() { loaded.inputNormalization = given }
         let dataset = data ?? loaded.settings?.dataset ?? .fashionMNIST
         let directory = dataDir ?? loaded.settings?.dataDirectory
         let test = try DeployedModel.data(for: loaded, path: path, dataset: dataset, directory: directory, train: false, limit: testLimit)

@@ -28,6 +28,7 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "Use only the first N training examples.") var trainLimit: Int?
     @Option(help: "Use only the first N test examples.") var testLimit: Int?
     @Option(help: "Worker threads (results do not depend on it).") var threads = 2
+    @OptionGroup var normalization: InputNormalizationOptions
     @Option(help: "Weight bits (DoReFa; first conv and classifier 8-bit). Give with --abits.")
     var wbits: Int?
     @Option(help: "Activation bits (PACT).")
@@ -143,6 +144,10 @@ struct TrainingOptions: ParsableArguments {
             settings.graph = graph
             settings.initialization = initFrom ?? model
         }
+        // The inputs as the flags say, else as the model file or the starting checkpoint does.
+        settings.inputNormalization = try normalization.given()
+            ?? (model?.hasSuffix(".onnx") == true ? try ONNXImport.load(model!).inputNormalization : nil)
+            ?? (initFrom.map { try TrainingRun.model(from: $0).inputNormalization } ?? nil)
         if let batchSize { settings.batchSize = batchSize }
         settings.learningRate = lr ?? recipe.learningRate(batchSize: settings.batchSize)
         if let momentum { settings.momentum = momentum }

@@ -175,6 +175,8 @@ public final class PrecisionSearch {
     /// Where the state file and the fine-tuned checkpoints go.
     public let directory: String
     public private(set) var state: PrecisionSearchState
+    /// The checkpoint's own input normalisation (nil: the dataset's).
+    private let inputNormalization: InputNormalization?
     public var threads = 2
 
     private let layers: [String]
@@ -197,6 +199,7 @@ public final class PrecisionSearch {
             uniform[product.layerName] = LayerPrecision(weightBits: product.quantizer!.bits, inputBits: product.inputQuantizer!.bits)
         }
         (self.layers, self.uniform) = (layers, uniform)
+        inputNormalization = loaded.model.inputNormalization
         let full = try DeployedModel.data(for: loaded.model, path: spec.checkpoint, dataset: spec.dataset, directory: spec.dataDirectory, train: true)
         guard spec.validationExamples < full.count else {
             throw PrecisionSearchError("\(spec.dataset.rawValue) has \(full.count) training examples; \(spec.validationExamples) held out for validation leave none to fine-tune on")
@@ -267,7 +270,7 @@ public final class PrecisionSearch {
 
         // The choice, and the test split for the uniform and the chosen plan.
         state.chosen = choose()
-        let test = try spec.dataset.load(train: false, directory: spec.dataDirectory, limit: spec.testLimit)
+        let test = try spec.dataset.load(train: false, directory: spec.dataDirectory, limit: spec.testLimit).normalized(by: inputNormalization)
         for index in state.candidates.indices where index == 0 || state.candidates[index].label == state.chosen {
             guard state.candidates[index].test == nil, let path = state.candidates[index].checkpoint else { continue }
             progress("test", 0, 1, state.candidates[index].label)

@@ -37,6 +37,75 @@ public struct Dataset: Sendable {
     }
 }
 
+/// The per-channel mean and standard deviation of pixel/255 a network's inputs are
+/// normalised with when the network names its own (an imported model's metadata, or
+/// `--input-mean`/`--input-std`) in place of its dataset's: x = (pixel/255 − mean) / std.
+/// One value stands for every channel.
+public struct InputNormalization: Sendable, Codable, Hashable {
+    public var mean: [Float]
+    public var std: [Float]
+
+    /// - Throws: ``DatasetError`` naming `place` unless both hold the same number (≥ 1) of
+    ///   finite values and every std is positive.
+    public init(mean: [Float], std: [Float], place: String = "input normalisation") throws(DatasetError) {
+        guard !mean.isEmpty, mean.count == std.count else {
+            throw DatasetError("\(place): \(mean.count) mean values and \(std.count) std values; give one of each per channel, or one for all")
+        }
+        guard mean.allSatisfy(\.isFinite), std.allSatisfy({ $0 > 0 && $0.isFinite }) else {
+            throw DatasetError("\(place): means must be finite and standard deviations positive")
+        }
+        (self.mean, self.std) = (mean, std)
+    }
+
+    /// Parses comma-separated values (`0.2860`, or `0.4914,0.4822,0.4465`).
+    public init(mean: String, std: String, place: String) throws(DatasetError) {
+        func values(_ text: String, _ what: String) throws(DatasetError) -> [Float] {
+            var result: [Float] = []
+            for part in text.split(separator: ",", omittingEmptySubsequences: false) {
+                guard let value = Float(part.trimmingCharacters(in: .whitespaces)) else {
+                    throw DatasetError("\(place): \(what) '\(text)' is not a comma-separated list of numbers")
+                }
+                result.append(value)
+            }
+            return result
+        }
+        try self.init(mean: values(mean, "mean"), std: values(std, "std"), place: place)
+    }
+
+    /// The checkpoint and ONNX metadata entries that carry it.
+    public static let meanKey = "input_mean", stdKey = "input_std"
+
+    /// `input_mean` and `input_std` as comma-separated values.
+    public var metadata: [String: String] {
+        [Self.meanKey: mean.map { "\($0)" }.joined(separator: ","), Self.stdKey: std.map { "\($0)" }.joined(separator: ",")]
+    }
+
+    /// The normalisation a file's metadata names, or nil when it names none.
+    /// - Throws: ``DatasetError`` naming `file` when only one of the two is given or a value is bad.
+    public init?(metadata: [String: String], file: String) throws(DatasetError) {
+        let (mean, std) = (metadata[Self.meanKey], metadata[Self.stdKey])
+        if mean == nil, std == nil { return nil }
+        guard let mean, let std else { throw DatasetError("\(file): metadata: \(Self.meanKey) and \(Self.stdKey) go together; it gives only one") }
+        try self.init(mean: mean, std: std, place: "\(file): metadata \(Self.meanKey)/\(Self.stdKey)")
+    }
+}
+
+extension Dataset {
+    /// The dataset normalised by `normalization` instead of its own mean and std (nil: as it is).
+    /// - Throws: ``DatasetError`` when `normalization` has neither one value nor one per channel.
+    public func normalized(by normalization: InputNormalization?) throws(DatasetError) -> Dataset {
+        guard let normalization else { return self }
+        let count = normalization.mean.count
+        guard count == 1 || count == channels else {
+            throw DatasetError("input normalisation of \(count) channels for images of \(channels)")
+        }
+        var copy = self
+        copy.mean = count == 1 ? Array(repeating: normalization.mean[0], count: channels) : normalization.mean
+        copy.std = count == 1 ? Array(repeating: normalization.std[0], count: channels) : normalization.std
+        return copy
+    }
+}
+
 /// A named dataset and where its files are.
 public enum DatasetName: String, Sendable, CaseIterable, Codable {
     case fashionMNIST = "fashion-mnist"

@@ -14,6 +14,8 @@ public struct GraphSpec: Sendable, Codable, Hashable {
         /// A learned offset per channel: ``Bias``, its parameter named as the node.
         case bias(channels: Int)
         case relu
+        /// A ReLU quantized to `bits`-bit levels: ``PACT``, its clip level named `NAME.alpha`.
+        case pact(bits: Int)
         case clip(low: Float, high: Float)
         case maxPool(size: Int)
         case averagePool(size: Int)
@@ -30,9 +32,13 @@ public struct GraphSpec: Sendable, Codable, Hashable {
         public var operation: Operation
         public var inputs: [String]
         public var output: String
+        /// A convolution's or linear layer's own weight grid (an imported quantized network's,
+        /// a ``WeightQuantizer/fixedScale``); nil = float, or as the run quantizes.
+        public var weightQuantizer: WeightQuantizer?
 
-        public init(name: String, operation: Operation, inputs: [String], output: String) {
+        public init(name: String, operation: Operation, inputs: [String], output: String, weightQuantizer: WeightQuantizer? = nil) {
             (self.name, self.operation, self.inputs, self.output) = (name, operation, inputs, output)
+            self.weightQuantizer = weightQuantizer
         }
     }
 
@@ -70,6 +76,9 @@ public struct GraphSpec: Sendable, Codable, Hashable {
             case let .clip(low, high):
                 guard low <= high else { return nil }
                 count = 0
+            case let .pact(bits):
+                guard (1...16).contains(bits) else { return nil }
+                count = 1
             case let .maxPool(size), let .averagePool(size):
                 guard size > 0 else { return nil }
                 count = 0
@@ -78,6 +87,13 @@ public struct GraphSpec: Sendable, Codable, Hashable {
                 count = 0
             case .relu, .globalAveragePool, .flatten, .add, .concat:
                 count = 0
+            }
+            if let quantizer = node.weightQuantizer {
+                guard (2...16).contains(quantizer.bits), quantizer.fixedScale.map({ $0 > 0 && $0.isFinite }) ?? true, quantizer.clip.map({ $0 > 0 && $0.isFinite }) ?? true else { return nil }
+                switch node.operation {
+                case .conv, .linear: break
+                default: return nil
+                }
             }
             guard count <= Self.maximumParameters, total <= Self.maximumParameters else { return nil }
             total += count
@@ -100,6 +116,7 @@ public struct GraphSpec: Sendable, Codable, Hashable {
             case let .batchNorm(c, epsilon): operation = .layer(BatchNorm2d(c, name: node.name, epsilon: epsilon))
             case let .bias(c): operation = .layer(Bias(c, parameterName: node.name))
             case .relu: operation = .layer(ReLU())
+            case let .pact(bits): operation = .layer(PACT(bits: bits, initialAlpha: 8, name: node.name))
             case let .clip(low, high): operation = .layer(Clip(low: low, high: high))
             case let .maxPool(size): operation = .layer(MaxPool2d(size))
             case let .averagePool(size): operation = .layer(AveragePool2d(size))
@@ -111,7 +128,12 @@ public struct GraphSpec: Sendable, Codable, Hashable {
             }
             nodes.append(Graph.Node(name: node.name, operation: operation, inputs: node.inputs, output: node.output))
         }
-        return try Graph(input: input, nodes: nodes, output: output)
+        let graph = try Graph(input: input, nodes: nodes, output: output)
+        for (node, built) in zip(self.nodes, graph.nodes) {
+            if let quantizer = node.weightQuantizer, let layer = built.layer as? any IntegerProductLayer { layer.product.quantizer = quantizer }
+        }
+        graph.connectIntegerInputs()
+        return graph
     }
 
     // MARK: - Shapes
@@ -138,7 +160,7 @@ public struct GraphSpec: Sendable, Codable, Hashable {
         case let .bias(c):
             guard x.count >= 2, x[1] == c else { throw fail("N×\(c)×…") }
             return x
-        case .relu, .clip:
+        case .relu, .pact, .clip:
             return x
         case let .maxPool(size), let .averagePool(size):
             guard x.count == 4, x[2] >= size, x[3] >= size else { throw fail("N×C×H×W with H, W ≥ \(size)") }

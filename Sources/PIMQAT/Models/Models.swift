@@ -138,8 +138,9 @@ public struct Quantization: Sendable, Hashable, Codable {
     }
 
     /// Sets weight quantizers and replaces ReLUs by PACT, in place of a float network's layers;
-    /// every convolution fed by a PACT activation (through max pooling at most) gets it as its
-    /// ``IntegerProduct/inputQuantizer``, so its product runs on integers. Then the
+    /// what the network already quantizes itself (an imported quantized network's weight grids,
+    /// and ReLUs feeding only its quantized activations) stays as it is. Every convolution fed by
+    /// a PACT activation then runs on integers (``Graph/connectIntegerInputs()``). Then the
     /// ``plan``'s entries set their layers' weight bits, feeding activations' bits and chip
     /// mode and scheme.
     func apply(to network: Graph) throws(PrecisionPlanError) -> Graph {
@@ -151,22 +152,17 @@ public struct Quantization: Sendable, Hashable, Codable {
             case let layer as any IntegerProductLayer:
                 // The first product (on the image) and the classifier keep edge precision.
                 let edge = products == 0 || layer.isClassifier
+                products += 1
+                guard layer.product.quantizer == nil else { continue }
                 layer.product.quantizer = edge ? WeightQuantizer(bits: edgeWeightBits, rescale: rescale)
                     : WeightQuantizer(bits: weightBits, rescale: rescale, clip: clip)
-                products += 1
-            case is ReLU:
+            case is ReLU where !network.feedsOnlyActivations(node):
                 network.replaceLayer(at: index, with: PACT(bits: activationBits, initialAlpha: index == lastReLU ? 10 : 8, name: node.name))
             default:
                 break
             }
         }
-        // Integer inputs: a convolution whose input is a PACT's output, through max pooling at most.
-        for node in network.nodes {
-            guard let conv = node.layer as? Conv2d else { continue }
-            var source = network.producer(of: node.inputs[0])
-            while let pool = source, pool.layer is MaxPool2d { source = network.producer(of: pool.inputs[0]) }
-            conv.product.inputQuantizer = source?.layer as? PACT
-        }
+        network.connectIntegerInputs()
         if let plan { try apply(plan, to: network) }
         return network
     }
@@ -201,5 +197,26 @@ public struct Quantization: Sendable, Hashable, Codable {
             setBy[ObjectIdentifier(activation)] = (name, bits)
             activation.bits = bits
         }
+    }
+}
+
+extension Graph {
+    /// Gives every convolution fed by a PACT activation (through max pooling at most) that
+    /// activation as its ``IntegerProduct/inputQuantizer``, so that, with its weights quantized,
+    /// its product runs on integers; the others take their inputs as they are.
+    func connectIntegerInputs() {
+        for node in nodes {
+            guard let conv = node.layer as? Conv2d else { continue }
+            var source = producer(of: node.inputs[0])
+            while let pool = source, pool.layer is MaxPool2d { source = producer(of: pool.inputs[0]) }
+            conv.product.inputQuantizer = source?.layer as? PACT
+        }
+    }
+
+    /// Whether every node reading `node`'s output is a quantized activation (the ReLU before
+    /// an imported network's own PACT, which quantization leaves as it is).
+    func feedsOnlyActivations(_ node: Node) -> Bool {
+        let readers = nodes.filter { $0.inputs.contains(node.output) }
+        return !readers.isEmpty && readers.allSatisfy { $0.layer is PACT }
     }
 }

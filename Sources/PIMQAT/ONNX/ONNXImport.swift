@@ -17,6 +17,9 @@ public struct ImportedModel: Sendable {
     public var channels: Int, size: Int, classes: Int
     /// The exporter, as the file names it (`pytorch 2.15.0`).
     public var producer: String
+    /// The input normalisation the file's metadata names (`input_mean`, `input_std`); nil = the
+    /// dataset's.
+    public var inputNormalization: InputNormalization?
 
     /// The network with the file's weights.
     public func graph() throws(GraphError) -> Graph {
@@ -35,7 +38,7 @@ public struct ImportedModel: Sendable {
             "architecture": name, "graph": String(decoding: try encoder.encode(spec), as: UTF8.self),
             "channels": String(channels), "size": String(size), "classes": String(classes),
             "weight_bits": "32", "activation_bits": "32", "producer": producer,
-        ])
+        ].merging(inputNormalization?.metadata ?? [:]) { $1 })
     }
 
     /// Sets `graph`'s parameters and buffers to the file's (the graph built from ``spec``,
@@ -66,8 +69,9 @@ public enum ONNXImport {
     public static let maximumFileBytes = 1 << 31
     /// The most elements one tensor may hold (2²⁸).
     public static let maximumElements = 1 << 28
-    public static let operators = ["Add", "AveragePool", "BatchNormalization", "Cast", "Clip", "Concat", "Constant", "Conv", "Flatten", "Gemm",
-                                   "GlobalAveragePool", "Identity", "MatMul", "MaxPool", "Relu", "Reshape"]
+    public static let operators = ["Add", "AveragePool", "BatchNormalization", "Cast", "Clip", "Concat", "Constant", "Conv", "DequantizeLinear",
+                                   "Flatten", "Gemm", "GlobalAveragePool", "Identity", "MatMul", "MaxPool", "Pad", "QuantizeLinear", "Relu",
+                                   "Reshape", "Slice"]
 
     /// Reads the model at `path` (its external data files beside it).
     public static func load(_ path: String) throws(ONNXError) -> ImportedModel {
@@ -90,16 +94,63 @@ public enum ONNXImport {
         let opset = model.opsetImport.first { $0.domain.isEmpty || $0.domain == "ai.onnx" }?.version
         guard let opset else { throw ONNXError(file, "opset_import: no version of the standard operator set (ai.onnx)") }
         guard opsets.contains(Int(opset)) else { throw ONNXError(file, "opset_import: opset \(opset) is outside the \(opsets.lowerBound)…\(opsets.upperBound) pimctl reads") }
+        let metadata = Dictionary(model.metadataProps.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a })
         var reader = Reader(file: file, directory: directory)
-        return try reader.read(model.graph, producer: "\(model.producerName) \(model.producerVersion)".trimmingCharacters(in: .whitespaces))
+        if let text = metadata[weightGridsKey] {
+            guard let grids = try? JSONDecoder().decode([String: WeightGrid].self, from: Data(text.utf8)),
+                  grids.values.allSatisfy({ (2...16).contains($0.bits) }) else {
+                throw ONNXError(file, "metadata_props \(weightGridsKey): not a JSON object of layer names to {\"bits\": 2…16, \"symmetric\": true|false}")
+            }
+            reader.weightGrids = grids
+        }
+        let normalization: InputNormalization?
+        do {
+            normalization = try InputNormalization(metadata: metadata, file: file)
+        } catch {
+            throw ONNXError(file, error.description.replacingOccurrences(of: "\(file): ", with: ""))
+        }
+        var imported = try reader.read(model.graph, producer: "\(model.producerName) \(model.producerVersion)".trimmingCharacters(in: .whitespaces))
+        imported.inputNormalization = normalization
+        return imported
     }
 
     /// A constant: a tensor's shape and values.
     struct Constant {
         var shape: [Int]
         var values: [Float]
-        /// The exact integers of an integer tensor (shapes, axes).
+        /// The exact integers of an integer tensor (shapes, axes, quantized weights).
         var integers: [Int64]?
+        /// Its TensorProto data type (1 float, 2 uint8, 3 int8, 4 uint16, 5 int16, 6 int32, 7 int64).
+        var type = 1
+        /// The integer grid of dequantized weights: values = integers × scale, the integers
+        /// within `range` (their data type's).
+        var grid: (scale: Float, range: ClosedRange<Int64>)?
+        /// The initializer it was computed from (a quantized weight's float original).
+        var origin: String?
+    }
+
+    /// The integers a quantized data type holds.
+    static func integerRange(_ type: Int) -> ClosedRange<Int64>? {
+        switch type {
+        case 2: 0...255
+        case 3: -128...127
+        case 4: 0...65_535
+        case 5: -32_768...32_767
+        case 6: Int64(Int32.min)...Int64(Int32.max)
+        default: nil
+        }
+    }
+
+    /// The metadata entry of a quantized network's weight precisions: a JSON object of layer
+    /// names to `{"bits": b, "symmetric": s}`. Without it a layer's weight bits are its
+    /// integer type's (8 for int8).
+    public static let weightGridsKey = "weight_grids"
+
+    /// One layer's entry in ``weightGridsKey``.
+    public struct WeightGrid: Codable, Hashable, Sendable {
+        public var bits: Int
+        public var symmetric: Bool
+        public init(bits: Int, symmetric: Bool) { (self.bits, self.symmetric) = (bits, symmetric) }
     }
 
     struct Reader {
@@ -111,6 +162,14 @@ public enum ONNXImport {
         var spec = GraphSpec()
         var tensors: [String: Tensor] = [:]
         var names = Set<String>()
+        /// Weight precisions the model's metadata gives, by layer.
+        var weightGrids: [String: WeightGrid] = [:]
+        /// How many nodes (and graph outputs) read each tensor.
+        var readers: [String: Int] = [:]
+        /// Computed tensors a QuantizeLinear made integers: its input, scale and integer range.
+        var quantized: [String: (source: String, scale: Float, range: ClosedRange<Int64>)] = [:]
+        /// Computed tensors a Slice subsampled: its input and the steps along H and W.
+        var subsampled: [String: (source: String, steps: [Int])] = [:]
 
         init(file: String, directory: String) { (self.file, self.directory) = (file, directory) }
 
@@ -137,9 +196,14 @@ public enum ONNXImport {
             guard ModelArchitecture.channelRange.contains(Int(c)), ModelArchitecture.sizeRange.contains(Int(h)) else {
                 throw ONNXError(file, "graph.input '\(input.name)': \(c) channels of \(h) × \(h) pixels are outside \(ModelArchitecture.channelRange) channels of \(ModelArchitecture.sizeRange) pixels")
             }
+            for node in graph.node { for name in node.input { readers[name, default: 0] += 1 } }
+            for output in graph.output { readers[output.name, default: 0] += 1 }
             spec = GraphSpec(input: input.name, nodes: [], output: input.name)
             shapes[input.name] = [1, Int(c), Int(h), Int(w)]
             for (index, node) in graph.node.enumerated() { try read(node, index: index) }
+            for (layer, _) in weightGrids where !spec.nodes.contains(where: { $0.name == layer && $0.weightQuantizer != nil }) {
+                throw ONNXError(file, "metadata_props \(ONNXImport.weightGridsKey): '\(layer)' is not a layer with quantized weights")
+            }
             guard graph.output.count == 1, let output = graph.output.first else {
                 throw ONNXError(file, "graph.output: \(graph.output.count) outputs; pimctl takes networks with one output (the logits)")
             }
@@ -163,6 +227,7 @@ public enum ONNXImport {
 
         mutating func read(_ node: Onnx_NodeProto, index: Int) throws(ONNXError) {
             let name = node.name.isEmpty ? "\(node.opType)_\(index)" : node.name
+            let file = file
             func fail(_ problem: String) -> ONNXError { ONNXError(file, "node '\(name)' (\(node.opType)): \(problem)") }
             guard node.domain.isEmpty || node.domain == "ai.onnx" else { throw fail("operator \(node.opType) of domain '\(node.domain)' is not supported") }
             var attributes: [String: Onnx_AttributeProto] = [:]
@@ -184,6 +249,10 @@ public enum ONNXImport {
                 guard position < inputs.count, !inputs[position].isEmpty else { throw fail("input \(position) is missing") }
                 let tensor = inputs[position]
                 guard let shape = shapes[tensor] else {
+                    if quantized[tensor] != nil { throw fail("input \(position) '\(tensor)' holds a QuantizeLinear's integers; pimctl reads them only through a DequantizeLinear") }
+                    if subsampled[tensor] != nil {
+                        throw fail("input \(position) '\(tensor)' is a Slice's; pimctl reads a Slice only as a shortcut's subsampling, followed by a Pad of the channels")
+                    }
                     if constants[tensor] != nil { throw fail("input \(position) '\(tensor)' is a constant where pimctl needs a computed tensor") }
                     throw fail("input \(position) '\(tensor)' is produced by no earlier node and is not an initializer")
                 }
@@ -198,25 +267,10 @@ public enum ONNXImport {
             func layerName(_ weight: String?) -> String {
                 var base = name
                 if let weight, weight.hasSuffix(".weight"), !weight.hasPrefix("onnx::") { base = String(weight.dropLast(7)) }
-                var candidate = base, n = 2
-                while names.contains(candidate) { candidate = "\(base)#\(n)"; n += 1 }
-                return candidate
+                return unique(base)
             }
             func append(_ operation: GraphSpec.Operation, name nodeName: String, inputs sources: [String], output tensor: String) throws(ONNXError) {
-                let shape: [Int]
-                do {
-                    shape = try GraphSpec.outputShape(operation, inputs: sources.map { shapes[$0]! }, node: nodeName)
-                } catch {
-                    throw fail(error.description.replacingOccurrences(of: "node '\(nodeName)': ", with: ""))
-                }
-                spec.nodes.append(GraphSpec.Node(name: nodeName, operation: operation, inputs: sources, output: tensor))
-                names.insert(nodeName)
-                shapes[tensor] = shape
-            }
-            func unique(_ base: String) -> String {
-                var candidate = base, n = 2
-                while names.contains(candidate) { candidate = "\(base)#\(n)"; n += 1 }
-                return candidate
+                try appendNode(operation, name: nodeName, inputs: sources, output: tensor, fail: fail)
             }
 
             switch node.opType {
@@ -263,10 +317,11 @@ public enum ONNXImport {
                 guard ["NOTSET", "VALID", ""].contains(autoPad) else { throw fail("auto_pad \(autoPad) is not supported; give explicit pads") }
                 let pads = autoPad == "VALID" ? [0, 0, 0, 0] : (ints("pads") ?? [0, 0, 0, 0])
                 guard pads.count == 4, pads.allSatisfy({ $0 == pads[0] }), pads[0] >= 0 else { throw fail("pads \(pads): pimctl takes equal padding on every side") }
-                let layer = layerName(inputs.count > 1 ? node.input[1] : nil)
+                let layer = layerName(weight.origin ?? node.input[1])
                 let bias = try constant(2)
                 try append(.conv(inChannels: c, outChannels: m, kernel: kh, stride: strides[0], padding: pads[0]), name: layer, inputs: [x.name],
                            output: bias == nil ? output : "\(output)#conv")
+                spec.nodes[spec.nodes.count - 1].weightQuantizer = try weightQuantizer(weight, layer: layer, fail: fail)
                 tensors["\(layer).weight"] = Tensor(shape: weight.shape, data: weight.values)
                 if let bias {
                     guard bias.values.count == m else { throw fail("a bias of \(bias.values.count) values for \(m) outputs") }
@@ -282,6 +337,7 @@ public enum ONNXImport {
                 if node.opType == "Gemm", int("transA", 0) != 0 { throw fail("transA 1 is not supported") }
                 let (k, n) = transposed ? (b.shape[1], b.shape[0]) : (b.shape[0], b.shape[1])
                 let alpha = node.opType == "Gemm" ? float("alpha", 1) : 1, beta = node.opType == "Gemm" ? float("beta", 1) : 1
+                if b.grid != nil, alpha != 1 { throw fail("alpha \(alpha) scales quantized weights off their grid; pimctl takes alpha 1 with DequantizeLinear weights") }
                 // Linear's weight is N × K.
                 var w = [Float](repeating: 0, count: n * k)
                 for row in 0..<n {
@@ -292,8 +348,9 @@ public enum ONNXImport {
                     guard c.values.count == n || c.values.count == 1 else { throw fail("a bias C of \(c.values.count) values for \(n) outputs") }
                     for j in 0..<n { bias[j] = beta * c.values[c.values.count == 1 ? 0 : j] }
                 }
-                let layer = layerName(node.input.count > 1 ? node.input[1] : nil)
+                let layer = layerName(b.origin ?? node.input[1])
                 try append(.linear(inFeatures: k, outFeatures: n), name: layer, inputs: [x.name], output: output)
+                spec.nodes[spec.nodes.count - 1].weightQuantizer = try weightQuantizer(b, layer: layer, fail: fail)
                 tensors["\(layer).weight"] = Tensor(shape: [n, k], data: w)
                 tensors["\(layer).bias"] = Tensor(shape: [n], data: bias)
             case "Add":
@@ -305,7 +362,7 @@ public enum ONNXImport {
                     guard expected.contains(value.shape) else {
                         throw fail("a constant of shape \(value.shape) added to \(x.shape): pimctl takes a constant per channel (a bias)")
                     }
-                    let biasName = unique(inputs[side].hasSuffix(".bias") ? inputs[side] : "\(name).bias")
+                    let biasName = unique(inputs[side].hasPrefix("onnx::") ? "\(name).bias" : inputs[side])
                     try append(.bias(channels: channels), name: biasName, inputs: [x.name], output: output)
                     tensors[biasName] = Tensor(shape: [channels], data: value.values)
                 } else {
@@ -371,9 +428,157 @@ public enum ONNXImport {
                 guard axis == 1 else { throw fail("axis \(int("axis", 1)): pimctl concatenates channels (axis 1)") }
                 guard parts.count >= 2 else { throw fail("fewer than two inputs") }
                 try append(.concat, name: unique(name), inputs: parts.map(\.name), output: output)
+            case "QuantizeLinear", "DequantizeLinear":
+                guard let scaleTensor = try constant(1) else { throw fail("input 1 (the scale) is missing") }
+                guard scaleTensor.values.count == 1, let scale = scaleTensor.values.first, scale > 0, scale.isFinite else {
+                    throw fail("a scale of \(scaleTensor.values.count) values: pimctl takes one positive scale per tensor (no per-axis quantization)")
+                }
+                let zeroPoint = try constant(2)
+                if let zeroPoint, zeroPoint.values.count != 1 || zeroPoint.values[0] != 0 {
+                    throw fail("zero point \(zeroPoint.values.prefix(4)): pimctl takes zero point 0 (activations from 0, weights symmetric about 0)")
+                }
+                guard let source = inputs.first, !source.isEmpty else { throw fail("input 0 is missing") }
+                if node.opType == "QuantizeLinear" {
+                    let type = zeroPoint?.type ?? int("output_dtype", 2)
+                    guard let range = ONNXImport.integerRange(type), type != 6 else {
+                        throw fail("quantizing to data type \(type); pimctl reads uint8, int8, uint16 and int16 (2…5)")
+                    }
+                    if let value = constants[source] {
+                        // A weight: its integers, to be dequantized into the grid of its layer.
+                        let (low, high) = (Float(range.lowerBound), Float(range.upperBound))
+                        let integers = value.values.map { Int64(roundedHalfEven(min(max($0 / scale, low), high))) }
+                        constants[output] = Constant(shape: value.shape, values: integers.map(Float.init), integers: integers, type: type,
+                                                     origin: value.origin ?? source)
+                    } else {
+                        let x = try activation(0)
+                        guard range.lowerBound == 0 else {
+                            throw fail("activations quantized to signed data type \(type): pimctl's activation levels start at 0 (uint8, uint16)")
+                        }
+                        quantized[output] = (x.name, scale, range)
+                    }
+                } else if let levels = quantized[source] {
+                    guard levels.scale == scale else { throw fail("scale \(scale) differs from its QuantizeLinear's \(levels.scale)") }
+                    try appendActivation(levels, name: name, output: output, fail: fail)
+                } else if let value = constants[source] {
+                    guard let integers = value.integers, let range = ONNXImport.integerRange(value.type) else {
+                        throw fail("input 0 '\(source)' must be integers (uint8, int8, uint16, int16, int32)")
+                    }
+                    constants[output] = Constant(shape: value.shape, values: integers.map { Float($0) * scale }, integers: integers, type: value.type,
+                                                 grid: (scale, range), origin: value.origin ?? source)
+                } else {
+                    _ = try activation(0)
+                    throw fail("input 0 '\(source)' is a float tensor; DequantizeLinear takes a QuantizeLinear's integers")
+                }
+            case "Slice":
+                guard let source = inputs.first, !source.isEmpty else { throw fail("input 0 is missing") }
+                let base = subsampled[source] ?? (source, [1, 1])
+                let x = subsampled[source] == nil ? try activation(0) : (name: base.source, shape: shapes[base.source]!)
+                guard x.shape.count == 4 else { throw fail("a slice of \(x.shape); pimctl reads a Slice only as the subsampling of an image's rows and columns") }
+                guard let starts = try constant(1)?.integers, let ends = try constant(2)?.integers else { throw fail("starts and ends must be constant integers") }
+                let axes = try constant(3)?.integers ?? (0..<Int64(starts.count)).map { $0 }
+                let steps = try constant(4)?.integers ?? Array(repeating: 1, count: starts.count)
+                guard starts.count == ends.count, axes.count == starts.count, steps.count == starts.count else { throw fail("starts, ends, axes and steps differ in length") }
+                var total = base.steps
+                for i in axes.indices {
+                    let axis = Int(axes[i] < 0 ? axes[i] + 4 : axes[i])
+                    guard axis == 2 || axis == 3, starts[i] == 0, steps[i] >= 1,
+                          ends[i] >= Int64((x.shape[axis] + base.steps[axis - 2] - 1) / base.steps[axis - 2]) else {
+                        throw fail("pimctl reads a Slice only as a subsampling from pixel 0 to the end along H and W (axis \(axes[i]), start \(starts[i]), end \(ends[i]), step \(steps[i]))")
+                    }
+                    total[axis - 2] *= Int(steps[i])
+                }
+                subsampled[output] = (x.name, total)
+            case "Pad":
+                guard let source = inputs.first, !source.isEmpty else { throw fail("input 0 is missing") }
+                let sampled = subsampled[source]
+                let x: (String, [Int])
+                if let sampled { x = (sampled.source, shapes[sampled.source]!) } else { x = try activation(0) }
+                let fill = try constant(2)?.values ?? [0]
+                guard (string("mode") ?? "constant") == "constant", fill.allSatisfy({ $0 == 0 }) else {
+                    throw fail("pimctl reads a Pad only with zeros (mode constant, constant_value 0)")
+                }
+                guard let given = try constant(1)?.integers else { throw fail("the pads must be constant integers") }
+                let rank = x.1.count
+                let axes = try constant(3)?.integers.map { $0.map { Int($0 < 0 ? $0 + Int64(rank) : $0) } } ?? Array(0..<rank)
+                guard given.count == 2 * axes.count, axes.allSatisfy({ (0..<rank).contains($0) }) else { throw fail("\(given.count) pads for \(axes.count) axes") }
+                var pads = [Int](repeating: 0, count: 2 * rank)
+                for (i, axis) in axes.enumerated() { (pads[axis], pads[rank + axis]) = (Int(given[i]), Int(given[axes.count + i])) }
+                let steps = sampled?.steps ?? [1, 1]
+                let (before, after) = (pads[1], pads[rank + 1])
+                let onlyChannels = rank == 4 && pads.enumerated().allSatisfy { $0.offset % rank == 1 || $0.element == 0 }
+                guard onlyChannels, before >= 0, before == (before + after) / 2, steps[0] == steps[1] else {
+                    throw fail("pads \(pads): pimctl reads a Pad only as a shortcut's new channels, zeros split evenly before and after (more after when odd), on a subsampling with one step for H and W")
+                }
+                let c = x.1[1]
+                try append(.downsamplingShortcut(inChannels: c, outChannels: c + before + after, stride: steps[0]), name: unique(name), inputs: [x.0], output: output)
             default:
                 throw fail("operator \(node.opType) is not supported (pimctl reads \(ONNXImport.operators.joined(separator: ", ")))")
             }
+        }
+
+        /// The fixed grid of a layer whose weights are dequantized integers (nil for float
+        /// weights): its scale, and the bits the model's metadata gives, else its type's.
+        func weightQuantizer(_ weight: Constant, layer: String, fail: (String) -> ONNXError) throws(ONNXError) -> WeightQuantizer? {
+            guard let grid = weight.grid else {
+                if weightGrids[layer] != nil { throw fail("metadata_props \(ONNXImport.weightGridsKey) names '\(layer)', whose weights are float") }
+                return nil
+            }
+            guard grid.range.lowerBound < 0 else { throw fail("unsigned weights (data type \(weight.type)): pimctl takes signed weight integers") }
+            let typeBits = min(16, 64 - grid.range.upperBound.leadingZeroBitCount + 1)
+            let given = weightGrids[layer] ?? WeightGrid(bits: typeBits, symmetric: false)
+            let quantizer = WeightQuantizer(bits: min(given.bits, typeBits), rescale: false, symmetric: given.symmetric, fixedScale: grid.scale)
+            let range = quantizer.integerRange
+            if let integers = weight.integers, let outside = integers.first(where: { !range.contains(Int32(clamping: $0)) }) {
+                throw fail("weight integer \(outside) is outside the \(quantizer.bits)-bit grid \(range.lowerBound)…\(range.upperBound)")
+            }
+            return quantizer
+        }
+
+        /// Appends the quantized activation `levels` (a DequantizeLinear of a QuantizeLinear) as a
+        /// ``PACT``: the Clip(0, α) before it becomes one (named as the Clip, α its max), or a new
+        /// one clips at the top level of the integer type.
+        mutating func appendActivation(_ levels: (source: String, scale: Float, range: ClosedRange<Int64>), name: String, output: String,
+                                       fail: (String) -> ONNXError) throws(ONNXError) {
+            let producer = spec.nodes.lastIndex { $0.output == levels.source }
+            if let index = producer, case let .clip(low, high) = spec.nodes[index].operation, low == 0, high.isFinite, high > 0,
+               readers[levels.source] == 1 {
+                let count = (high / levels.scale).rounded()
+                let bits = Int(log2(Double(count) + 1).rounded())
+                guard count >= 1, bits <= 16, Double(1 << bits) == Double(count) + 1, Int64(count) <= levels.range.upperBound,
+                      abs(high / count - levels.scale) <= 1e-5 * levels.scale else {
+                    throw fail("Clip max \(high) at scale \(levels.scale) gives \(high / levels.scale) levels; pimctl's quantized activations have 2^b − 1 (max = (2^b − 1) · scale)")
+                }
+                let pact = spec.nodes[index].name
+                spec.nodes[index].operation = .pact(bits: bits)
+                tensors["\(pact).alpha"] = Tensor(shape: [1], data: [high])
+                aliases[output] = levels.source
+            } else {
+                let top = Float(levels.range.upperBound), bits = levels.range.upperBound == 255 ? 8 : 16
+                let pact = unique(name)
+                try appendNode(.pact(bits: bits), name: pact, inputs: [levels.source], output: output, fail: fail)
+                tensors["\(pact).alpha"] = Tensor(shape: [1], data: [top * levels.scale])
+            }
+        }
+
+        /// Appends node `name`, its output's shape checked against its inputs'.
+        mutating func appendNode(_ operation: GraphSpec.Operation, name: String, inputs sources: [String], output tensor: String,
+                                 fail: (String) -> ONNXError) throws(ONNXError) {
+            let shape: [Int]
+            do {
+                shape = try GraphSpec.outputShape(operation, inputs: sources.map { shapes[$0]! }, node: name)
+            } catch {
+                throw fail(error.description.replacingOccurrences(of: "node '\(name)': ", with: ""))
+            }
+            spec.nodes.append(GraphSpec.Node(name: name, operation: operation, inputs: sources, output: tensor))
+            names.insert(name)
+            shapes[tensor] = shape
+        }
+
+        /// `base`, or `base#2`, `base#3`, … when a node has that name.
+        func unique(_ base: String) -> String {
+            var candidate = base, n = 2
+            while names.contains(candidate) { candidate = "\(base)#\(n)"; n += 1 }
+            return candidate
         }
 
         // MARK: Tensors
@@ -393,10 +598,13 @@ public enum ONNXImport {
             let type = Int(tensor.dataType)
             let width: Int
             switch type {
+            case 2, 3: width = 1
+            case 4, 5: width = 2
             case 1, 6: width = 4
             case 7, 11: width = 8
-            default: throw fail("data type \(type) is not read (float 1, int32 6, int64 7, double 11)")
+            default: throw fail("data type \(type) is not read (float 1, uint8 2, int8 3, uint16 4, int16 5, int32 6, int64 7, double 11)")
             }
+            let isInteger = (2...7).contains(type)
             var raw: Data?
             if tensor.dataLocation == .external {
                 raw = try external(tensor, bytes: count * width, fail: fail)
@@ -408,36 +616,44 @@ public enum ONNXImport {
             }
             if let raw {
                 var values = [Float](repeating: 0, count: count)
-                var integers: [Int64]? = (type == 6 || type == 7) ? [Int64](repeating: 0, count: count) : nil
+                var integers = [Int64](repeating: 0, count: isInteger ? count : 0)
                 raw.withUnsafeBytes { bytes in
                     for i in 0..<count {
+                        let offset = width * i
                         switch type {
-                        case 1: values[i] = Float(bitPattern: UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
-                        case 11: values[i] = Float(Double(bitPattern: UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self))))
-                        case 6:
-                            let v = Int32(littleEndian: bytes.loadUnaligned(fromByteOffset: 4 * i, as: Int32.self))
-                            (values[i], integers![i]) = (Float(v), Int64(v))
-                        default:
-                            let v = Int64(littleEndian: bytes.loadUnaligned(fromByteOffset: 8 * i, as: Int64.self))
-                            (values[i], integers![i]) = (Float(v), v)
+                        case 1: values[i] = Float(bitPattern: UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
+                        case 11: values[i] = Float(Double(bitPattern: UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self))))
+                        case 2: integers[i] = Int64(bytes[offset])
+                        case 3: integers[i] = Int64(Int8(bitPattern: bytes[offset]))
+                        case 4: integers[i] = Int64(UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))
+                        case 5: integers[i] = Int64(Int16(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: Int16.self)))
+                        case 6: integers[i] = Int64(Int32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: Int32.self)))
+                        default: integers[i] = Int64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: Int64.self))
                         }
+                        if isInteger { values[i] = Float(integers[i]) }
                     }
                 }
-                return Constant(shape: shape, values: values, integers: integers)
+                return Constant(shape: shape, values: values, integers: isInteger ? integers : nil, type: type)
             }
+            // Typed fields: integers narrower than 64 bits are stored in int32_data.
             let stored: Int
             switch type {
             case 1: stored = tensor.floatData.count
-            case 6: stored = tensor.int32Data.count
+            case 2...6: stored = tensor.int32Data.count
             case 7: stored = tensor.int64Data.count
             default: stored = tensor.doubleData.count
             }
             guard stored == count else { throw fail("holds \(stored) values; its shape \(shape) needs \(count)") }
             switch type {
             case 1: return Constant(shape: shape, values: tensor.floatData)
-            case 6: return Constant(shape: shape, values: tensor.int32Data.map(Float.init), integers: tensor.int32Data.map(Int64.init))
-            case 7: return Constant(shape: shape, values: tensor.int64Data.map(Float.init), integers: tensor.int64Data)
-            default: return Constant(shape: shape, values: tensor.doubleData.map(Float.init))
+            case 2...6:
+                let integers = tensor.int32Data.map(Int64.init)
+                if let range = ONNXImport.integerRange(type), let outside = integers.first(where: { !range.contains($0) }) {
+                    throw fail("value \(outside) does not fit data type \(type)")
+                }
+                return Constant(shape: shape, values: integers.map(Float.init), integers: integers, type: type)
+            case 7: return Constant(shape: shape, values: tensor.int64Data.map(Float.init), integers: tensor.int64Data, type: type)
+            default: return Constant(shape: shape, values: tensor.doubleData.map(Float.init), type: type)
             }
         }
 

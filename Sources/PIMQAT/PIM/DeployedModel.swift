@@ -29,10 +29,10 @@ public enum DeployedModel {
     }
 
     /// A split of `dataset` for a loaded model, checked against the images and classes the
-    /// model was built for.
+    /// model was built for, normalised as the model asks (``TrainingRun/LoadedModel/inputNormalization``).
     public static func data(for loaded: TrainingRun.LoadedModel, path: String, dataset: DatasetName, directory: String?,
                             train: Bool, limit: Int? = nil) throws -> Dataset {
-        let data = try dataset.load(train: train, directory: directory, limit: limit)
+        let data = try dataset.load(train: train, directory: directory, limit: limit).normalized(by: loaded.inputNormalization)
         guard data.channels == loaded.channels, data.size == loaded.size, data.classes == loaded.classes else {
             throw DeploymentError(description: "\(path) expects \(loaded.channels)×\(loaded.size)×\(loaded.size) images and \(loaded.classes) classes; \(dataset.rawValue) has \(data.channels)×\(data.size)×\(data.size) and \(data.classes)")
         }

@@ -11,6 +11,10 @@ import Foundation
 /// Backward (straight-through): the rounding passes the gradient unchanged; tanh and the
 /// normalisation are differentiated with n and the rescale held constant; weights the clip
 /// cut (|tanh(W)| > n) get no gradient.
+///
+/// With a ``fixedScale`` s the grid is fixed instead (the weights of an imported quantized
+/// network, whose file gives the scale): q = clamp(round_half_even(W / s), lowest, 2^(b−1) − 1),
+/// w_q = q · s, and the gradient passes straight through inside the grid, 0 where it clamps.
 public struct WeightQuantizer: Sendable, Hashable, Codable {
     public var bits: Int
     public var rescale: Bool
@@ -21,14 +25,25 @@ public struct WeightQuantizer: Sendable, Hashable, Codable {
     /// maximum, plain DoReFa): the integers spread over more of the grid, and the few larger
     /// weights clip to its ends.
     public var clip: Float?
+    /// The real value of one integer step of a fixed grid (> 0, finite); nil = DoReFa's grid,
+    /// derived from the weights at every pass. ``rescale`` and ``clip`` do not apply to it.
+    public var fixedScale: Float?
 
-    public init(bits: Int, rescale: Bool = true, symmetric: Bool = false, clip: Float? = nil) {
+    public init(bits: Int, rescale: Bool = true, symmetric: Bool = false, clip: Float? = nil, fixedScale: Float? = nil) {
         precondition(bits >= 2 && bits <= 16, "WeightQuantizer: \(bits) bits")
         precondition(clip.map { $0 > 0 && $0.isFinite } ?? true, "WeightQuantizer: clip \(clip!)")
+        precondition(fixedScale.map { $0 > 0 && $0.isFinite } ?? true, "WeightQuantizer: scale \(fixedScale!)")
         self.bits = bits
         self.rescale = rescale
         self.symmetric = symmetric
         self.clip = clip
+        self.fixedScale = fixedScale
+    }
+
+    /// The most negative and the most positive integer of the grid.
+    public var integerRange: ClosedRange<Int32> {
+        let half = Int32(1) << (bits - 1)
+        return (symmetric ? 1 - half : -half)...(half - 1)
     }
 
     /// The result of quantizing one weight tensor.
@@ -45,6 +60,7 @@ public struct WeightQuantizer: Sendable, Hashable, Codable {
 
     /// Quantizes `weights`; `fan` sets the rescale (see the type's description).
     public func quantize(_ weights: [Float], fan: Int) -> Quantized {
+        if let scale = fixedScale { return quantize(weights, scale: scale) }
         let half = Float(1 << (bits - 1))
         let t = weights.map { tanh($0) }
         var normaliser = max(t.map(abs).max() ?? 0, 1e-12)
@@ -65,5 +81,14 @@ public struct WeightQuantizer: Sendable, Hashable, Codable {
         let factor = scale * half / normaliser
         return Quantized(integers: integers, scale: scale, values: integers.map { Float($0) * scale },
                          derivative: t.map { abs($0) > normaliser ? 0 : factor * (1 - $0 * $0) })
+    }
+
+    /// The weights on the fixed grid of step `scale`.
+    private func quantize(_ weights: [Float], scale: Float) -> Quantized {
+        let range = integerRange
+        let (low, high) = (Float(range.lowerBound), Float(range.upperBound))
+        let integers = weights.map { Int32(roundedHalfEven(min(max($0 / scale, low), high))) }
+        return Quantized(integers: integers, scale: scale, values: integers.map { Float($0) * scale },
+                         derivative: weights.map { $0 / scale < low || $0 / scale > high ? 0 : 1 })
     }
 }

@@ -112,6 +112,7 @@ extension TrainingRun {
                                        pim: pim, initialization: initial)
         if let learningRate { settings.learningRate = learningRate }
         settings.graph = start.architecture.graphSpec
+        settings.inputNormalization = start.inputNormalization
         return try TrainingRun(settings: settings, chip: chip)
     }
 }

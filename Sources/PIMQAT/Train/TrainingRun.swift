@@ -38,6 +38,8 @@ public struct TrainingSettings: Sendable, Codable, Equatable {
     public var maxGradientNorm: Double?
     /// The structure of a user's network (imported from ONNX); nil for the zoo's `model`.
     public var graph: GraphSpec?
+    /// The network's own input normalisation in place of the dataset's; nil = the dataset's.
+    public var inputNormalization: InputNormalization?
 
     /// The network the settings build: the user's ``graph`` named `model`, or the zoo's `model`.
     public var architecture: ModelArchitecture? {
@@ -135,7 +137,9 @@ public final class TrainingRun {
         self.settings = settings
         self.architecture = architecture
         train = try settings.dataset.load(train: true, directory: settings.dataDirectory, limit: settings.trainLimit)
+            .normalized(by: settings.inputNormalization)
         test = try settings.dataset.load(train: false, directory: settings.dataDirectory, limit: settings.testLimit)
+            .normalized(by: settings.inputNormalization)
         do {
             model = try architecture.build(channels: train.channels, size: train.size, classes: train.classes, seed: settings.seed,
                                            quantization: settings.quantization)
@@ -235,6 +239,7 @@ public final class TrainingRun {
         if let plan = settings.quantization?.plan {
             metadata["precision_plan"] = String(decoding: try TrainingRun.settingsEncoder.encode(plan), as: UTF8.self)
         }
+        if let normalization = settings.inputNormalization { metadata.merge(normalization.metadata) { $1 } }
         if let testAccuracy { metadata["test_accuracy"] = String(testAccuracy) }
         return Checkpoint(model: model, metadata: metadata, optimizer: trainer.optimizer)
     }
@@ -251,6 +256,9 @@ public final class TrainingRun {
         public var completedEpochs: Int?
         /// The attached chip: the one given, else a PIM-QAT checkpoint's own (in its training phase).
         public var target: PIMTarget?
+        /// The network's own input normalisation (nil: its dataset's); a command's
+        /// `--input-mean/--input-std` replace it.
+        public var inputNormalization: InputNormalization?
     }
 
     /// Loads a model for evaluation from any checkpoint this tool wrote; `pim` attaches a chip
@@ -336,9 +344,10 @@ public final class TrainingRun {
         } else if let own = settings?.pim {
             target = try attach(own, to: model, chip: nil, plan: quantization?.plan)
         }
+        let normalization = try InputNormalization(metadata: m, file: path)
         try checkpoint.restore(into: model, file: path)
         return LoadedModel(model: model, settings: settings, architecture: architecture, quantization: quantization, channels: channels, size: size,
-                           classes: classes, completedEpochs: m["epoch"].flatMap(Int.init), target: target)
+                           classes: classes, completedEpochs: m["epoch"].flatMap(Int.init), target: target, inputNormalization: normalization)
     }
 
     /// The PIM settings stored in a checkpoint, if it is a PIM-QAT one.

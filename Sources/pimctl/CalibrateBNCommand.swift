@@ -54,7 +54,7 @@ struct CalibrateBN: ParsableCommand {
         struct Record: Codable { var chip: String; var scheme: String; var chipSeed: UInt64; var batches: Int; var batchSize: Int; var dataset: String }
         let record = Record(chip: chipConfig.meta.id, scheme: settings.scheme.rawValue, chipSeed: chipSeed, batches: used,
                             batchSize: batchSize, dataset: dataset.rawValue)
-        var metadata = model.hasSuffix(".onnx") ? try ONNXImport.load(model).checkpoint(name: model).metadata : try Checkpoint(contentsOf: model).metadata
+        var metadata = try TrainingRun.checkpoint(at: model).metadata
         if let normalization = loaded.inputNormalization { metadata.merge(normalization.metadata) { $1 } }
         // Sorted keys: the same calibration writes the same bytes.
         let encoder = JSONEncoder()

@@ -1,4 +1,5 @@
 import Foundation
+import PIMQAT
 import Testing
 
 /// `pimctl map`: a trained network's placement and cost, in the table and in JSON.
@@ -122,8 +123,9 @@ struct ONNXCommandTests {
         #expect(direct.status == 0 && native.status == 0, "\(direct.stderr) \(native.stderr)")
         func accuracy(_ text: String) throws -> Double? { try (JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])?["accuracy"] as? Double }
         #expect(try accuracy(direct.stdout) != nil && accuracy(direct.stdout) == accuracy(native.stdout))
+        // The network's own input normalisation, kept in its checkpoint and its export.
         let trained = try PimctlRunner.run(["train-qat", "--chip", "cap-ram", "--model", onnx, "--epochs", "1", "--train-limit", "64",
-                                            "--test-limit", "16", "--out", "\(dir)/pim.safetensors"])
+                                            "--test-limit", "16", "--input-mean", "0.5", "--input-std", "0.4", "--out", "\(dir)/pim.safetensors"])
         #expect(trained.status == 0, "\(trained.stderr)")
         // On the chip: conv2, the one convolution that reads a PACT's levels (through max pooling);
         // conv1 takes the image, and the fully connected layers stay digital.
@@ -133,6 +135,19 @@ struct ONNXCommandTests {
         #expect((report["layers"] as? [[String: Any]])?.compactMap { $0["layer"] as? String } == ["conv2"])
         let mapped = try PimctlRunner.run(["map", "--chip", "cap-ram", "--model", "\(dir)/pim.safetensors"])
         #expect(mapped.status == 0 && mapped.stdout.contains("conv2"), "\(mapped.stderr)")
+        // Exported, the network reads back with the same integer products, on the chip too.
+        let exported = try PimctlRunner.run(["export", "--model", "\(dir)/pim.safetensors", "--out", "\(dir)/pim.onnx"])
+        #expect(exported.status == 0, "\(exported.stderr)")
+        #expect(try ONNXImport.load("\(dir)/pim.onnx").inputNormalization == InputNormalization(mean: [0.5], std: [0.4]))
+        let again = try PimctlRunner.run(["simulate", "network", "--chip", "cap-ram", "--model", "\(dir)/pim.onnx", "--test-limit", "16", "--json"])
+        #expect(again.status == 0, "\(again.stderr)")
+        let reread = try #require(try JSONSerialization.jsonObject(with: Data(again.stdout.utf8)) as? [String: Any])
+        #expect(reread["digitalAccuracy"] as? Double == report["digitalAccuracy"] as? Double)
+        #expect((reread["layers"] as? [[String: Any]])?.compactMap { $0["layer"] as? String } == ["conv2"])
+        let half = try PimctlRunner.run(["evaluate", "--model", "\(dir)/pim.onnx", "--input-mean", "0.5"])
+        #expect(half.status != 0 && half.stderr.contains("give both --input-mean and --input-std"), "\(half.stderr)")
+        let wrong = try PimctlRunner.run(["evaluate", "--model", "\(dir)/pim.onnx", "--input-mean", "0.5,0.4", "--input-std", "0.3,0.3"])
+        #expect(wrong.status == 1 && wrong.stderr == "pimctl: error: input normalisation of 2 channels for images of 1\n", "\(wrong.stderr)")
         // A checkpoint whose graph was edited is one error naming the field.
         try Data("not onnx".utf8).write(to: URL(fileURLWithPath: "\(dir)/bad.onnx"))
         let bad = try PimctlRunner.run(["evaluate", "--model", "\(dir)/bad.onnx"])

@@ -162,11 +162,7 @@ public final class TrainingRun {
             target = nil
         }
         if initialize, let path = settings.initialization {
-            if path.hasSuffix(".onnx") {
-                try ONNXImport.load(path).load(into: model)
-            } else {
-                try Checkpoint(contentsOf: path).restore(into: model, file: path, partial: true)
-            }
+            try TrainingRun.checkpoint(at: path).restore(into: model, file: path, partial: true)
         }
         let activations = model.allLayers.compactMap { $0 as? PACT }
         if initialize, let alpha = settings.pactAlpha {
@@ -267,7 +263,7 @@ public final class TrainingRun {
     /// takes no plan).
     public static func model(from path: String, pim: (chip: ChipConfig, settings: PIMSettings)? = nil,
                              plan: PrecisionPlan? = nil) throws -> LoadedModel {
-        let checkpoint = path.hasSuffix(".onnx") ? try ONNXImport.load(path).checkpoint(name: path) : try Checkpoint(contentsOf: path)
+        let checkpoint = try checkpoint(at: path)
         let m = checkpoint.metadata
         let architecture: ModelArchitecture
         if let text = m["graph"] {
@@ -350,9 +346,14 @@ public final class TrainingRun {
                            classes: classes, completedEpochs: m["epoch"].flatMap(Int.init), target: target, inputNormalization: normalization)
     }
 
-    /// The PIM settings stored in a checkpoint, if it is a PIM-QAT one.
+    /// The checkpoint at `path`, or the ONNX model there (`.onnx`) read as one.
+    public static func checkpoint(at path: String) throws -> Checkpoint {
+        path.hasSuffix(".onnx") ? try ONNXImport.load(path).checkpoint(name: path) : try Checkpoint(contentsOf: path)
+    }
+
+    /// The PIM settings stored in a checkpoint, if it is a PIM-QAT one (an ONNX model is not).
     public static func pimSettings(of path: String) throws -> PIMSettings? {
-        let checkpoint = try Checkpoint(contentsOf: path)
+        let checkpoint = try checkpoint(at: path)
         return checkpoint.metadata["training"].flatMap { try? JSONDecoder().decode(TrainingSettings.self, from: Data($0.utf8)) }?.pim
     }
 }

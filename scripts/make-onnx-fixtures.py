@@ -10,7 +10,12 @@ convolution) and a dynamic batch axis:
 - resnet8.onnx (opset 13): conv-BN-ReLU stem, three residual blocks (the second and third
   halve the resolution with a 1x1 convolution + BN shortcut), residual adds, global average
   pooling, flatten, classifier;
-- mlp.onnx (opset 17): flatten, Gemm, ReLU6 (Clip), Gemm.
+- mlp.onnx (opset 17): flatten, Gemm, ReLU6 (Clip), Gemm;
+- resnet-a.onnx (opset 18, the newer exporter, torch.export based): a residual block whose
+  shortcut halves the resolution and pads the new channels with zeros (option A: Slice, Pad),
+  a mean over H and W (ReduceMean) and a view to N x features (Reshape at the example's batch
+  size, which that exporter fixes); that exporter folds BN into the convolutions itself and
+  keeps the weights in resnet-a.onnx.data beside the model.
 
 Two re-encodings of the same weights test the tensor storage forms: lenet5-typed.onnx holds
 its initializers in float_data instead of raw_data, and mlp-external.onnx keeps them in the
@@ -93,7 +98,36 @@ class MLP(nn.Module):
         return self.fc2(torch.clamp(self.fc1(torch.flatten(x, 1)), 0, 6))
 
 
-def export(name, model, opset):
+class ShortcutA(nn.Module):
+    def __init__(self, extra):
+        super().__init__()
+        self.extra = extra
+
+    def forward(self, x):
+        return nn.functional.pad(x[:, :, ::2, ::2], (0, 0, 0, 0, self.extra // 2, self.extra - self.extra // 2))
+
+
+class ResNetA(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 16, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(16)
+        self.conv2 = nn.Conv2d(16, 32, 3, stride=2, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(32)
+        self.conv3 = nn.Conv2d(32, 32, 3, padding=1, bias=False)
+        self.bn3 = nn.BatchNorm2d(32)
+        self.shortcut = ShortcutA(16)
+        self.fc = nn.Linear(32, 10)
+
+    def forward(self, x):
+        x = torch.relu(self.bn1(self.conv1(x)))
+        y = self.bn3(self.conv3(torch.relu(self.bn2(self.conv2(x)))))
+        y = torch.relu(y + self.shortcut(x))
+        y = y.mean(dim=(2, 3))
+        return self.fc(y.view(y.size(0), -1))
+
+
+def export(name, model, opset, dynamo=False):
     torch.manual_seed(1)
     model.train()
     # A few training-mode passes so that BN running statistics are not their initial values.
@@ -102,9 +136,15 @@ def export(name, model, opset):
             model(torch.randn(16, 1, 28, 28) * 1.5 + 0.3)
     model.eval()
     path = os.path.join(OUT, f"{name}.onnx")
-    torch.onnx.export(model, (torch.zeros(1, 1, 28, 28),), path, dynamo=False, do_constant_folding=False,
-                      opset_version=opset, input_names=["input"], output_names=["logits"],
-                      dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
+    if dynamo:
+        # Its graph optimisation folds BN into the convolutions (their biases) and constant-folds
+        # the shortcut's slice and pad arguments; without it they are shape computations.
+        torch.onnx.export(model, (torch.zeros(2, 1, 28, 28),), path, dynamo=True, opset_version=opset,
+                          input_names=["input"], output_names=["logits"])
+    else:
+        torch.onnx.export(model, (torch.zeros(1, 1, 28, 28),), path, dynamo=False, do_constant_folding=False,
+                          opset_version=opset, input_names=["input"], output_names=["logits"],
+                          dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
     inputs = torch.randn(4, 1, 28, 28, generator=torch.Generator().manual_seed(2))
     with torch.no_grad():
         logits = model(inputs)
@@ -119,6 +159,7 @@ def main():
     lenet = export("lenet5", LeNet5(), 11)
     export("resnet8", ResNet8(), 13)
     mlp = export("mlp", MLP(), 17)
+    export("resnet-a", ResNetA(), 18, dynamo=True)
 
     # The same LeNet with every initializer in typed float_data instead of raw_data.
     model = onnx.load(lenet)
@@ -130,6 +171,9 @@ def main():
     onnx.save(model, os.path.join(OUT, "lenet5-typed.onnx"))
     # The same MLP with its weights in an external data file beside it.
     model = onnx.load(mlp)
+    data = os.path.join(OUT, "mlp-external.onnx.data")
+    if os.path.exists(data):
+        os.remove(data)  # onnx appends to an existing data file
     onnx.save_model(model, os.path.join(OUT, "mlp-external.onnx"), save_as_external_data=True,
                     all_tensors_to_one_file=True, location="mlp-external.onnx.data", size_threshold=0)
     for name in ["lenet5", "mlp"]:

@@ -9,7 +9,7 @@ import Testing
 struct ONNXImportTests {
     static let fixtures = "\(PIMQATTests.root)/Tests/Fixtures/onnx"
 
-    @Test(arguments: ["lenet5", "lenet5-typed", "resnet8", "mlp", "mlp-external"])
+    @Test(arguments: ["lenet5", "lenet5-typed", "resnet8", "mlp", "mlp-external", "resnet-a"])
     func logitsMatchTheExporters(name: String) throws {
         let model = try ONNXImport.load("\(Self.fixtures)/\(name).onnx")
         #expect(model.channels == 1 && model.size == 28 && model.classes == 10)
@@ -35,6 +35,9 @@ struct ONNXImportTests {
         #expect(["conv1", "bn1", "layer1.conv1", "layer2.shortcut.0", "layer2.shortcut.1", "fc"].allSatisfy(names.contains), "\(names)")
         #expect(model.spec.nodes.filter { $0.operation == .add }.count == 3)
         #expect(model.tensors["layer3.bn2.running_var"]?.count == 64)
+        // The newer exporter's option-A shortcut (two Slices, a Pad) is one node.
+        let shortcut = try ONNXImport.load("\(Self.fixtures)/resnet-a.onnx").spec.nodes.map(\.operation)
+        #expect(shortcut.contains(.downsamplingShortcut(inChannels: 16, outChannels: 32, stride: 2)) && shortcut.contains(.globalAveragePool(keepsSpatialAxes: false)))
         let lenet = try ONNXImport.load("\(Self.fixtures)/lenet5.onnx")
         #expect(lenet.spec.nodes.map(\.name).contains("conv1.bias") && lenet.tensors["conv1.bias"]?.count == 6)
     }

@@ -70,8 +70,8 @@ public enum ONNXImport {
     /// The most elements one tensor may hold (2²⁸).
     public static let maximumElements = 1 << 28
     public static let operators = ["Add", "AveragePool", "BatchNormalization", "Cast", "Clip", "Concat", "Constant", "Conv", "DequantizeLinear",
-                                   "Flatten", "Gemm", "GlobalAveragePool", "Identity", "MatMul", "MaxPool", "Pad", "QuantizeLinear", "Relu",
-                                   "Reshape", "Slice"]
+                                   "Flatten", "Gemm", "GlobalAveragePool", "Identity", "MatMul", "MaxPool", "Pad", "QuantizeLinear", "ReduceMean",
+                                   "Relu", "Reshape", "Slice"]
 
     /// Reads the model at `path` (its external data files beside it).
     public static func load(_ path: String) throws(ONNXError) -> ImportedModel {
@@ -168,6 +168,8 @@ public enum ONNXImport {
         var readers: [String: Int] = [:]
         /// Computed tensors a QuantizeLinear made integers: its input, scale and integer range.
         var quantized: [String: (source: String, scale: Float, range: ClosedRange<Int64>)] = [:]
+        /// The batch size the graph's input fixes (an exporter's example batch), if it fixes one.
+        var fixedBatch: Int64?
         /// Computed tensors a Slice subsampled: its input and the steps along H and W.
         var subsampled: [String: (source: String, steps: [Int])] = [:]
 
@@ -196,6 +198,7 @@ public enum ONNXImport {
             guard ModelArchitecture.channelRange.contains(Int(c)), ModelArchitecture.sizeRange.contains(Int(h)) else {
                 throw ONNXError(file, "graph.input '\(input.name)': \(c) channels of \(h) × \(h) pixels are outside \(ModelArchitecture.channelRange) channels of \(ModelArchitecture.sizeRange) pixels")
             }
+            if case let .dimValue(n)? = dims[0].value { fixedBatch = n }
             for node in graph.node { for name in node.input { readers[name, default: 0] += 1 } }
             for output in graph.output { readers[output.name, default: 0] += 1 }
             spec = GraphSpec(input: input.name, nodes: [], output: input.name)
@@ -408,6 +411,15 @@ public enum ONNXImport {
             case "GlobalAveragePool":
                 let x = try activation(0)
                 try append(.globalAveragePool(keepsSpatialAxes: true), name: unique(name), inputs: [x.name], output: output)
+            case "ReduceMean":
+                // The mean over H and W: a global average pool (PyTorch's adaptive pooling to 1 × 1).
+                let x = try activation(0)
+                let given = try constant(1)?.integers ?? ints("axes").map { $0.map(Int64.init) }
+                let axes = Set((given ?? []).map { Int($0 < 0 ? $0 + Int64(x.shape.count) : $0) })
+                guard x.shape.count == 4, axes == [2, 3] else {
+                    throw fail("axes \(given.map { $0.map(String.init).joined(separator: ", ") } ?? "all"): pimctl reads a ReduceMean only over H and W (axes 2, 3) of an image")
+                }
+                try append(.globalAveragePool(keepsSpatialAxes: int("keepdims", 1) == 1), name: unique(name), inputs: [x.name], output: output)
             case "Flatten":
                 let x = try activation(0)
                 let axis = int("axis", 1)
@@ -417,7 +429,9 @@ public enum ONNXImport {
                 let x = try activation(0)
                 guard let target = try constant(1), let dims = target.integers else { throw fail("the shape must be a constant integer tensor") }
                 let features = x.shape.dropFirst().reduce(1, *)
-                let flat = dims.count == 2 && [0, -1, 1].contains(dims[0]) && (dims[1] == -1 || Int(dims[1]) == features) && !(dims[0] == -1 && dims[1] == -1)
+                // The batch axis kept: 0 (copy), -1 (inferred), or the file's own fixed batch size.
+                let batch: [Int64] = [0, -1, 1] + (fixedBatch.map { [$0] } ?? [])
+                let flat = dims.count == 2 && batch.contains(dims[0]) && (dims[1] == -1 || Int(dims[1]) == features) && !(dims[0] == -1 && dims[1] == -1)
                 guard flat else { throw fail("a reshape to \(dims): pimctl takes only a reshape to N × features, a flatten") }
                 try append(.flatten, name: unique(name), inputs: [x.name], output: output)
             case "Concat":

@@ -18,7 +18,7 @@ struct MapCommand: ParsableCommand {
             terms it does not model. Ops are counted both ways: full-precision W×A ops (2 per \
             MAC) and the chip's own (2 per analog product of one conversion).
 
-            --model takes a trained checkpoint, or a network of the zoo at --wbits/--abits \
+            --model takes a trained checkpoint, or a network of the zoo or an ONNX file at --wbits/--abits \
             for --data's image size (its first convolution, on unquantized pixels, and its \
             classifier stay digital, as in PIM-QAT).
 
@@ -58,8 +58,15 @@ struct MapCommand: ParsableCommand {
         let (chipConfig, _) = try ChipCatalog.standard().load(chip)
         let plan = try plan.map { path throws(ConfigError) in try PrecisionPlan(contentsOf: path) }
         let network: Graph, target: PIMTarget, architecture: String, channels: Int, size: Int
-        if let zoo = ModelArchitecture(name: model), !FileManager.default.fileExists(atPath: model) {
-            let shape = data.shape
+        // A network of the zoo, or an ONNX file's, at --wbits/--abits (what the file quantizes itself stays).
+        var untrained: (architecture: ModelArchitecture, shape: (channels: Int, size: Int, classes: Int))?
+        if model.hasSuffix(".onnx") {
+            let imported = try ONNXImport.load(model)
+            untrained = (.graph(imported.spec, name: model), (imported.channels, imported.size, imported.classes))
+        } else if let zoo = ModelArchitecture(name: model), !FileManager.default.fileExists(atPath: model) {
+            untrained = (zoo, data.shape)
+        }
+        if let (zoo, shape) = untrained {
             network = try zoo.build(channels: shape.channels, size: shape.size, classes: shape.classes, seed: 0,
                                     quantization: Quantization(weightBits: wbits, activationBits: abits, plan: plan))
             do {
@@ -67,7 +74,7 @@ struct MapCommand: ParsableCommand {
             } catch {
                 throw plan?.positioned(error) ?? error
             }
-            (architecture, channels, size) = ("\(zoo.description) W\(wbits)/A\(abits)\(plan.map { " with plan \($0.summary)" } ?? "") for \(data.rawValue)", shape.channels, shape.size)
+            (architecture, channels, size) = ("\(zoo.description) W\(wbits)/A\(abits)\(plan.map { " with plan \($0.summary)" } ?? "")\(zoo.graphSpec == nil ? " for \(data.rawValue)" : "")", shape.channels, shape.size)
         } else {
             let loaded = try DeployedModel.load(model, chip: chipConfig, chipName: chip, scheme: scheme, mode: mode, plan: plan)
             (network, target) = (loaded.model.model, loaded.target)

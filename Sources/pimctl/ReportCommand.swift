@@ -38,7 +38,8 @@ struct Report: ParsableCommand {
             """)
 
     @Option(help: "Chip: a preset id or a YAML file.") var chip = "cap-ram"
-    @Option(help: "Model: resnet20, resnet32, resnet44, resnet56, small-cnn.") var model = "small-cnn"
+    @Option(help: "Model: resnet20, resnet32, resnet44, resnet56, small-cnn, or an ONNX file (its weights the float network's start).") var model = "small-cnn"
+    @OptionGroup var normalization: InputNormalizationOptions
     @Option(help: "Dataset: fashion-mnist, mnist, cifar10, cifar100.") var data: DatasetName = .fashionMNIST
     @Option(help: "Directory with the dataset's files.") var dataDir: String?
     @Option(help: "Comma-separated schemes: chip, native, differential, bit-serial.") var schemes = "chip,bit-serial"
@@ -118,10 +119,18 @@ struct Report: ParsableCommand {
 
     /// The plan the flags describe.
     func plan() throws -> ReproductionPlan {
-        guard let architecture = ModelArchitecture(name: model) else {
-            throw ValidationError("--model '\(model)' is not one of resnet20, resnet32, resnet44, resnet56, small-cnn")
+        let architecture: ModelArchitecture, fileNormalization: InputNormalization?
+        if model.hasSuffix(".onnx") {
+            let imported = try ONNXImport.load(model)
+            (architecture, fileNormalization) = (.graph(imported.spec, name: model), imported.inputNormalization)
+        } else {
+            guard let zoo = ModelArchitecture(name: model) else {
+                throw ValidationError("--model '\(model)' is not one of resnet20, resnet32, resnet44, resnet56, small-cnn, or an .onnx file")
+            }
+            (architecture, fileNormalization) = (zoo, nil)
         }
         var plan = ReproductionPlan(chip: chip, model: architecture, dataset: data, schemes: try schemeList, outDirectory: outDir)
+        plan.inputNormalization = try normalization.given() ?? fileNormalization
         plan.dataDirectory = dataDir
         (plan.epochs, plan.pimEpochs, plan.learningRate, plan.pimLearningRate, plan.batchSize) = (epochs, pimEpochs, lr, pimLr, batchSize)
         (plan.weightBits, plan.activationBits, plan.trainLimit, plan.testLimit) = (wbits, abits, trainLimit, testLimit)

@@ -148,6 +148,13 @@ struct ONNXCommandTests {
         #expect(half.status != 0 && half.stderr.contains("give both --input-mean and --input-std"), "\(half.stderr)")
         let wrong = try PimctlRunner.run(["evaluate", "--model", "\(dir)/pim.onnx", "--input-mean", "0.5,0.4", "--input-std", "0.3,0.3"])
         #expect(wrong.status == 1 && wrong.stderr == "pimctl: error: input normalisation of 2 channels for images of 1\n", "\(wrong.stderr)")
+        // map and report take the file too: the float network at --wbits/--abits, and the
+        // reproduction chain starting from the file's weights.
+        let placed = try PimctlRunner.run(["map", "--chip", "cap-ram", "--model", onnx, "--wbits", "4", "--abits", "4"])
+        #expect(placed.status == 0 && placed.stdout.contains("conv2  150×16×100"), "\(placed.stderr)")
+        let reproduced = try PimctlRunner.run(["report", "--model", onnx, "--train-limit", "128", "--test-limit", "32", "--epochs", "1", "--pim-epochs", "1",
+                                           "--chip-seeds", "1", "--bn-calibrate", "1", "--schemes", "chip", "--out-dir", "\(dir)/report"])
+        #expect(reproduced.status == 0 && FileManager.default.fileExists(atPath: "\(dir)/report/report.json"), "\(reproduced.stderr)")
         // A checkpoint whose graph was edited is one error naming the field.
         try Data("not onnx".utf8).write(to: URL(fileURLWithPath: "\(dir)/bad.onnx"))
         let bad = try PimctlRunner.run(["evaluate", "--model", "\(dir)/bad.onnx"])

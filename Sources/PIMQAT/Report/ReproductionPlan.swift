@@ -45,6 +45,8 @@ public struct ReproductionPlan: Sendable {
     public var givenAdjusted: [Scheme: String] = [:]
     /// Where checkpoints, report.md and report.json go.
     public var outDirectory: String
+    /// The network's own input normalisation (nil: the dataset's).
+    public var inputNormalization: InputNormalization?
 
     public init(chip: String, model: ModelArchitecture, dataset: DatasetName, schemes: [Scheme], outDirectory: String) {
         self.chip = chip
@@ -91,9 +93,15 @@ public struct ReproductionPlan: Sendable {
     }
 
     /// The settings of one of the plan's runs.
+    /// A user's network (``ModelArchitecture/graph(_:name:)``) carries its structure, and its
+    /// float run starts from the ONNX file's weights when the network is named by one.
     func settings(_ recipe: TrainingRecipe, quantization: Quantization?, pim: PIMSettings?, initialization: String?) -> TrainingSettings {
-        recipe.settings(model: model.description, dataset: dataset, dataDirectory: dataDirectory, epochs: pim == nil ? epochs : pimEpochs,
-                        seed: seed, trainLimit: trainLimit, testLimit: testLimit, quantization: quantization, pim: pim,
-                        initialization: initialization)
+        let file = model.graphSpec != nil && model.description.hasSuffix(".onnx") ? model.description : nil
+        var settings = recipe.settings(model: model.description, dataset: dataset, dataDirectory: dataDirectory, epochs: pim == nil ? epochs : pimEpochs,
+                                       seed: seed, trainLimit: trainLimit, testLimit: testLimit, quantization: quantization, pim: pim,
+                                       initialization: initialization ?? file)
+        settings.graph = model.graphSpec
+        settings.inputNormalization = inputNormalization
+        return settings
     }
 }

@@ -40,8 +40,8 @@ public final class ReproductionRunner {
         } catch {
             throw ReportError(description: "\(plan.outDirectory): cannot create the report directory (\((error as NSError).localizedDescription))")
         }
-        let test = try plan.dataset.load(train: false, directory: plan.dataDirectory, limit: plan.testLimit)
-        let train = try plan.dataset.load(train: true, directory: plan.dataDirectory, limit: plan.trainLimit)
+        let test = try plan.dataset.load(train: false, directory: plan.dataDirectory, limit: plan.testLimit).normalized(by: plan.inputNormalization)
+        let train = try plan.dataset.load(train: true, directory: plan.dataDirectory, limit: plan.trainLimit).normalized(by: plan.inputNormalization)
         let quantization = Quantization(weightBits: plan.weightBits, activationBits: plan.activationBits)
 
         let floatRecipe = plan.recipe(quantized: false, pim: false, fineTuning: false)

@@ -59,17 +59,23 @@ public struct ImportedModel: Sendable {
 /// ``Bias`` node), Gemm and MatMul with constant weights (``Linear``), Add (of two tensors,
 /// or of a constant per channel), BatchNormalization (kept as a BN layer: PIM-QAT
 /// recalibrates it on a chip), Relu, Clip, MaxPool and AveragePool (kernel = stride, no
-/// padding), GlobalAveragePool, Flatten (axis 1), Reshape to N × features, Concat on
-/// channels, Identity, Cast (to float), Constant. Initializers may be raw, typed or in
-/// external files beside the model. Layer names are the file's: a convolution whose weight is
-/// `layer1.0.conv1.weight` is the layer `layer1.0.conv1`.
+/// padding), GlobalAveragePool and ReduceMean over H and W, Flatten (axis 1), Reshape to
+/// N × features, Concat on channels, Slice (subsampling H and W) followed by Pad (zero
+/// channels) as a ``DownsamplingShortcut``, Identity, Dropout, Cast (to float), Constant.
+/// QuantizeLinear → DequantizeLinear (one scale, zero point 0) on a constant weight gives its
+/// layer a fixed grid (``WeightQuantizer/fixedScale``; bits from the metadata's
+/// ``weightGridsKey``, else the integer type's); on an activation, a ``PACT`` (α the Clip max
+/// before it). Initializers may be raw, typed or in external files beside the model. Layer
+/// names are the file's: a convolution whose weight is `layer1.0.conv1.weight` is the layer
+/// `layer1.0.conv1`. The metadata's `input_mean`/`input_std` become the model's
+/// ``ImportedModel/inputNormalization``.
 public enum ONNXImport {
     public static let opsets = 11...21
     /// Files larger than this (2 GiB, protobuf's own limit) are refused before reading.
     public static let maximumFileBytes = 1 << 31
     /// The most elements one tensor may hold (2²⁸).
     public static let maximumElements = 1 << 28
-    public static let operators = ["Add", "AveragePool", "BatchNormalization", "Cast", "Clip", "Concat", "Constant", "Conv", "DequantizeLinear",
+    public static let operators = ["Add", "AveragePool", "BatchNormalization", "Cast", "Clip", "Concat", "Constant", "Conv", "DequantizeLinear", "Dropout",
                                    "Flatten", "Gemm", "GlobalAveragePool", "Identity", "MatMul", "MaxPool", "Pad", "QuantizeLinear", "ReduceMean",
                                    "Relu", "Reshape", "Slice"]
 

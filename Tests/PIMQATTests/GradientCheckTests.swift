@@ -58,14 +58,24 @@ struct GradientCheckTests {
         Self.check(conv, input: Self.random([2, 3, 7, 6], seed: 2))
     }
 
+    @Test(arguments: [(1, 2), (2, 1)])
+    func dilatedConv2d(stride: Int, padding: Int) {
+        var initializer = TensorInitializer(seed: 1)
+        let conv = Conv2d(3, 4, kernel: 3, stride: stride, padding: padding, dilation: 2, initializer: &initializer)
+        Self.check(conv, input: Self.random([2, 3, 7, 6], seed: 2))
+    }
+
     /// Forward against a direct float64 convolution, for strides, paddings and odd sizes that
     /// exercise every border case of im2col (the same-size shifted copies too: 1×1, 3×3 with
     /// padding 1, 5×5 with padding 2); and the input gradient against the transposed
     /// direct sum (col2im).
-    @Test(arguments: [(1, 0, 3), (1, 1, 3), (2, 1, 3), (1, 2, 3), (2, 0, 1), (3, 1, 3), (1, 0, 1), (1, 2, 5)])
-    func conv2dMatchesTheDirectSum(stride: Int, padding: Int, kernel: Int) {
+    /// Dilated kernels too: the same-size copies of a 3×3 at dilation 2 and padding 2, and the
+    /// row loops of the others.
+    @Test(arguments: [(1, 0, 3, 1), (1, 1, 3, 1), (2, 1, 3, 1), (1, 2, 3, 1), (2, 0, 1, 1), (3, 1, 3, 1), (1, 0, 1, 1), (1, 2, 5, 1),
+                      (1, 2, 3, 2), (2, 1, 3, 2), (1, 0, 2, 3)])
+    func conv2dMatchesTheDirectSum(stride: Int, padding: Int, kernel: Int, dilation: Int) {
         var initializer = TensorInitializer(seed: 4)
-        let conv = Conv2d(3, 5, kernel: kernel, stride: stride, padding: padding, initializer: &initializer)
+        let conv = Conv2d(3, 5, kernel: kernel, stride: stride, padding: padding, dilation: dilation, initializer: &initializer)
         let (n, c, h, w) = (2, 3, 9, 7)
         let x = Self.random([n, c, h, w], seed: 5)
         let y = conv.forward(x, training: true)
@@ -84,7 +94,7 @@ struct GradientCheckTests {
                         for ci in 0..<c {
                             for ki in 0..<kernel {
                                 for kj in 0..<kernel {
-                                    let ih = oh * stride - padding + ki, iw = ow * stride - padding + kj
+                                    let ih = oh * stride - padding + ki * dilation, iw = ow * stride - padding + kj * dilation
                                     guard ih >= 0, ih < h, iw >= 0, iw < w else { continue }
                                     let wv = Double(weight[((o * c + ci) * kernel + ki) * kernel + kj])
                                     let xi = ((image * c + ci) * h + ih) * w + iw

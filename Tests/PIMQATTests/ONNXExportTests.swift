@@ -91,6 +91,24 @@ struct ONNXExportTests {
         #expect(Set(again.tensors.keys) == Set(first.tensors.keys))
     }
 
+    /// A dilated convolution, written and read back.
+    @Test func dilatedConvolutionRoundTrips() throws {
+        var spec = GraphSpec()
+        spec.append(.conv(inChannels: 1, outChannels: 4, kernel: 3, stride: 1, padding: 2, dilation: 2), name: "conv1")
+        spec.append(.relu, name: "act1")
+        spec.append(.conv(inChannels: 4, outChannels: 8, kernel: 3, stride: 2, padding: 1, dilation: 3), name: "conv2")
+        spec.append(.globalAveragePool(keepsSpatialAxes: false), name: "pool")
+        spec.append(.linear(inFeatures: 8, outFeatures: 10), name: "fc")
+        #expect(try spec.shapes(input: [1, 1, 28, 28])["conv2"] == [1, 8, 12, 12])
+        var initializer = TensorInitializer(seed: 2)
+        let graph = try spec.build(initializer: &initializer)
+        let data = try ONNXExport.data(of: Self.loaded(graph, .graph(spec, name: "dilated")))
+        let imported = try ONNXImport.read(data, file: "d.onnx", directory: "")
+        #expect(imported.spec.nodes.first?.operation == .conv(inChannels: 1, outChannels: 4, kernel: 3, stride: 1, padding: 2, dilation: 2))
+        let x = Self.images(2)
+        #expect(try imported.graph().forward(x, training: false).data == graph.forward(x, training: false).data)
+    }
+
     /// The imported quantized network deploys on a chip exactly as the original does.
     @Test func importedNetworkRunsOnTheChipAsTheOriginal() throws {
         let original = try Self.quantizedNetwork(.smallCNN)

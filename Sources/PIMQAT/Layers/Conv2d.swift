@@ -1,6 +1,6 @@
 /// 2-D convolution by im2col and SGEMM, a chunk of images at a time.
 ///
-/// Weights are O×C×k×k; the patch geometry is ``ConvGeometry``'s. No bias (the ResNets follow
+/// Weights are O×C×k×k, the taps `dilation` pixels apart; the patch geometry is ``ConvGeometry``'s. No bias (the ResNets follow
 /// every convolution with batch norm). Quantization and the chip path are the
 /// ``IntegerProduct``'s; the convolution supplies the patch layout.
 ///
@@ -11,7 +11,7 @@
 /// so results do not depend on the thread count. Same-size stride-1 convolutions compute
 /// ∂input as a convolution of ∂output; the others use col2im.
 public final class Conv2d: IntegerProductLayer {
-    public let inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: Int
+    public let inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: Int, dilation: Int
     public let weight: Parameter
     /// The weights' product with the patches: quantizers and the chip path.
     public let product: IntegerProduct
@@ -20,9 +20,10 @@ public final class Conv2d: IntegerProductLayer {
     /// Images per chunk of work; fixed, so that sums never depend on the thread count.
     static let chunkSize = 8
 
-    public init(_ inChannels: Int, _ outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0,
+    public init(_ inChannels: Int, _ outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0, dilation: Int = 1,
                 initializer: inout TensorInitializer, name: String = "conv") {
         (self.inChannels, self.outChannels, self.kernel, self.stride, self.padding) = (inChannels, outChannels, kernel, stride, padding)
+        self.dilation = dilation
         weight = Parameter(name: "\(name).weight",
                            value: initializer.kaimingNormal([outChannels, inChannels, kernel, kernel], fanIn: inChannels * kernel * kernel),
                            decays: true)
@@ -33,10 +34,10 @@ public final class Conv2d: IntegerProductLayer {
     public var buffers: [(name: String, value: Tensor)] { product.buffers }
     public func setBuffer(_ name: String, _ value: Tensor) { product.setBuffer(name, value) }
 
-    public func outputSize(_ size: Int) -> Int { ConvGeometry.outputSize(size, kernel: kernel, stride: stride, padding: padding) }
+    public func outputSize(_ size: Int) -> Int { ConvGeometry.outputSize(size, kernel: kernel, stride: stride, padding: padding, dilation: dilation) }
 
     func geometry(h: Int, w: Int) -> ConvGeometry {
-        ConvGeometry(channels: inChannels, kernel: kernel, stride: stride, padding: padding, h: h, w: w)
+        ConvGeometry(channels: inChannels, kernel: kernel, stride: stride, padding: padding, dilation: dilation, h: h, w: w)
     }
 
     public func forward(_ input: Tensor, training: Bool) -> Tensor {

@@ -6,8 +6,9 @@ import Foundation
 /// rebuilt from the checkpoint alone.
 public struct GraphSpec: Sendable, Codable, Hashable {
     public enum Operation: Sendable, Codable, Hashable {
-        /// A square convolution without bias: ``Conv2d``.
-        case conv(inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: Int)
+        /// A square convolution without bias: ``Conv2d``; its taps `dilation` pixels apart
+        /// (nil = 1, adjacent).
+        case conv(inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: Int, dilation: Int? = nil)
         /// y = x·Wᵀ + b: ``Linear``.
         case linear(inFeatures: Int, outFeatures: Int)
         case batchNorm(channels: Int, epsilon: Float)
@@ -61,8 +62,8 @@ public struct GraphSpec: Sendable, Codable, Hashable {
         for node in nodes {
             let count: Int
             switch node.operation {
-            case let .conv(c, m, k, s, p):
-                guard c > 0, m > 0, k > 0, s > 0, p >= 0 else { return nil }
+            case let .conv(c, m, k, s, p, d):
+                guard c > 0, m > 0, k > 0, s > 0, p >= 0, (d ?? 1) > 0, (d ?? 1) <= 1024 else { return nil }
                 count = c * m * k * k
             case let .linear(i, o):
                 guard i > 0, o > 0 else { return nil }
@@ -111,7 +112,7 @@ public struct GraphSpec: Sendable, Codable, Hashable {
         for node in self.nodes {
             let operation: Graph.Operation
             switch node.operation {
-            case let .conv(c, m, k, s, p): operation = .layer(Conv2d(c, m, kernel: k, stride: s, padding: p, initializer: &initializer, name: node.name))
+            case let .conv(c, m, k, s, p, d): operation = .layer(Conv2d(c, m, kernel: k, stride: s, padding: p, dilation: d ?? 1, initializer: &initializer, name: node.name))
             case let .linear(i, o): operation = .layer(Linear(i, o, initializer: &initializer, name: node.name))
             case let .batchNorm(c, epsilon): operation = .layer(BatchNorm2d(c, name: node.name, epsilon: epsilon))
             case let .bias(c): operation = .layer(Bias(c, parameterName: node.name))
@@ -146,11 +147,11 @@ public struct GraphSpec: Sendable, Codable, Hashable {
         }
         let x = shapes[0]
         switch operation {
-        case let .conv(c, m, k, s, p):
+        case let .conv(c, m, k, s, p, d):
             guard x.count == 4, x[1] == c else { throw fail("N×\(c)×H×W") }
-            let (h, w) = ((x[2] + 2 * p - k) / s + 1, (x[3] + 2 * p - k) / s + 1)
-            guard x[2] + 2 * p >= k, x[3] + 2 * p >= k else { throw fail("an image of at least \(k) pixels after padding") }
-            return [x[0], m, h, w]
+            let span = (k - 1) * (d ?? 1) + 1
+            guard x[2] + 2 * p >= span, x[3] + 2 * p >= span else { throw fail("an image of at least \(span) pixels after padding") }
+            return [x[0], m, (x[2] + 2 * p - span) / s + 1, (x[3] + 2 * p - span) / s + 1]
         case let .linear(i, o):
             guard x.count == 2, x[1] == i else { throw fail("N×\(i)") }
             return [x[0], o]

@@ -55,7 +55,7 @@ public struct ImportedModel: Sendable {
 
 /// Reads ONNX models (opsets ``opsets``) into a ``GraphSpec`` and weights.
 ///
-/// Operators: Conv (one group, square kernel and stride, equal pads, no dilation; its bias a
+/// Operators: Conv (one group, square kernel and stride, equal pads, one dilation; its bias a
 /// ``Bias`` node), Gemm and MatMul with constant weights (``Linear``), Add (of two tensors,
 /// or of a constant per channel), BatchNormalization (kept as a BN layer: PIM-QAT
 /// recalibrates it on a chip), Relu, Clip, MaxPool and AveragePool (kernel = stride, no
@@ -319,7 +319,9 @@ public enum ONNXImport {
                 guard kh == kw else { throw fail("a \(kh) × \(kw) kernel: pimctl takes square kernels") }
                 if let kernel = ints("kernel_shape"), kernel != [kh, kw] { throw fail("kernel_shape \(kernel) does not match the weight's \(kh) × \(kw)") }
                 let dilations = ints("dilations") ?? [1, 1]
-                guard dilations.allSatisfy({ $0 == 1 }) else { throw fail("dilations \(dilations): dilated convolutions are not supported") }
+                guard dilations.count == 2, dilations[0] == dilations[1], (1...1024).contains(dilations[0]) else {
+                    throw fail("dilations \(dilations): pimctl takes one dilation (1…1024) for both axes")
+                }
                 let strides = ints("strides") ?? [1, 1]
                 guard strides.count == 2, strides[0] == strides[1], strides[0] >= 1 else { throw fail("strides \(strides): pimctl takes one stride for both axes") }
                 let autoPad = string("auto_pad") ?? "NOTSET"
@@ -328,7 +330,7 @@ public enum ONNXImport {
                 guard pads.count == 4, pads.allSatisfy({ $0 == pads[0] }), pads[0] >= 0 else { throw fail("pads \(pads): pimctl takes equal padding on every side") }
                 let layer = layerName(weight.origin ?? node.input[1])
                 let bias = try constant(2)
-                try append(.conv(inChannels: c, outChannels: m, kernel: kh, stride: strides[0], padding: pads[0]), name: layer, inputs: [x.name],
+                try append(.conv(inChannels: c, outChannels: m, kernel: kh, stride: strides[0], padding: pads[0], dilation: dilations[0] == 1 ? nil : dilations[0]), name: layer, inputs: [x.name],
                            output: bias == nil ? output : "\(output)#conv")
                 spec.nodes[spec.nodes.count - 1].weightQuantizer = try weightQuantizer(weight, layer: layer, fail: fail)
                 tensors["\(layer).weight"] = Tensor(shape: weight.shape, data: weight.values)

@@ -65,6 +65,34 @@ struct GradientCheckTests {
         Self.check(conv, input: Self.random([2, 3, 7, 6], seed: 2))
     }
 
+    /// Grouped: gradients by finite differences, and the forward equal to one convolution per
+    /// group on its channels.
+    @Test(arguments: [(2, 1), (4, 2)])
+    func groupedConv2d(groups: Int, stride: Int) {
+        var initializer = TensorInitializer(seed: 1)
+        let conv = Conv2d(4, 8, kernel: 3, stride: stride, padding: 1, groups: groups, initializer: &initializer)
+        #expect(conv.weight.value.shape == [8, 4 / groups, 3, 3])
+        let x = Self.random([2, 4, 7, 6], seed: 2)
+        Self.check(conv, input: x)
+        let y = conv.forward(x, training: false)
+        let (cg, og, ho, wo) = (4 / groups, 8 / groups, y.shape[2], y.shape[3])
+        for group in 0..<groups {
+            let part = Conv2d(cg, og, kernel: 3, stride: stride, padding: 1, initializer: &initializer)
+            part.weight.value = Tensor(shape: [og, cg, 3, 3], data: Array(conv.weight.value.data[(group * og * cg * 9)..<((group + 1) * og * cg * 9)]))
+            var slice: [Float] = []
+            for image in 0..<2 {
+                let start: Int = (image * 4 + group * cg) * 42
+                slice += x.data[start..<(start + cg * 42)]
+            }
+            let expected = part.forward(Tensor(shape: [2, cg, 7, 6], data: slice), training: false)
+            for image in 0..<2 {
+                let ours = y.data[((image * 8 + group * og) * ho * wo)..<((image * 8 + (group + 1) * og) * ho * wo)]
+                let theirs = expected.data[(image * og * ho * wo)..<((image + 1) * og * ho * wo)]
+                #expect(zip(ours, theirs).allSatisfy { abs($0 - $1) < 1e-5 }, "group \(group) image \(image)")
+            }
+        }
+    }
+
     /// Forward against a direct float64 convolution, for strides, paddings and odd sizes that
     /// exercise every border case of im2col (the same-size shifted copies too: 1×1, 3×3 with
     /// padding 1, 5×5 with padding 2); and the input gradient against the transposed

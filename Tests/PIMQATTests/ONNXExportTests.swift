@@ -91,12 +91,15 @@ struct ONNXExportTests {
         #expect(Set(again.tensors.keys) == Set(first.tensors.keys))
     }
 
-    /// A dilated convolution, written and read back.
+    /// A dilated and a depthwise (grouped) convolution, written and read back; on a chip the
+    /// grouped one stays digital.
     @Test func dilatedConvolutionRoundTrips() throws {
         var spec = GraphSpec()
         spec.append(.conv(inChannels: 1, outChannels: 4, kernel: 3, stride: 1, padding: 2, dilation: 2), name: "conv1")
         spec.append(.relu, name: "act1")
         spec.append(.conv(inChannels: 4, outChannels: 8, kernel: 3, stride: 2, padding: 1, dilation: 3), name: "conv2")
+        spec.append(.relu, name: "act2")
+        spec.append(.conv(inChannels: 8, outChannels: 8, kernel: 3, stride: 1, padding: 1, groups: 8), name: "depthwise")
         spec.append(.globalAveragePool(keepsSpatialAxes: false), name: "pool")
         spec.append(.linear(inFeatures: 8, outFeatures: 10), name: "fc")
         #expect(try spec.shapes(input: [1, 1, 28, 28])["conv2"] == [1, 8, 12, 12])
@@ -107,6 +110,11 @@ struct ONNXExportTests {
         #expect(imported.spec.nodes.first?.operation == .conv(inChannels: 1, outChannels: 4, kernel: 3, stride: 1, padding: 2, dilation: 2))
         let x = Self.images(2)
         #expect(try imported.graph().forward(x, training: false).data == graph.forward(x, training: false).data)
+        #expect(imported.spec.nodes.contains { $0.operation == .conv(inChannels: 8, outChannels: 8, kernel: 3, stride: 1, padding: 1, groups: 8) })
+        let quantized = try ModelArchitecture.graph(spec, name: "dilated").build(channels: 1, size: 28, classes: 10, seed: 0,
+                                                                                   quantization: Quantization(weightBits: 4, activationBits: 4))
+        let target = try PIMTarget(chip: PIMQATTests.capRAM, settings: PIMSettings(chip: "cap-ram"), model: quantized)
+        #expect(target.layers.map(\.name) == ["conv2"])
     }
 
     /// The imported quantized network deploys on a chip exactly as the original does.

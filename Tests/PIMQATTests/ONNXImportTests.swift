@@ -66,7 +66,7 @@ struct ONNXImportTests {
         #expect(try Self.error { m in
             let i = m.graph.node.firstIndex { $0.opType == "Conv" }!
             m.graph.node[i].attribute = m.graph.node[i].attribute.map { a in var a = a; if a.name == "group" { a.i = 2 }; return a }
-        }?.hasSuffix("(Conv): group 2: grouped convolutions are not supported") == true)
+        }?.hasSuffix("(Conv): input 1×1×28×28, expected N×2×H×W") == true)
         #expect(try Self.error { m in
             let i = m.graph.node.firstIndex { $0.opType == "Conv" }!
             m.graph.node[i].attribute.append(m.graph.node[i].attribute[0])

@@ -1,6 +1,9 @@
 /// 2-D convolution by im2col and SGEMM, a chunk of images at a time.
 ///
-/// Weights are O×C×k×k, the taps `dilation` pixels apart; the patch geometry is ``ConvGeometry``'s. No bias (the ResNets follow
+/// Weights are O×(C/g)×k×k, the taps `dilation` pixels apart; the patch geometry is
+/// ``ConvGeometry``'s. With g `groups` > 1 the channels split into g groups, output group i
+/// reading input group i only (one GEMM per group); such a product runs digitally, its
+/// inputs never integers (``Graph/connectIntegerInputs()``), so it is not placed on a chip. No bias (the ResNets follow
 /// every convolution with batch norm). Quantization and the chip path are the
 /// ``IntegerProduct``'s; the convolution supplies the patch layout.
 ///
@@ -11,7 +14,7 @@
 /// so results do not depend on the thread count. Same-size stride-1 convolutions compute
 /// ∂input as a convolution of ∂output; the others use col2im.
 public final class Conv2d: IntegerProductLayer {
-    public let inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: Int, dilation: Int
+    public let inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: Int, dilation: Int, groups: Int
     public let weight: Parameter
     /// The weights' product with the patches: quantizers and the chip path.
     public let product: IntegerProduct
@@ -20,12 +23,14 @@ public final class Conv2d: IntegerProductLayer {
     /// Images per chunk of work; fixed, so that sums never depend on the thread count.
     static let chunkSize = 8
 
-    public init(_ inChannels: Int, _ outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0, dilation: Int = 1,
+    public init(_ inChannels: Int, _ outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0, dilation: Int = 1, groups: Int = 1,
                 initializer: inout TensorInitializer, name: String = "conv") {
+        precondition(groups >= 1 && inChannels % groups == 0 && outChannels % groups == 0, "Conv2d: \(inChannels) → \(outChannels) in \(groups) groups")
         (self.inChannels, self.outChannels, self.kernel, self.stride, self.padding) = (inChannels, outChannels, kernel, stride, padding)
-        self.dilation = dilation
+        (self.dilation, self.groups) = (dilation, groups)
+        let perGroup = inChannels / groups
         weight = Parameter(name: "\(name).weight",
-                           value: initializer.kaimingNormal([outChannels, inChannels, kernel, kernel], fanIn: inChannels * kernel * kernel),
+                           value: initializer.kaimingNormal([outChannels, perGroup, kernel, kernel], fanIn: perGroup * kernel * kernel),
                            decays: true)
         product = IntegerProduct(weight: weight, outputs: outChannels, quantizationFan: outChannels * kernel * kernel)
     }
@@ -45,7 +50,8 @@ public final class Conv2d: IntegerProductLayer {
         self.input = input
         let (n, h, w) = (input.shape[0], input.shape[2], input.shape[3])
         let geometry = geometry(h: h, w: w)
-        let (ho, wo, rows, pixels) = (geometry.ho, geometry.wo, geometry.rows, geometry.pixels)
+        let (ho, wo, pixels) = (geometry.ho, geometry.wo, geometry.pixels)
+        let (groupOutputs, groupRows) = (outChannels / groups, geometry.rows / groups)
         let operands = product.forwardOperands()
         product.columnsPerExample = pixels
         let (weights, grid, outputScale) = (operands.weights, operands.grid, operands.outputScale)
@@ -65,8 +71,10 @@ public final class Conv2d: IntegerProductLayer {
                             // would round per K block.
                             let out = y.pointer + image * perImage
                             out.initialize(repeating: 0, count: perImage)
-                            BLAS.sgemm(m: outChannels, n: pixels, k: rows, a: wv.baseAddress!, lda: rows,
-                                       b: columns, ldb: pixels, beta: 1, c: out, ldc: pixels)
+                            for group in 0..<groups {
+                                BLAS.sgemm(m: groupOutputs, n: pixels, k: groupRows, a: wv.baseAddress! + group * groupOutputs * groupRows, lda: groupRows,
+                                           b: columns + group * groupRows * pixels, ldb: pixels, beta: 1, c: out + group * groupOutputs * pixels, ldc: pixels)
+                            }
                             if grid != nil { for i in 0..<perImage { out[i] *= outputScale } }
                         }
                     }
@@ -109,9 +117,11 @@ public final class Conv2d: IntegerProductLayer {
         let (n, h, w) = (input.shape[0], input.shape[2], input.shape[3])
         let geometry = geometry(h: h, w: w)
         let (rows, pixels) = (geometry.rows, geometry.pixels)
+        // Per group: output channels and patch rows (the weight's row length).
+        let (groupOutputs, groupRows) = (outChannels / groups, rows / groups)
         let chunks = (n + Conv2d.chunkSize - 1) / Conv2d.chunkSize
         // Both zeroed by the workers, a chunk or an image at a time, just before use.
-        let gradientCount = chunks * outChannels * rows, inputCount = input.count
+        let gradientCount = chunks * outChannels * groupRows, inputCount = input.count
         var chunkGradients = [Float](unsafeUninitializedCapacity: gradientCount) { $1 = gradientCount }
         var dx = [Float](unsafeUninitializedCapacity: inputCount) { $1 = inputCount }
         let weights = product.backwardWeights
@@ -119,7 +129,7 @@ public final class Conv2d: IntegerProductLayer {
         // A same-size stride-1 convolution's ∂input is the convolution of ∂output with the
         // flipped, transposed kernel (same padding): its patches of ∂output and one GEMM write
         // ∂input directly, without col2im's scatter or a zeroing pass over the patch gradients.
-        let shifts = geometry.shifts
+        let shifts = groups == 1 ? geometry.shifts : nil
         // The ∂input GEMM's weights: the flipped kernel, or W as it is (used transposed).
         let inputGradientWeights = shifts == nil ? weights : flippedTransposed(weights)
         let gradientRows = shifts == nil ? rows : outChannels * kernel * kernel
@@ -131,25 +141,32 @@ public final class Conv2d: IntegerProductLayer {
                             let dw = UnsafeSendablePointer(dw.baseAddress!), dx = UnsafeSendablePointer(dx.baseAddress!)
                             forEachChunk(n, geometry: geometry, extra: gradientRows * pixels) { chunk, images, columns in
                                 let dColumns = columns + rows * pixels
-                                (dw.pointer + chunk * outChannels * rows).initialize(repeating: 0, count: outChannels * rows)
+                                let chunkGradient = dw.pointer + chunk * outChannels * groupRows
+                                chunkGradient.initialize(repeating: 0, count: outChannels * groupRows)
                                 for image in images {
                                     let g = dy.baseAddress! + image * outChannels * pixels
                                     let dxImage = dx.pointer + image * inChannels * h * w
                                     dxImage.initialize(repeating: 0, count: inChannels * h * w)
                                     // The image's patches again (cheaper than keeping every image's).
                                     geometry.im2col(x.baseAddress! + image * inChannels * h * w, into: columns)
-                                    // ∂L/∂w_q of this chunk += dY · colsᵀ
-                                    BLAS.sgemm(.none, .transposed, m: outChannels, n: rows, k: pixels, a: g, lda: pixels,
-                                               b: columns, ldb: pixels, beta: 1, c: dw.pointer + chunk * outChannels * rows, ldc: rows)
+                                    // ∂L/∂w_q of this chunk += dY · colsᵀ, group by group
+                                    for group in 0..<groups {
+                                        BLAS.sgemm(.none, .transposed, m: groupOutputs, n: groupRows, k: pixels, a: g + group * groupOutputs * pixels, lda: pixels,
+                                                   b: columns + group * groupRows * pixels, ldb: pixels, beta: 1,
+                                                   c: chunkGradient + group * groupOutputs * groupRows, ldc: groupRows)
+                                    }
                                     if let shifts {
                                         // ∂x = W̃ · patches(∂y), into the zeroed ∂input (β = 1: no β pass).
                                         ConvGeometry.samePatches(g, channels: outChannels, shifts: shifts, into: dColumns)
                                         BLAS.sgemm(m: inChannels, n: pixels, k: gradientRows, a: wv.baseAddress!, lda: gradientRows,
                                                    b: dColumns, ldb: pixels, beta: 1, c: dxImage, ldc: pixels)
                                     } else {
-                                        // dcols = Wᵀ · dY, then back to the image's pixels.
-                                        BLAS.sgemm(.transposed, .none, m: rows, n: pixels, k: outChannels, a: wv.baseAddress!, lda: rows,
-                                                   b: g, ldb: pixels, c: dColumns, ldc: pixels)
+                                        // dcols = Wᵀ · dY (group by group), then back to the image's pixels.
+                                        for group in 0..<groups {
+                                            BLAS.sgemm(.transposed, .none, m: groupRows, n: pixels, k: groupOutputs,
+                                                       a: wv.baseAddress! + group * groupOutputs * groupRows, lda: groupRows,
+                                                       b: g + group * groupOutputs * pixels, ldb: pixels, c: dColumns + group * groupRows * pixels, ldc: pixels)
+                                        }
                                         geometry.col2im(dColumns, into: dxImage)
                                     }
                                 }
@@ -161,7 +178,7 @@ public final class Conv2d: IntegerProductLayer {
         }
         // Chunks summed in order, then straight through the quantizer's rounding.
         // (Chunk outermost, so memory is read in order; each element still sums chunk 0, 1, ….)
-        let size = outChannels * rows
+        let size = outChannels * groupRows
         var sums = [Float](repeating: 0, count: size)
         sums.withUnsafeMutableBufferPointer { sums in
             chunkGradients.withUnsafeBufferPointer { g in

@@ -7,8 +7,8 @@ import Foundation
 public struct GraphSpec: Sendable, Codable, Hashable {
     public enum Operation: Sendable, Codable, Hashable {
         /// A square convolution without bias: ``Conv2d``; its taps `dilation` pixels apart
-        /// (nil = 1, adjacent).
-        case conv(inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: Int, dilation: Int? = nil)
+        /// (nil = 1, adjacent), its channels in `groups` groups (nil = 1).
+        case conv(inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: Int, dilation: Int? = nil, groups: Int? = nil)
         /// y = x·Wᵀ + b: ``Linear``.
         case linear(inFeatures: Int, outFeatures: Int)
         case batchNorm(channels: Int, epsilon: Float)
@@ -62,9 +62,10 @@ public struct GraphSpec: Sendable, Codable, Hashable {
         for node in nodes {
             let count: Int
             switch node.operation {
-            case let .conv(c, m, k, s, p, d):
-                guard c > 0, m > 0, k > 0, s > 0, p >= 0, (d ?? 1) > 0, (d ?? 1) <= 1024 else { return nil }
-                count = c * m * k * k
+            case let .conv(c, m, k, s, p, d, g):
+                let groups = g ?? 1
+                guard c > 0, m > 0, k > 0, s > 0, p >= 0, (d ?? 1) > 0, (d ?? 1) <= 1024, groups > 0, c % groups == 0, m % groups == 0 else { return nil }
+                count = c / groups * m * k * k
             case let .linear(i, o):
                 guard i > 0, o > 0 else { return nil }
                 count = i * o + o
@@ -112,7 +113,7 @@ public struct GraphSpec: Sendable, Codable, Hashable {
         for node in self.nodes {
             let operation: Graph.Operation
             switch node.operation {
-            case let .conv(c, m, k, s, p, d): operation = .layer(Conv2d(c, m, kernel: k, stride: s, padding: p, dilation: d ?? 1, initializer: &initializer, name: node.name))
+            case let .conv(c, m, k, s, p, d, g): operation = .layer(Conv2d(c, m, kernel: k, stride: s, padding: p, dilation: d ?? 1, groups: g ?? 1, initializer: &initializer, name: node.name))
             case let .linear(i, o): operation = .layer(Linear(i, o, initializer: &initializer, name: node.name))
             case let .batchNorm(c, epsilon): operation = .layer(BatchNorm2d(c, name: node.name, epsilon: epsilon))
             case let .bias(c): operation = .layer(Bias(c, parameterName: node.name))
@@ -147,7 +148,7 @@ public struct GraphSpec: Sendable, Codable, Hashable {
         }
         let x = shapes[0]
         switch operation {
-        case let .conv(c, m, k, s, p, d):
+        case let .conv(c, m, k, s, p, d, _):
             guard x.count == 4, x[1] == c else { throw fail("N×\(c)×H×W") }
             let span = (k - 1) * (d ?? 1) + 1
             guard x[2] + 2 * p >= span, x[3] + 2 * p >= span else { throw fail("an image of at least \(span) pixels after padding") }

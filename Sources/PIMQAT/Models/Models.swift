@@ -201,12 +201,15 @@ public struct Quantization: Sendable, Hashable, Codable {
 }
 
 extension Graph {
-    /// Gives every convolution fed by a PACT activation (through max pooling at most) that
-    /// activation as its ``IntegerProduct/inputQuantizer``, so that, with its weights quantized,
-    /// its product runs on integers; the others take their inputs as they are.
+    /// Gives every ungrouped convolution fed by a PACT activation (through max pooling at most)
+    /// that activation as its ``IntegerProduct/inputQuantizer``, so that, with its weights
+    /// quantized, its product runs on integers (and on a chip); the others take their inputs as
+    /// they are.
     func connectIntegerInputs() {
         for node in nodes {
             guard let conv = node.layer as? Conv2d else { continue }
+            // A grouped convolution's block-diagonal product stays digital.
+            guard conv.groups == 1 else { conv.product.inputQuantizer = nil; continue }
             var source = producer(of: node.inputs[0])
             while let pool = source, pool.layer is MaxPool2d { source = producer(of: pool.inputs[0]) }
             conv.product.inputQuantizer = source?.layer as? PACT

@@ -80,11 +80,11 @@ public enum ONNXExport {
         mutating func write(_ node: GraphSpec.Node, layer: (any Layer)?, inputShape: [Int]) throws {
             let (name, x, y) = (node.name, node.inputs.first ?? "", node.output)
             switch node.operation {
-            case let .conv(_, _, k, s, p, d):
+            case let .conv(_, _, k, s, p, d, g):
                 guard let conv = layer as? Conv2d else { throw GraphError("node '\(name)': not a convolution") }
                 let weight = weightInput(conv.product, shape: conv.weight.value.shape, layer: name)
                 add("Conv", name: name, inputs: [x, weight], output: y, attributes: [
-                    ints("kernel_shape", [k, k]), ints("strides", [s, s]), ints("pads", [p, p, p, p]), ints("dilations", [d ?? 1, d ?? 1]), int("group", 1),
+                    ints("kernel_shape", [k, k]), ints("strides", [s, s]), ints("pads", [p, p, p, p]), ints("dilations", [d ?? 1, d ?? 1]), int("group", g ?? 1),
                 ])
             case .linear:
                 guard let linear = layer as? Linear else { throw GraphError("node '\(name)': not a linear layer") }

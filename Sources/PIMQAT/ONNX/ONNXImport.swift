@@ -55,7 +55,7 @@ public struct ImportedModel: Sendable {
 
 /// Reads ONNX models (opsets ``opsets``) into a ``GraphSpec`` and weights.
 ///
-/// Operators: Conv (one group, square kernel and stride, equal pads, one dilation; its bias a
+/// Operators: Conv (groups, square kernel and stride, equal pads, one dilation; its bias a
 /// ``Bias`` node), Gemm and MatMul with constant weights (``Linear``), Add (of two tensors,
 /// or of a constant per channel), BatchNormalization (kept as a BN layer: PIM-QAT
 /// recalibrates it on a chip), Relu, Clip, MaxPool and AveragePool (kernel = stride, no
@@ -313,9 +313,9 @@ public enum ONNXImport {
                 let x = try activation(0)
                 guard let weight = try constant(1) else { throw fail("input 1 (the weight) is missing") }
                 guard weight.shape.count == 4 else { throw fail("a weight of shape \(weight.shape); pimctl takes 2-D convolutions (M × C × k × k)") }
-                let (m, c, kh, kw) = (weight.shape[0], weight.shape[1], weight.shape[2], weight.shape[3])
                 let group = int("group", 1)
-                guard group == 1 else { throw fail("group \(group): grouped convolutions are not supported") }
+                let (m, c, kh, kw) = (weight.shape[0], weight.shape[1] * group, weight.shape[2], weight.shape[3])
+                guard group >= 1, m % group == 0 else { throw fail("group \(group) does not divide the \(m) output channels") }
                 guard kh == kw else { throw fail("a \(kh) × \(kw) kernel: pimctl takes square kernels") }
                 if let kernel = ints("kernel_shape"), kernel != [kh, kw] { throw fail("kernel_shape \(kernel) does not match the weight's \(kh) × \(kw)") }
                 let dilations = ints("dilations") ?? [1, 1]
@@ -330,7 +330,8 @@ public enum ONNXImport {
                 guard pads.count == 4, pads.allSatisfy({ $0 == pads[0] }), pads[0] >= 0 else { throw fail("pads \(pads): pimctl takes equal padding on every side") }
                 let layer = layerName(weight.origin ?? node.input[1])
                 let bias = try constant(2)
-                try append(.conv(inChannels: c, outChannels: m, kernel: kh, stride: strides[0], padding: pads[0], dilation: dilations[0] == 1 ? nil : dilations[0]), name: layer, inputs: [x.name],
+                try append(.conv(inChannels: c, outChannels: m, kernel: kh, stride: strides[0], padding: pads[0], dilation: dilations[0] == 1 ? nil : dilations[0],
+                                  groups: group == 1 ? nil : group), name: layer, inputs: [x.name],
                            output: bias == nil ? output : "\(output)#conv")
                 spec.nodes[spec.nodes.count - 1].weightQuantizer = try weightQuantizer(weight, layer: layer, fail: fail)
                 tensors["\(layer).weight"] = Tensor(shape: weight.shape, data: weight.values)

@@ -11,6 +11,8 @@ convolution) and a dynamic batch axis:
   halve the resolution with a 1x1 convolution + BN shortcut), residual adds, global average
   pooling, flatten, classifier;
 - mlp.onnx (opset 17): flatten, Gemm, ReLU6 (Clip), Gemm;
+- separable.onnx (opset 13): a conv-BN-ReLU stem, a depthwise 3x3 convolution at dilation 2
+  (groups = channels), a pointwise 1x1 convolution, adaptive average pooling, classifier;
 - resnet-a.onnx (opset 18, the newer exporter, torch.export based): a residual block whose
   shortcut halves the resolution and pads the new channels with zeros (option A: Slice, Pad),
   a mean over H and W (ReduceMean) and a view to N x features (Reshape at the example's batch
@@ -127,6 +129,25 @@ class ResNetA(nn.Module):
         return self.fc(y.view(y.size(0), -1))
 
 
+class Separable(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 8, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(8)
+        self.depthwise = nn.Conv2d(8, 8, 3, padding=2, dilation=2, groups=8, bias=False)
+        self.bn2 = nn.BatchNorm2d(8)
+        self.pointwise = nn.Conv2d(8, 16, 1, bias=False)
+        self.bn3 = nn.BatchNorm2d(16)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(16, 10)
+
+    def forward(self, x):
+        x = torch.relu(self.bn1(self.conv1(x)))
+        x = torch.relu(self.bn2(self.depthwise(x)))
+        x = torch.relu(self.bn3(self.pointwise(x)))
+        return self.fc(torch.flatten(self.pool(x), 1))
+
+
 def export(name, model, opset, dynamo=False):
     torch.manual_seed(1)
     model.train()
@@ -159,6 +180,7 @@ def main():
     lenet = export("lenet5", LeNet5(), 11)
     export("resnet8", ResNet8(), 13)
     mlp = export("mlp", MLP(), 17)
+    export("separable", Separable(), 13)
     export("resnet-a", ResNetA(), 18, dynamo=True)
 
     # The same LeNet with every initializer in typed float_data instead of raw_data.

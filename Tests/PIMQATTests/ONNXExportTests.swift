@@ -80,7 +80,7 @@ struct ONNXExportTests {
     }
 
     /// A float network from PyTorch, exported by pimctl, reads back to the same logits.
-    @Test(arguments: ["lenet5", "resnet8", "mlp", "resnet-a"])
+    @Test(arguments: ["lenet5", "resnet8", "mlp", "resnet-a", "separable"])
     func importedFloatNetworksRoundTrip(name: String) throws {
         let first = try ONNXImport.load("\(ONNXImportTests.fixtures)/\(name).onnx")
         let graph = try first.graph()

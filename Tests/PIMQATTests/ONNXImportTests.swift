@@ -9,7 +9,7 @@ import Testing
 struct ONNXImportTests {
     static let fixtures = "\(PIMQATTests.root)/Tests/Fixtures/onnx"
 
-    @Test(arguments: ["lenet5", "lenet5-typed", "resnet8", "mlp", "mlp-external", "resnet-a"])
+    @Test(arguments: ["lenet5", "lenet5-typed", "resnet8", "mlp", "mlp-external", "resnet-a", "separable"])
     func logitsMatchTheExporters(name: String) throws {
         let model = try ONNXImport.load("\(Self.fixtures)/\(name).onnx")
         #expect(model.channels == 1 && model.size == 28 && model.classes == 10)

@@ -29,7 +29,7 @@ struct Export: ParsableCommand {
     func run() throws {
         let loaded = try TrainingRun.model(from: model)
         let data = try ONNXExport.data(of: loaded)
-        try data.write(to: URL(fileURLWithPath: out), options: .atomic)
+        try OutputFile.write(data, to: out)
         let quantized = loaded.model.allLayers.compactMap { ($0 as? any IntegerProductLayer)?.product.quantizer }.count
         let activations = loaded.model.allLayers.filter { $0 is PACT }.count
         if json {

@@ -52,11 +52,6 @@ public enum ONNXExport {
         return try model.serializedData()
     }
 
-    /// Writes `loaded`'s network to `path` (replaced whole, never half-written).
-    public static func write(_ loaded: TrainingRun.LoadedModel, to path: String) throws {
-        try data(of: loaded).write(to: URL(fileURLWithPath: path), options: .atomic)
-    }
-
     /// TensorProto data types.
     enum DataType: Int32 { case float = 1, uint8 = 2, int8 = 3, uint16 = 4, int16 = 5, int64 = 7 }
 

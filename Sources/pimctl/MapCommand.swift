@@ -74,7 +74,13 @@ struct MapCommand: ParsableCommand {
             } catch {
                 throw plan?.positioned(error) ?? error
             }
-            (architecture, channels, size) = ("\(zoo.description) W\(wbits)/A\(abits)\(plan.map { " with plan \($0.summary)" } ?? "")\(zoo.graphSpec == nil ? " for \(data.rawValue)" : "")", shape.channels, shape.size)
+            // A quantized file keeps its own grids and activations; --wbits/--abits set only the rest.
+            let ownPrecision = zoo.graphSpec?.nodes.contains { node in
+                if case .pact = node.operation { return true }
+                return node.weightQuantizer != nil
+            } ?? false
+            let precision = ownPrecision ? "at its own precisions (W\(wbits)/A\(abits) where it has none)" : "W\(wbits)/A\(abits)"
+            (architecture, channels, size) = ("\(zoo.description) \(precision)\(plan.map { " with plan \($0.summary)" } ?? "")\(zoo.graphSpec == nil ? " for \(data.rawValue)" : "")", shape.channels, shape.size)
         } else {
             let loaded = try DeployedModel.load(model, chip: chipConfig, chipName: chip, scheme: scheme, mode: mode, plan: plan)
             (network, target) = (loaded.model.model, loaded.target)

@@ -11,11 +11,15 @@ struct InputNormalizationOptions: ParsableArguments {
 
     func validate() throws {
         guard (inputMean == nil) == (inputStd == nil) else { throw ValidationError("give both --input-mean and --input-std, or neither") }
-        _ = try given()
+        do {
+            _ = try given()
+        } catch {
+            throw ValidationError(error.description)
+        }
     }
 
     /// The normalisation the flags give, or nil.
-    func given() throws -> InputNormalization? {
+    func given() throws(DatasetError) -> InputNormalization? {
         guard let inputMean, let inputStd else { return nil }
         return try InputNormalization(mean: inputMean, std: inputStd, place: "--input-mean/--input-std")
     }

@@ -118,13 +118,19 @@ struct TrainingOptions: ParsableArguments {
     }
 
     /// The network --model names: a zoo name, or an ONNX file's structure.
-    func architecture() throws -> ModelArchitecture {
+    func architecture() throws -> ModelArchitecture { try network().architecture }
+
+    /// The network --model names, with the input normalisation an ONNX file's metadata gives.
+    func network() throws -> (architecture: ModelArchitecture, normalization: InputNormalization?) {
         let name = model ?? "small-cnn"
-        if name.hasSuffix(".onnx") { return .graph(try ONNXImport.load(name).spec, name: name) }
+        if name.hasSuffix(".onnx") {
+            let imported = try ONNXImport.load(name)
+            return (.graph(imported.spec, name: name), imported.inputNormalization)
+        }
         guard let architecture = ModelArchitecture(name: name) else {
             throw ValidationError("--model '\(name)' is not one of resnet20, resnet32, resnet44, resnet56, small-cnn, or an .onnx file")
         }
-        return architecture
+        return (architecture, nil)
     }
 
     /// The settings of a fresh run: what the command line gives, the rest from `recipe`. Without
@@ -132,7 +138,7 @@ struct TrainingOptions: ParsableArguments {
     /// --plan it takes `defaultPlan`.
     func settings(recipe: TrainingRecipe, defaultBits: (weights: Int, activations: Int)?, defaultPlan: PrecisionPlan? = nil,
                   pim: PIMSettings? = nil) throws -> TrainingSettings {
-        let architecture = try architecture()
+        let (architecture, fileNormalization) = try network()
         let bits = wbits.map { ($0, abits ?? 4) } ?? defaultBits
         let plan = try plan.map { path throws(ConfigError) in try PrecisionPlan(contentsOf: path) } ?? defaultPlan
         let quantization = bits.map { Quantization(weightBits: $0.0, activationBits: $0.1, weightClip: weightClip, plan: plan) }
@@ -146,7 +152,7 @@ struct TrainingOptions: ParsableArguments {
         }
         // The inputs as the flags say, else as the model file or the starting checkpoint does.
         settings.inputNormalization = try normalization.given()
-            ?? (model?.hasSuffix(".onnx") == true ? try ONNXImport.load(model!).inputNormalization : nil)
+            ?? fileNormalization
             ?? (initFrom.map { try TrainingRun.model(from: $0).inputNormalization } ?? nil)
         if let batchSize { settings.batchSize = batchSize }
         settings.learningRate = lr ?? recipe.learningRate(batchSize: settings.batchSize)

@@ -54,8 +54,11 @@ struct ONNXExportTests {
             let b = theirs.quantizer!.quantize(theirs.weight.value.data, fan: theirs.quantizationFan)
             #expect(a.integers == b.integers && a.scale == b.scale, "\(ours.layerName)")
         }
-        // Written again, the same bytes.
-        #expect(try ONNXExport.data(of: Self.loaded(graph, .graph(imported.spec, name: "net"))).count > 0)
+        // Written again and read back, the same structure and tensors: export and import are
+        // each other's inverse on what import produces.
+        let again = try ONNXImport.read(try ONNXExport.data(of: Self.loaded(graph, .graph(imported.spec, name: "net"))), file: "again.onnx", directory: "")
+        #expect(again.spec == imported.spec)
+        #expect(again.tensors.mapValues(\.data) == imported.tensors.mapValues(\.data))
     }
 
     /// Above 8 bits the integer types are 16-bit (opset 21), and a symmetric grid stays symmetric.
@@ -133,6 +136,20 @@ struct ONNXExportTests {
                 .evaluate(test, chipSeed: 1, noiseSeed: 2)
         }
         #expect(runs[0].loss == runs[1].loss && runs[0].accuracy == runs[1].accuracy)
+    }
+
+    /// A checkpoint whose graph was edited to hyperparameters that would overflow is one error.
+    @Test func editedGraphHyperparametersAreRefused() throws {
+        let imported = try ONNXImport.load("\(ONNXImportTests.fixtures)/lenet5.onnx")
+        for edit in [GraphSpec.Operation.conv(inChannels: 1, outChannels: 6, kernel: 5, stride: 1, padding: 1 << 62),
+                     .conv(inChannels: 1 << 40, outChannels: 1 << 40, kernel: 1 << 19, stride: 1, padding: 0), .maxPool(size: 1 << 62)] {
+            var spec = imported.spec
+            spec.nodes[0].operation = edit
+            #expect(spec.parameterCount == nil)
+            #expect(throws: GraphError.self) { try spec.shapes(input: [1, 1, 28, 28]) }
+            var initializer = TensorInitializer(seed: 0)
+            #expect(throws: GraphError.self) { try spec.build(initializer: &initializer) }
+        }
     }
 
     /// The network's own input normalisation travels in the metadata.
@@ -213,6 +230,13 @@ struct ONNXQuantizedImportErrorTests {
         #expect(try error { m in ONNXQuantizedImportErrorTests.setInitializer(&m, "layer2.0.shortcut.pads") { t in
             t.rawData = [0, 8, 1, 0, 0, 8, 0, 0].map(Int64.init).reduce(into: Data()) { d, v in withUnsafeBytes(of: v.littleEndian) { d.append(contentsOf: $0) } }
         } }?.hasPrefix("r.onnx: node 'layer2.0.shortcut' (Pad): pads [0, 8, 1, 0, 0, 8, 0, 0]: pimctl reads a Pad only as a shortcut's new channels") == true)
+        func int64s(_ values: [Int64]) -> Data { values.reduce(into: Data()) { d, v in withUnsafeBytes(of: v.littleEndian) { d.append(contentsOf: $0) } } }
+        #expect(try error { m in ONNXQuantizedImportErrorTests.setInitializer(&m, "layer2.0.shortcut.pads") { $0.rawData = int64s([0, 8, 0, 0, 0, -1, 0, 0]) } }
+                == "r.onnx: node 'layer2.0.shortcut' (Pad): pads [0, 8, 0, 0, 0, -1, 0, 0]: pimctl takes pads of 0…134217728")
+        #expect(try error { m in ONNXQuantizedImportErrorTests.setInitializer(&m, "layer2.0.shortcut.pads") { $0.rawData = int64s([0, .max, 0, 0, 0, .max, 0, 0]) } }?
+                .contains("pimctl takes pads of 0…134217728") == true)
+        #expect(try error { m in ONNXQuantizedImportErrorTests.setInitializer(&m, "layer2.0.shortcut.steps") { $0.rawData = int64s([1 << 62, 1 << 62]) } }?
+                .hasPrefix("r.onnx: node 'layer2.0.shortcut.subsample' (Slice): pimctl reads a Slice only as a subsampling") == true)
         #expect(try error { m in ONNXQuantizedImportErrorTests.setInitializer(&m, "layer2.0.shortcut.starts") { t in
             t.rawData = [1, 0].map(Int64.init).reduce(into: Data()) { d, v in withUnsafeBytes(of: v.littleEndian) { d.append(contentsOf: $0) } }
         } }?.hasPrefix("r.onnx: node 'layer2.0.shortcut.subsample' (Slice): pimctl reads a Slice only as a subsampling from pixel 0") == true)

@@ -95,6 +95,22 @@ struct ONNXImportTests {
             var location = Onnx_StringStringEntryProto(); location.key = "location"; location.value = "../../etc/passwd"
             m.graph.initializer[0].externalData = [location]
         }?.hasSuffix("must be a file beside the model, not a path out of its directory") == true)
+        // Attribute values that would overflow the shape arithmetic, and a NaN weight.
+        func setConv(_ name: String, _ values: [Int64]) -> (inout Onnx_ModelProto) -> Void {
+            { m in
+                let i = m.graph.node.firstIndex { $0.opType == "Conv" }!
+                var attribute = Onnx_AttributeProto(); attribute.name = name
+                if values.count == 1 { attribute.i = values[0] } else { attribute.ints = values }
+                m.graph.node[i].attribute = m.graph.node[i].attribute.filter { $0.name != name } + [attribute]
+            }
+        }
+        #expect(try Self.error("lenet5", setConv("group", [Int64.max]))?.hasSuffix("(Conv): group 9223372036854775807 does not divide the 6 output channels") == true)
+        #expect(try Self.error("lenet5", setConv("pads", [1 << 62, 1 << 62, 1 << 62, 1 << 62]))?
+                .contains("expected kernel, stride, dilation 1…1048576 and padding 0…1048576") == true)
+        #expect(try Self.error("lenet5", setConv("strides", [1 << 40, 1 << 40]))?.contains("expected kernel, stride, dilation 1…1048576") == true)
+        #expect(try Self.error { m in
+            m.graph.initializer[0].rawData.replaceSubrange(0..<4, with: withUnsafeBytes(of: Float.nan.bitPattern.littleEndian) { Data($0) })
+        } == "bad.onnx: initializer 'conv1.weight': value 0 is NaN")
         let missing = #expect(throws: ONNXError.self) { try ONNXImport.load("/nonexistent/net.onnx") }
         #expect(missing?.description == "/nonexistent/net.onnx: cannot be read")
     }

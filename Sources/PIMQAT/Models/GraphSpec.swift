@@ -55,26 +55,46 @@ public struct GraphSpec: Sendable, Codable, Hashable {
     /// description asking for more is refused before anything is allocated.
     public static let maximumParameters = 1 << 27
 
+    /// The largest kernel, stride, padding, dilation or pooling window (2²⁰ pixels): bounds that
+    /// keep every shape's arithmetic far from overflow.
+    public static let maximumExtent = 1 << 20
+
+    /// What ``build(initializer:)`` and ``shapes(input:)`` throw when ``parameterCount`` is nil.
+    static let outOfRange = GraphError("a node has a hyperparameter out of range, or the network more than the \(Self.maximumParameters) parameters it may have")
+
     /// The number of parameters the network's layers hold, or nil when a hyperparameter is
-    /// not positive (or the count overflows).
+    /// out of range (not positive, above ``maximumExtent``, groups that do not divide the
+    /// channels, a weight grid off its ranges) or the count exceeds ``maximumParameters``.
     public var parameterCount: Int? {
+        let extent = 1...Self.maximumExtent
+        /// The product, or nil above the parameter limit (never overflowing).
+        func product(_ factors: Int...) -> Int? {
+            var result = 1
+            for factor in factors {
+                let (next, overflow) = result.multipliedReportingOverflow(by: factor)
+                guard !overflow, next <= Self.maximumParameters else { return nil }
+                result = next
+            }
+            return result
+        }
         var total = 0
         for node in nodes {
-            let count: Int
+            let count: Int?
             switch node.operation {
             case let .conv(c, m, k, s, p, d, g):
                 let groups = g ?? 1
-                guard c > 0, m > 0, k > 0, s > 0, p >= 0, (d ?? 1) > 0, (d ?? 1) <= 1024, groups > 0, c % groups == 0, m % groups == 0 else { return nil }
-                count = c / groups * m * k * k
+                guard c > 0, m > 0, extent.contains(k), extent.contains(s), (0...Self.maximumExtent).contains(p), extent.contains(d ?? 1),
+                      groups > 0, c % groups == 0, m % groups == 0 else { return nil }
+                count = product(c / groups, m, k, k)
             case let .linear(i, o):
                 guard i > 0, o > 0 else { return nil }
-                count = i * o + o
+                count = product(i + 1, o)
             case let .batchNorm(c, epsilon):
                 guard c > 0, epsilon > 0, epsilon.isFinite else { return nil }
-                count = 2 * c
+                count = product(2, c)
             case let .bias(c):
                 guard c > 0 else { return nil }
-                count = c
+                count = product(c)
             case let .clip(low, high):
                 guard low <= high else { return nil }
                 count = 0
@@ -82,22 +102,22 @@ public struct GraphSpec: Sendable, Codable, Hashable {
                 guard (1...16).contains(bits) else { return nil }
                 count = 1
             case let .maxPool(size), let .averagePool(size):
-                guard size > 0 else { return nil }
+                guard extent.contains(size) else { return nil }
                 count = 0
             case let .downsamplingShortcut(c, m, s):
-                guard c > 0, m >= c, s > 0 else { return nil }
+                guard c > 0, m >= c, m <= Self.maximumParameters, extent.contains(s) else { return nil }
                 count = 0
             case .relu, .globalAveragePool, .flatten, .add, .concat:
                 count = 0
             }
             if let quantizer = node.weightQuantizer {
-                guard (2...16).contains(quantizer.bits), quantizer.fixedScale.map({ $0 > 0 && $0.isFinite }) ?? true, quantizer.clip.map({ $0 > 0 && $0.isFinite }) ?? true else { return nil }
+                guard quantizer.problem == nil else { return nil }
                 switch node.operation {
                 case .conv, .linear: break
                 default: return nil
                 }
             }
-            guard count <= Self.maximumParameters, total <= Self.maximumParameters else { return nil }
+            guard let count, total + count <= Self.maximumParameters else { return nil }
             total += count
         }
         return total
@@ -107,8 +127,7 @@ public struct GraphSpec: Sendable, Codable, Hashable {
     /// - Throws: ``GraphError`` for a description that cannot be built: bad hyperparameters,
     ///   more than ``maximumParameters``, or a graph whose tensors do not connect.
     public func build(initializer: inout TensorInitializer) throws(GraphError) -> Graph {
-        guard let count = parameterCount else { throw GraphError("a node has a hyperparameter out of range") }
-        guard count <= Self.maximumParameters else { throw GraphError("\(count) parameters are more than the \(Self.maximumParameters) a network may have") }
+        guard parameterCount != nil else { throw Self.outOfRange }
         var nodes: [Graph.Node] = []
         for node in self.nodes {
             let operation: Graph.Operation
@@ -150,6 +169,9 @@ public struct GraphSpec: Sendable, Codable, Hashable {
         switch operation {
         case let .conv(c, m, k, s, p, d, _):
             guard x.count == 4, x[1] == c else { throw fail("N×\(c)×H×W") }
+            guard [k, s, d ?? 1].allSatisfy({ (1...maximumExtent).contains($0) }), (0...maximumExtent).contains(p) else {
+                throw fail("kernel, stride, dilation 1…\(maximumExtent) and padding 0…\(maximumExtent)")
+            }
             let span = (k - 1) * (d ?? 1) + 1
             guard x[2] + 2 * p >= span, x[3] + 2 * p >= span else { throw fail("an image of at least \(span) pixels after padding") }
             return [x[0], m, (x[2] + 2 * p - span) / s + 1, (x[3] + 2 * p - span) / s + 1]
@@ -165,7 +187,7 @@ public struct GraphSpec: Sendable, Codable, Hashable {
         case .relu, .pact, .clip:
             return x
         case let .maxPool(size), let .averagePool(size):
-            guard x.count == 4, x[2] >= size, x[3] >= size else { throw fail("N×C×H×W with H, W ≥ \(size)") }
+            guard x.count == 4, size >= 1, x[2] >= size, x[3] >= size else { throw fail("N×C×H×W with H, W ≥ \(size)") }
             return [x[0], x[1], x[2] / size, x[3] / size]
         case let .globalAveragePool(keeps):
             guard x.count == 4 else { throw fail("N×C×H×W") }
@@ -174,7 +196,9 @@ public struct GraphSpec: Sendable, Codable, Hashable {
             guard x.count >= 2 else { throw fail("N×…") }
             return [x[0], x.dropFirst().reduce(1, *)]
         case let .downsamplingShortcut(c, m, s):
-            guard x.count == 4, x[1] == c else { throw fail("N×\(c)×H×W") }
+            guard x.count == 4, x[1] == c, m >= c, m <= maximumParameters, (1...maximumExtent).contains(s) else {
+                throw fail("N×\(c)×H×W, at most \(maximumParameters) channels out and a stride 1…\(maximumExtent)")
+            }
             return [x[0], m, (x[2] + s - 1) / s, (x[3] + s - 1) / s]
         case .add:
             guard shapes.allSatisfy({ $0 == x }) else { throw fail("inputs of one shape") }
@@ -193,6 +217,7 @@ public struct GraphSpec: Sendable, Codable, Hashable {
     /// output.
     /// - Throws: ``GraphError`` at the first node whose inputs do not fit.
     public func shapes(input shape: [Int]) throws(GraphError) -> [String: [Int]] {
+        guard parameterCount != nil else { throw Self.outOfRange }
         var shapes = [input: shape]
         for node in nodes {
             var inputs: [[Int]] = []

@@ -314,8 +314,10 @@ public enum ONNXImport {
                 guard let weight = try constant(1) else { throw fail("input 1 (the weight) is missing") }
                 guard weight.shape.count == 4 else { throw fail("a weight of shape \(weight.shape); pimctl takes 2-D convolutions (M × C × k × k)") }
                 let group = int("group", 1)
+                guard group >= 1, group <= weight.shape[0], weight.shape[0] % group == 0 else {
+                    throw fail("group \(group) does not divide the \(weight.shape[0]) output channels")
+                }
                 let (m, c, kh, kw) = (weight.shape[0], weight.shape[1] * group, weight.shape[2], weight.shape[3])
-                guard group >= 1, m % group == 0 else { throw fail("group \(group) does not divide the \(m) output channels") }
                 guard kh == kw else { throw fail("a \(kh) × \(kw) kernel: pimctl takes square kernels") }
                 if let kernel = ints("kernel_shape"), kernel != [kh, kw] { throw fail("kernel_shape \(kernel) does not match the weight's \(kh) × \(kw)") }
                 let dilations = ints("dilations") ?? [1, 1]
@@ -504,7 +506,7 @@ public enum ONNXImport {
                 var total = base.steps
                 for i in axes.indices {
                     let axis = Int(axes[i] < 0 ? axes[i] + 4 : axes[i])
-                    guard axis == 2 || axis == 3, starts[i] == 0, steps[i] >= 1,
+                    guard axis == 2 || axis == 3, starts[i] == 0, steps[i] >= 1, steps[i] <= Int64(x.shape[axis]),
                           ends[i] >= Int64((x.shape[axis] + base.steps[axis - 2] - 1) / base.steps[axis - 2]) else {
                         throw fail("pimctl reads a Slice only as a subsampling from pixel 0 to the end along H and W (axis \(axes[i]), start \(starts[i]), end \(ends[i]), step \(steps[i]))")
                     }
@@ -529,7 +531,10 @@ public enum ONNXImport {
                 let steps = sampled?.steps ?? [1, 1]
                 let (before, after) = (pads[1], pads[rank + 1])
                 let onlyChannels = rank == 4 && pads.enumerated().allSatisfy { $0.offset % rank == 1 || $0.element == 0 }
-                guard onlyChannels, before >= 0, before == (before + after) / 2, steps[0] == steps[1] else {
+                guard given.allSatisfy({ (0...Int64(GraphSpec.maximumParameters)).contains($0) }) else {
+                    throw fail("pads \(given): pimctl takes pads of 0…\(GraphSpec.maximumParameters)")
+                }
+                guard onlyChannels, before == (before + after) / 2, steps[0] == steps[1] else {
                     throw fail("pads \(pads): pimctl reads a Pad only as a shortcut's new channels, zeros split evenly before and after (more after when odd), on a subsampling with one step for H and W")
                 }
                 let c = x.1[1]
@@ -571,10 +576,13 @@ public enum ONNXImport {
                       abs(high / count - levels.scale) <= 1e-5 * levels.scale else {
                     throw fail("Clip max \(high) at scale \(levels.scale) gives \(high / levels.scale) levels; pimctl's quantized activations have 2^b − 1 (max = (2^b − 1) · scale)")
                 }
+                // The Clip's output is read by the QuantizeLinear alone: the PACT writes the
+                // DequantizeLinear's output in its place.
                 let pact = spec.nodes[index].name
                 spec.nodes[index].operation = .pact(bits: bits)
+                spec.nodes[index].output = output
+                shapes[output] = shapes[levels.source]
                 tensors["\(pact).alpha"] = Tensor(shape: [1], data: [high])
-                aliases[output] = levels.source
             } else {
                 let top = Float(levels.range.upperBound), bits = levels.range.upperBound == 255 ? 8 : 16
                 let pact = unique(name)
@@ -656,7 +664,7 @@ public enum ONNXImport {
                         if isInteger { values[i] = Float(integers[i]) }
                     }
                 }
-                return Constant(shape: shape, values: values, integers: isInteger ? integers : nil, type: type)
+                return try finite(Constant(shape: shape, values: values, integers: isInteger ? integers : nil, type: type))
             }
             // Typed fields: integers narrower than 64 bits are stored in int32_data.
             let stored: Int
@@ -668,7 +676,7 @@ public enum ONNXImport {
             }
             guard stored == count else { throw fail("holds \(stored) values; its shape \(shape) needs \(count)") }
             switch type {
-            case 1: return Constant(shape: shape, values: tensor.floatData)
+            case 1: return try finite(Constant(shape: shape, values: tensor.floatData))
             case 2...6:
                 let integers = tensor.int32Data.map(Int64.init)
                 if let range = ONNXImport.integerRange(type), let outside = integers.first(where: { !range.contains($0) }) {
@@ -676,7 +684,14 @@ public enum ONNXImport {
                 }
                 return Constant(shape: shape, values: integers.map(Float.init), integers: integers, type: type)
             case 7: return Constant(shape: shape, values: tensor.int64Data.map(Float.init), integers: tensor.int64Data, type: type)
-            default: return Constant(shape: shape, values: tensor.doubleData.map(Float.init), type: type)
+            default: return try finite(Constant(shape: shape, values: tensor.doubleData.map(Float.init), type: type))
+            }
+
+            /// The constant, unless a value is NaN (nothing in a network means one; infinities
+            /// may bound a Clip).
+            func finite(_ constant: Constant) throws(ONNXError) -> Constant {
+                if let index = constant.values.firstIndex(where: \.isNaN) { throw fail("value \(index) is NaN") }
+                return constant
             }
         }
 

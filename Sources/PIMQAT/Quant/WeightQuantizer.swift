@@ -30,14 +30,22 @@ public struct WeightQuantizer: Sendable, Hashable, Codable {
     public var fixedScale: Float?
 
     public init(bits: Int, rescale: Bool = true, symmetric: Bool = false, clip: Float? = nil, fixedScale: Float? = nil) {
-        precondition(bits >= 2 && bits <= 16, "WeightQuantizer: \(bits) bits")
-        precondition(clip.map { $0 > 0 && $0.isFinite } ?? true, "WeightQuantizer: clip \(clip!)")
-        precondition(fixedScale.map { $0 > 0 && $0.isFinite } ?? true, "WeightQuantizer: scale \(fixedScale!)")
         self.bits = bits
         self.rescale = rescale
         self.symmetric = symmetric
         self.clip = clip
         self.fixedScale = fixedScale
+        precondition(problem == nil, "WeightQuantizer: \(problem!)")
+    }
+
+    /// What makes a decoded quantizer unusable (bits outside 2…16, a clip or fixed scale not
+    /// positive and finite), or nil.
+    public var problem: String? {
+        guard (2...16).contains(bits) else { return "\(bits) weight bits are outside 2…16" }
+        for (name, value) in [("clip", clip), ("scale", fixedScale)] {
+            if let value, !(value > 0 && value.isFinite) { return "a \(name) of \(value) is not a positive number" }
+        }
+        return nil
     }
 
     /// The most negative and the most positive integer of the grid.
@@ -87,8 +95,9 @@ public struct WeightQuantizer: Sendable, Hashable, Codable {
     private func quantize(_ weights: [Float], scale: Float) -> Quantized {
         let range = integerRange
         let (low, high) = (Float(range.lowerBound), Float(range.upperBound))
-        let integers = weights.map { Int32(roundedHalfEven(min(max($0 / scale, low), high))) }
+        let steps = weights.map { $0 / scale }
+        let integers = steps.map { Int32(roundedHalfEven(min(max($0, low), high))) }
         return Quantized(integers: integers, scale: scale, values: integers.map { Float($0) * scale },
-                         derivative: weights.map { $0 / scale < low || $0 / scale > high ? 0 : 1 })
+                         derivative: steps.map { $0 < low || $0 > high ? 0 : 1 })
     }
 }

@@ -77,7 +77,7 @@ public struct TrainingSettings: Sendable, Codable, Equatable {
             if let clip = q.weightClip, !(clip > 0 && clip.isFinite) { return "the weight clip \(clip) is not a positive number" }
             if let problem = q.plan?.problem { return "precision plan: \(problem)" }
         }
-        if let graph, graph.parameterCount.map({ $0 > GraphSpec.maximumParameters }) ?? true {
+        if let graph, graph.parameterCount == nil {
             return "the network's graph has a hyperparameter out of range or more than \(GraphSpec.maximumParameters) parameters"
         }
         if let alpha = pactAlpha, !(alpha > 0 && alpha.isFinite) { return "the PACT α \(alpha) is not a positive number" }

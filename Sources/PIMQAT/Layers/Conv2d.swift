@@ -3,9 +3,9 @@
 /// Weights are O×(C/g)×k×k, the taps `dilation` pixels apart; the patch geometry is
 /// ``ConvGeometry``'s. With g `groups` > 1 the channels split into g groups, output group i
 /// reading input group i only (one GEMM per group); such a product runs digitally, its
-/// inputs never integers (``Graph/connectIntegerInputs()``), so it is not placed on a chip. No bias (the ResNets follow
-/// every convolution with batch norm). Quantization and the chip path are the
-/// ``IntegerProduct``'s; the convolution supplies the patch layout.
+/// inputs never integers (``Graph/connectIntegerInputs()``), so it is not placed on a chip.
+/// No bias (the ResNets follow every convolution with batch norm). Quantization and the chip
+/// path are the ``IntegerProduct``'s; the convolution supplies the patch layout.
 ///
 /// Images are processed in fixed chunks of ``chunkSize``: each image's patches
 /// ((C·k·k) × (Ho·Wo), small enough to stay in cache) feed one SGEMM whose output is already

@@ -33,6 +33,8 @@ struct SweepRun: ParsableCommand {
     @Flag(help: "Start --out afresh if it exists (notebooks re-run their sweeps this way).") var overwrite = false
     @Option(help: "Run only shard i of N (i/N, 1-based).") var shard: Shard?
     @Option(help: "Worker threads per run (results do not depend on it).") var threads = 1
+    @Option(help: "Refuse to run unless the spec's hash is this one (job scripts pass the hash they were written for).")
+    var specHash: String?
     @Flag(help: "Print a JSON summary at the end.") var json = false
 
     func validate() throws {
@@ -42,6 +44,9 @@ struct SweepRun: ParsableCommand {
 
     func run() throws {
         let spec = try SweepSpec(contentsOf: self.spec)
+        if let specHash, specHash != spec.specHash {
+            throw SweepError("\(self.spec): the spec changed since the job script was written (hash \(spec.specHash), the script's \(specHash)); write the script again, or restore the spec")
+        }
         let runner = SweepRunner(spec: spec, threads: threads, networks: out + ".networks")
         let bar = ProgressBar(label: "sweep")
         let summary = try runner.run(out: out, shard: shard.map { ($0.index, $0.count) },

@@ -73,6 +73,11 @@ public final class SweepRunner {
         let done = Set(existing.map(\.id))
         let all = shard.map { spec.tasks(shard: $0.index, of: $0.count) } ?? spec.tasks
         let tasks = all.filter { !done.contains($0.id) }
+        // A shard with no runs (more shards than runs) still leaves its empty file, so
+        // merging every shard's file works.
+        if all.isEmpty, !FileManager.default.fileExists(atPath: out), !FileManager.default.createFile(atPath: out, contents: nil) {
+            throw SweepError("\(out): cannot be created")
+        }
         let revision = Self.gitRevision(near: spec.file)
         for (position, task) in tasks.enumerated() {
             let metrics = try metrics(for: task)

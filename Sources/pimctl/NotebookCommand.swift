@@ -107,7 +107,7 @@ struct MarkdownNotebook {
         let directory = (path as NSString).deletingLastPathComponent
         var output = ""
         for arguments in block.commands {
-            let result = try Subprocess.run(currentExecutable, arguments: arguments,
+            let result = try Subprocess.run(ToolVersion.executablePath, arguments: arguments,
                                             in: directory.isEmpty ? "." : directory)
             guard result.status == 0 else {
                 let message = String(decoding: result.stderr, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? "exit status \(result.status)"

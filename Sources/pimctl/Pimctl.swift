@@ -81,11 +81,6 @@ struct CommandLineError: UserInputError {
     init(_ description: String) { self.description = description }
 }
 
-/// This executable's absolute path (the kernel's link, so a `pimctl` found on PATH resolves
-/// too), for commands that run or print pimctl again.
-let currentExecutable: String = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
-    ?? URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
-
 /// Writing to the terminal: results to standard output, diagnostics to standard error.
 enum Terminal {
     static func error(_ message: String) {

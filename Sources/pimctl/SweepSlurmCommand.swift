@@ -10,8 +10,10 @@ struct SweepSlurm: ParsableCommand {
         discussion: """
             Every path in the script is absolute (this pimctl binary, the spec, the results \
             and logs, the working directory), so the nodes must see them on a shared file \
-            system; each task checks that first. The prefix's directory is created if missing. Task I runs shard I/N with --resume into \
-            PREFIX.shardI.jsonl and logs to PREFIX.shardI.log (appended on resubmission). \
+            system; each task checks that first. The prefix's directory is created if \
+            missing. Task I runs shard I/N with --resume into PREFIX.shardI.jsonl and logs \
+            to PREFIX.shardI.log (appended on resubmission); --shards is at most the spec's \
+            number of runs. \
             A task that fails exits non-zero, so Slurm marks it FAILED; resubmit it (or the \
             whole array) and only its missing runs run. Tasks killed by a node failure are \
             requeued and resume the same way. A task refuses a spec edited after the script \
@@ -37,17 +39,12 @@ struct SweepSlurm: ParsableCommand {
     @Option(help: "Slurm account.") var account: String?
     @Option(help: "Job name (default: pimctl-SPEC).") var jobName: String?
 
-    func validate() throws {
-        guard shards >= 1, threads >= 1 else { throw ValidationError("--shards and --threads must be positive") }
-        if let maxRunning, maxRunning < 1 { throw ValidationError("--max-running must be at least 1") }
-    }
-
     func run() throws {
         let spec = try SweepSpec(contentsOf: self.spec)
         let specPath = Self.absolute(self.spec)
         let script = SlurmScript(
             spec: specPath, specHash: spec.specHash, pointCount: spec.pointCount, runCount: spec.tasks.count, shards: shards,
-            prefix: Self.absolute(out ?? (self.spec as NSString).deletingPathExtension), executable: currentExecutable,
+            prefix: Self.absolute(out ?? (self.spec as NSString).deletingPathExtension), executable: ToolVersion.executablePath,
             directory: FileManager.default.currentDirectoryPath, threads: threads, time: time, memory: mem,
             maxRunning: maxRunning, partition: partition, account: account,
             jobName: jobName ?? "pimctl-" + ((specPath as NSString).lastPathComponent as NSString).deletingPathExtension)

@@ -210,8 +210,16 @@ struct SweepCommandTests {
         #expect(limited.stdout.contains("#SBATCH --array=1-4%2\n"))
         #expect(limited.stdout.contains("#SBATCH --mem=2G"))
         #expect(FileManager.default.fileExists(atPath: "\(dir)/results"), "the results directory is created for Slurm's logs")
+        #expect(limited.stdout.contains("sweep merge \(dir)/results/r.jsonl \(dir)/results/r.shard{1..4}.jsonl --spec \(dir)/spec.yaml"))
         let bad = try PimctlRunner.run(["sweep", "slurm", "spec.yaml", "--shards", "4", "--time", "1 day"], in: dir)
         #expect(bad.status != 0 && bad.stderr.contains("whitespace"))
+        let tooMany = try PimctlRunner.run(["sweep", "slurm", "spec.yaml", "--shards", "25"], in: dir)
+        #expect(tooMany.status != 0 && tooMany.stderr.contains("--shards 25 is more than the spec's 24 runs"))
+        // With more shards than runs (GNU parallel takes any count), an empty shard leaves its
+        // empty file, so merging every shard's file is not refused.
+        let empty = try PimctlRunner.run(["sweep", "run", "spec.yaml", "--shard", "30/30", "--out", "empty.jsonl"], in: dir)
+        #expect(empty.status == 0, "\(empty.stderr)")
+        #expect(FileManager.default.contents(atPath: "\(dir)/empty.jsonl") == Data())
         let changed = try PimctlRunner.run(["sweep", "run", "spec.yaml", "--out", "x.jsonl", "--spec-hash", "0000"], in: dir)
         #expect(changed.status != 0 && changed.stderr.contains("the spec changed since the job script was written"))
     }

@@ -61,16 +61,19 @@ public struct SlurmScript: Sendable {
     /// The merged results file.
     public var mergedFile: String { "\(prefix).jsonl" }
 
-    /// The command that joins the shards after the array has finished.
+    /// The command (bash) that joins the shards after the array has finished.
     public var mergeCommand: String {
-        ([executable, "sweep", "merge", mergedFile] + (1...shards).map(shardFile) + ["--spec", spec]).map(Self.quoted).joined(separator: " ")
+        let shardFiles = shards == 1 ? Self.quoted(shardFile(1)) : "\(Self.quoted(prefix)).shard{1..\(shards)}.jsonl"
+        return [Self.quoted(executable), "sweep", "merge", Self.quoted(mergedFile), shardFiles, "--spec", Self.quoted(spec)].joined(separator: " ")
     }
 
-    /// The first problem with the settings, if any: `#SBATCH` lines cannot hold whitespace,
-    /// and relative paths would differ between nodes.
+    /// The first problem with the settings, if any: more shards than runs (tasks with nothing
+    /// to do), relative paths (they would differ between nodes), and values an `#SBATCH` line
+    /// cannot hold (whitespace, `#`).
     public var problem: String? {
-        guard shards >= 1, threads >= 1 else { return "shards and threads must be positive" }
-        if let maxRunning, maxRunning < 1 { return "the concurrency limit must be at least 1" }
+        guard shards >= 1, threads >= 1 else { return "--shards and --threads must be positive" }
+        guard shards <= runCount else { return "--shards \(shards) is more than the spec's \(runCount) runs" }
+        if let maxRunning, maxRunning < 1 { return "--max-running must be at least 1" }
         for (name, path) in [("spec", spec), ("results prefix", prefix), ("pimctl binary", executable), ("working directory", directory)] {
             guard path.hasPrefix("/") else { return "the \(name) path \(path) is not absolute" }
         }

@@ -22,7 +22,7 @@ public struct ChipCatalog: Sendable {
 
     /// The standard search path for an executable at `executablePath` (by default the running
     /// one, found through `/proc/self/exe`, so a binary started through `PATH` finds its presets).
-    public static func standard(executablePath: String = runningExecutable) -> ChipCatalog {
+    public static func standard(executablePath: String = ToolVersion.executablePath) -> ChipCatalog {
         var candidates: [String] = []
         if let path = ProcessInfo.processInfo.environment["PIMSIM_CHIPS_PATH"] {
             candidates += path.split(separator: ":").map(String.init)
@@ -45,11 +45,6 @@ public struct ChipCatalog: Sendable {
             return true
         }
         return ChipCatalog(directories: existing.map { URL(fileURLWithPath: $0).standardizedFileURL.path })
-    }
-
-    /// The running executable's path: `/proc/self/exe`'s target, else `argv[0]`.
-    public static var runningExecutable: String {
-        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments.first ?? ""
     }
 
     /// One preset file and what loading it gave.
